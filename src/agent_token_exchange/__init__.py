@@ -1,0 +1,46 @@
+"""Agent Token Exchange: a token economy for teams of AI agents.
+
+Agents earn tokens for real work and spend them on LLM inference, alone or pooled,
+under hourly, daily, burst and reserve limits.
+
+    from agent_token_exchange import init_exchange, open_exchange
+    init_exchange("/tmp/team")
+    with open_exchange("/tmp/team") as ex:
+        ex.llm("zero", "coding", 5000)
+"""
+
+from .clock import Clock, SimulatedClock, SystemClock
+from .config import Config
+from .errors import (
+    BudgetExhausted,
+    ConfigError,
+    Conflict,
+    ExchangeError,
+    InsufficientFunds,
+    IntegrityError,
+    InvalidInput,
+    NotAllowed,
+    RateLimited,
+    Refused,
+)
+from .exchange import Exchange, init_exchange, open_exchange
+
+__all__ = [
+    "BudgetExhausted",
+    "Clock",
+    "Config",
+    "ConfigError",
+    "Conflict",
+    "Exchange",
+    "ExchangeError",
+    "InsufficientFunds",
+    "IntegrityError",
+    "InvalidInput",
+    "NotAllowed",
+    "RateLimited",
+    "Refused",
+    "SimulatedClock",
+    "SystemClock",
+    "init_exchange",
+    "open_exchange",
+]

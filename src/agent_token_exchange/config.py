@@ -1,0 +1,208 @@
+"""The economy's rules as typed, validated data.
+
+The defaults are the seed's tables and live in ``default_config.toml`` beside this file:
+that text is what ``init`` writes (comments and all) and what ``Config.default()`` parses,
+so the two can never drift apart.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .errors import ConfigError
+from .money import MAX_TOKENS, to_micro
+
+NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"
+AgentName = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
+Tokens = Annotated[Decimal, Field(ge=0, le=MAX_TOKENS, decimal_places=6)]
+PositiveTokens = Annotated[Decimal, Field(gt=0, le=MAX_TOKENS, decimal_places=6)]
+Multiplier = Annotated[Decimal, Field(ge=0, le=1000, decimal_places=6)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RateLimits(_Strict):
+    hourly: PositiveTokens
+    daily: PositiveTokens
+    burst: PositiveTokens
+    reserve: Tokens
+
+
+class RateLimitOverride(_Strict):
+    hourly: PositiveTokens | None = None
+    daily: PositiveTokens | None = None
+    burst: PositiveTokens | None = None
+    reserve: Tokens | None = None
+
+
+class Pools(_Strict):
+    min_members: int = Field(default=2, ge=1, le=1000)
+
+
+class Model(_Strict):
+    cost_per_1k: Tokens
+
+
+class Agent(_Strict):
+    level: int = Field(ge=0, le=100)
+    base_rate: Tokens
+    primary_llm: str
+    emails: list[str] = []
+    aliases: list[str] = []
+    preferred_llms: dict[str, str] = {}
+    rate_limits: RateLimitOverride | None = None
+
+    @field_validator("emails")
+    @classmethod
+    def _emails_look_like_emails(cls, emails: list[str]) -> list[str]:
+        for email in emails:
+            if "@" not in email:
+                raise ValueError(f"{email!r} is not an email address")
+        return [email.lower() for email in emails]
+
+
+class Contract(_Strict):
+    name: AgentName
+    pattern: str
+    multiplier: Multiplier
+    budget: Tokens
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern_compiles(cls, pattern: str) -> str:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression ({exc})") from None
+        return pattern
+
+
+class CommitBonus(_Strict):
+    name: str
+    keywords: list[Annotated[str, StringConstraints(min_length=1)]]
+    multiplier: Multiplier
+
+
+class Issues(_Strict):
+    p0_pays_as: int = Field(default=1, ge=1)
+    no_reward_types: list[str] = []
+    failure_reasons: list[str] = []
+    priority_rewards: dict[str, Tokens]
+    type_multipliers: dict[str, Multiplier]
+
+    @field_validator("priority_rewards")
+    @classmethod
+    def _priorities_named_p_n(cls, rewards: dict[str, Decimal]) -> dict[str, Decimal]:
+        for key in rewards:
+            if not re.fullmatch(r"P[0-9]", key):
+                raise ValueError(f"priority {key!r} should be named like P1")
+        return rewards
+
+    @model_validator(mode="after")
+    def _p0_target_exists(self) -> Issues:
+        if f"P{self.p0_pays_as}" not in self.priority_rewards:
+            raise ValueError(f"p0_pays_as = {self.p0_pays_as} but there is no P{self.p0_pays_as}")
+        return self
+
+
+class Config(_Strict):
+    start_balance: Tokens
+    rate_limits: RateLimits
+    pools: Pools = Pools()
+    models: dict[str, Model]
+    agents: dict[AgentName, Agent]
+    contracts: list[Contract]
+    commit_bonuses: list[CommitBonus] = []
+    issues: Issues
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> Config:
+        for name, agent in self.agents.items():
+            for task, model in {"primary_llm": agent.primary_llm, **agent.preferred_llms}.items():
+                if model not in self.models:
+                    where = "primary_llm" if task == "primary_llm" else f"preferred_llms.{task}"
+                    raise ValueError(f"agents.{name}.{where}: unknown model {model!r}")
+        names = [c.name for c in self.contracts]
+        if len(set(names)) != len(names):
+            raise ValueError("contracts: two contracts share a name")
+        if "default" not in names:
+            raise ValueError("contracts: a contract named 'default' is required as the fallback")
+        if not self.agents:
+            raise ValueError("agents: at least one agent is required")
+        return self
+
+    # -- derived views, in micro-tokens -------------------------------------------------
+
+    def limits_for(self, agent: str) -> ResolvedLimits:
+        """The agent's rate limits after its overrides, in micro-tokens."""
+        base = self.rate_limits
+        override = self.agents[agent].rate_limits or RateLimitOverride()
+        return ResolvedLimits(
+            hourly=to_micro(override.hourly if override.hourly is not None else base.hourly),
+            daily=to_micro(override.daily if override.daily is not None else base.daily),
+            burst=to_micro(override.burst if override.burst is not None else base.burst),
+            reserve=to_micro(override.reserve if override.reserve is not None else base.reserve),
+        )
+
+    @classmethod
+    def default(cls) -> Config:
+        return parse_config_text(default_config_text(), source="default config")
+
+
+class ResolvedLimits(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    hourly: int
+    daily: int
+    burst: int
+    reserve: int
+
+
+def default_config_text() -> str:
+    """The commented TOML that ``init`` writes: the seed's tables."""
+    return resources.files(__package__).joinpath("default_config.toml").read_text("utf-8")
+
+
+def parse_config_text(text: str, *, source: str = "config.toml") -> Config:
+    """Parse and validate config TOML; any problem is one ConfigError naming the key."""
+    try:
+        data = tomllib.loads(text, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        reason = first["msg"]
+        if first["type"] == "extra_forbidden":
+            reason = "unknown key (check the spelling)"
+        elif first["type"] == "missing":
+            reason = "required key is missing"
+        raise ConfigError(f"{source}: {key}: {reason}") from None
+
+
+def load_config(path: Path) -> Config:
+    try:
+        text = path.read_text("utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file is missing; run `token-exchange init`") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config ({exc})") from None
+    return parse_config_text(text, source=str(path))

@@ -1,0 +1,197 @@
+"""Doctor: prove every invariant of DESIGN.md against the transfer log.
+
+Transfers are the truth; everything else (cached balances, earned/spent, pool
+contributions, consumption windows) is derived from them and can be rebuilt with
+``fix=True``. Nothing here ever changes or adds a transfer.
+"""
+
+from __future__ import annotations
+
+from .clock import DAY_US, HOUR_US
+from .config import Config
+from .ledger import Store
+from .ledger.kinds import MINT, wallet
+from .money import display_amount
+from .records import DoctorReport, Finding
+
+
+def run_doctor(store: Store, config: Config, *, fix: bool = False) -> DoctorReport:
+    """Run every check inside the caller's transaction and return the findings."""
+    findings: list[Finding] = []
+    findings += _check_sequence(store)
+    findings += _check_conservation(store)
+    findings += _check_cached_figures(store, fix)
+    findings += _check_floors(store, config)
+    findings += _check_pools(store, fix)
+    findings += _check_idempotency(store)
+    findings += _check_consumption(store, config, fix)
+    return DoctorReport(tuple(findings))
+
+
+def _ok(check: str, message: str) -> Finding:
+    return Finding(check, True, "info", message)
+
+
+def _error(check: str, message: str, *, fixed: bool = False) -> Finding:
+    return Finding(check, False, "error", message, fixed)
+
+
+def _warning(check: str, message: str) -> Finding:
+    return Finding(check, False, "warning", message)
+
+
+def _check_sequence(store: Store) -> list[Finding]:
+    transfers = store.transfers()
+    expected = 1
+    for transfer in transfers:
+        if transfer.seq != expected:
+            return [_error("sequence", f"transfer #{expected} is missing from the log "
+                                       f"(next present is #{transfer.seq})")]
+        expected += 1
+    return [_ok("sequence", f"{len(transfers)} transfers, numbered 1..{len(transfers)} "
+                            "with no gaps")]
+
+
+def _check_conservation(store: Store) -> list[Finding]:
+    cached = sum(a.balance for a in store.accounts())
+    derived = sum(b for b, _, _ in store.derived_account_figures().values())
+    if cached != 0 or derived != 0:
+        return [_error("conservation", f"balances sum to {display_amount(cached)} "
+                                       f"(from transfers: {display_amount(derived)}), not 0")]
+    return [_ok("conservation", "all balances sum to exactly 0")]
+
+
+def _check_cached_figures(store: Store, fix: bool) -> list[Finding]:
+    derived = store.derived_account_figures()
+    accounts = {a.name: a for a in store.accounts()}
+    findings = []
+    for name in sorted(set(derived) - set(accounts)):
+        findings.append(_error("cache", f"transfers name account {name} which does not exist"))
+    for name, account in sorted(accounts.items()):
+        balance, earned, spent = derived.get(name, (0, 0, 0))
+        if (account.balance, account.earned, account.spent) != (balance, earned, spent):
+            if fix:
+                store.set_account_figures(name, balance, earned, spent)
+            findings.append(_error(
+                "cache",
+                f"{name}: cached balance/earned/spent {display_amount(account.balance)}/"
+                f"{display_amount(account.earned)}/{display_amount(account.spent)} but transfers "
+                f"give {display_amount(balance)}/{display_amount(earned)}/{display_amount(spent)}"
+                + (" (rebuilt)" if fix else ""),
+                fixed=fix,
+            ))
+    if not findings:
+        findings.append(_ok("cache", f"{len(accounts)} cached balances equal their transfers"))
+    return findings
+
+
+def _check_floors(store: Store, config: Config) -> list[Finding]:
+    findings = []
+    for name, (balance, _, _) in sorted(store.derived_account_figures().items()):
+        if name != MINT and balance < 0:
+            findings.append(_error("floor", f"{name} is below zero: {display_amount(balance)}"))
+    for agent in config.agents:
+        account = store.account(wallet(agent))
+        reserve = config.limits_for(agent).reserve
+        if account is not None and account.balance < reserve:
+            findings.append(_warning(
+                "floor", f"{agent} holds {display_amount(account.balance)}, under its reserve "
+                         f"{display_amount(reserve)} (was the reserve raised?)"))
+    if not findings:
+        findings.append(_ok("floor", "no account below its floor"))
+    return findings
+
+
+def _check_pools(store: Store, fix: bool) -> list[Finding]:
+    findings = []
+    derived = store.derived_contributions()
+    for pool_id, agent, contributed in store.all_pool_members():
+        truth = derived.get((pool_id, agent), 0)
+        if contributed != truth:
+            if fix:
+                store.set_contribution(pool_id, agent, truth)
+            findings.append(_error(
+                "pools", f"{pool_id}: {agent} shows {display_amount(contributed)} contributed, "
+                         f"transfers give {display_amount(truth)}" + (" (rebuilt)" if fix else ""),
+                fixed=fix))
+    for pool in store.pools():
+        account = store.account(f"pool:{pool.id}")
+        if pool.dissolved_at is not None and account is not None and account.balance != 0:
+            findings.append(_error("pools", f"{pool.id} is dissolved but holds "
+                                            f"{display_amount(account.balance)}"))
+    if not findings:
+        findings.append(_ok("pools", "pool contributions and balances agree with transfers"))
+    return findings
+
+
+def _check_idempotency(store: Store) -> list[Finding]:
+    findings = []
+    records = {key: (outcome, seq) for key, outcome, seq in store.idempotency_keys()}
+    for key, first_seq in sorted(store.transfer_keys().items()):
+        if key not in records:
+            findings.append(_error("idempotency", f"transfer #{first_seq} carries key {key!r} "
+                                                  "but no idempotency record exists"))
+        elif records[key][0] != "ok":
+            findings.append(_error("idempotency", f"key {key!r} is recorded as refused yet "
+                                                  f"transfer #{first_seq} carries it"))
+    for key, (outcome, seq) in sorted(records.items()):
+        if outcome == "ok" and seq is not None:
+            transfer = store.transfer(seq)
+            if transfer is None or transfer.idempotency_key != key:
+                findings.append(_error("idempotency", f"key {key!r} points at transfer #{seq}, "
+                                                      "which does not carry it"))
+    if not findings:
+        findings.append(_ok("idempotency", f"{len(records)} idempotency keys, each applied once"))
+    return findings
+
+
+def _check_consumption(store: Store, config: Config, fix: bool) -> list[Finding]:
+    """Consumption rows mirror inference transfers, and no window was ever over its limit."""
+    findings = []
+    by_agent: dict[str, list[tuple[int, int, int]]] = {}
+    for seq, at, source, amount in store.inference_transfers():
+        by_agent.setdefault(source.removeprefix("agent:"), []).append((seq, at, amount))
+    for agent in sorted(set(by_agent) | set(config.agents)):
+        expected = by_agent.get(agent, [])
+        rows = store.consumption_rows(agent)
+        running = 0
+        mirrored = len(rows) == len(expected)
+        for (at, amount, cumulative), (_, t_at, t_amount) in zip(rows, expected, strict=False):
+            running += t_amount
+            if (at, amount, cumulative) != (t_at, t_amount, running):
+                mirrored = False
+        if not mirrored:
+            findings.append(_error("windows", f"{agent}: consumption rows do not mirror its "
+                                              "inference transfers" + (" (rebuilt)" if fix else ""),
+                                   fixed=fix))
+            if fix:
+                store.rebuild_consumption(agent, expected)
+        if agent in config.agents:
+            findings += _window_overruns(agent, expected, config)
+    if not findings:
+        findings.append(_ok("windows", "rate-limit windows mirror inference and never overran"))
+    return findings
+
+
+def _window_overruns(agent: str, spends: list[tuple[int, int, int]], config: Config) -> list[Finding]:
+    limits = config.limits_for(agent)
+    findings = []
+    for window, limit, label in ((HOUR_US, limits.hourly, "hourly"),
+                                 (DAY_US, limits.daily, "daily")):
+        start, total = 0, 0
+        for _, at, amount in spends:
+            total += amount
+            while spends[start][1] <= at - window:
+                total -= spends[start][2]
+                start += 1
+            if total > limit:
+                findings.append(_warning(
+                    "windows", f"{agent}: {display_amount(total)} consumed in the {label} window "
+                               f"ending {at}, over today's limit {display_amount(limit)}"))
+                break
+    for _, _, amount in spends:
+        if amount > limits.burst:
+            findings.append(_warning("windows", f"{agent}: a spend of {display_amount(amount)} "
+                                                f"exceeds today's burst limit"))
+            break
+    return findings

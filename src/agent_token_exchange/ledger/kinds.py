@@ -1,0 +1,51 @@
+"""Kinds of transfer and how each moves an account's derived figures.
+
+A wallet's ``earned`` counts what work paid it; its ``spent`` counts what it burnt on
+inference or put into pools, less what pools refunded. So for every wallet:
+tokens = start grant + earned - spent.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    GRANT = "grant"  # start balance, minted when an agent first appears
+    FUND = "fund"  # a contract's budget, minted when the contract first appears
+    COMMIT = "commit"  # contract -> agent, for a git commit
+    ISSUE = "issue"  # mint -> agent, for a closed issue
+    AWARD = "award"  # mint -> agent, a direct award
+    INFERENCE = "inference"  # agent -> system:inference
+    POOL_CONTRIBUTION = "pool_contribution"  # agent -> pool
+    POOL_SPEND = "pool_spend"  # pool -> system:inference
+    POOL_REFUND = "pool_refund"  # pool -> agent, when a pool dissolves
+
+
+EARNING_KINDS = frozenset({Kind.COMMIT, Kind.ISSUE, Kind.AWARD})
+SPENDING_KINDS = frozenset({Kind.INFERENCE, Kind.POOL_CONTRIBUTION, Kind.POOL_SPEND})
+REFUND_KINDS = frozenset({Kind.POOL_REFUND})
+
+MINT = "system:mint"
+INFERENCE = "system:inference"
+
+
+def wallet(agent: str) -> str:
+    return f"agent:{agent}"
+
+
+def pool_account(pool_id: str) -> str:
+    return f"pool:{pool_id}"
+
+
+def contract_account(name: str) -> str:
+    return f"contract:{name}"
+
+
+def _sql_list(kinds: frozenset[Kind]) -> str:
+    return ", ".join(f"'{kind.value}'" for kind in sorted(kinds))
+
+
+EARNING_SQL = _sql_list(EARNING_KINDS)
+SPENDING_SQL = _sql_list(SPENDING_KINDS)
+REFUND_SQL = _sql_list(REFUND_KINDS)

@@ -1,0 +1,504 @@
+"""The ledger's storage: one small interface over a SQL database.
+
+Every method runs inside a transaction that ``exchange.py`` opens with
+``store.transaction()``; the store never decides anything, it reads and writes rows.
+SQL here is plain enough for SQLite and PostgreSQL; placeholders are written ``?``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from .kinds import (
+    EARNING_KINDS,
+    EARNING_SQL,
+    REFUND_KINDS,
+    REFUND_SQL,
+    SPENDING_KINDS,
+    SPENDING_SQL,
+    Kind,
+)
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+    kind: str
+    balance: int
+    earned: int
+    spent: int
+
+
+@dataclass(frozen=True)
+class Transfer:
+    seq: int
+    at: int
+    kind: str
+    source: str
+    destination: str
+    amount: int
+    description: str
+    project: str | None
+    model: str | None
+    inference_tokens: int | None
+    pool_id: str | None
+    idempotency_key: str | None
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    key: str
+    request_hash: str
+    outcome: str
+    result: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PoolRow:
+    id: str
+    number: int
+    name: str
+    creator: str
+    min_contribution: int
+    created_at: int
+    dissolved_at: int | None
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    agent: str
+    joined_at: int
+    contributed: int
+
+
+@dataclass(frozen=True)
+class RefusalRow:
+    seq: int
+    at: int
+    agent: str | None
+    pool_id: str | None
+    operation: str
+    code: str
+    message: str
+    amount: int | None
+
+
+_TRANSFER_COLUMNS = (
+    "seq, at, kind, source, destination, amount, description, project, model, "
+    "inference_tokens, pool_id, idempotency_key"
+)
+
+
+class Store:
+    """SQL shared by every backend. Subclasses provide the connection and transactions."""
+
+    def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        raise NotImplementedError
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        raise NotImplementedError
+        yield
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """A consistent read across several queries."""
+        raise NotImplementedError
+        yield
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    # Savepoints let an operation undo its own writes on a refusal and still commit the
+    # refusal event in the same transaction.
+    def savepoint(self, name: str) -> None:
+        self._execute(f"SAVEPOINT {name}")
+
+    def rollback_to(self, name: str) -> None:
+        self._execute(f"ROLLBACK TO SAVEPOINT {name}")
+        self._execute(f"RELEASE SAVEPOINT {name}")
+
+    def release(self, name: str) -> None:
+        self._execute(f"RELEASE SAVEPOINT {name}")
+
+    def _one(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
+        return self._execute(sql, params).fetchone()
+
+    def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        return list(self._execute(sql, params).fetchall())
+
+    # -- accounts -----------------------------------------------------------------------
+
+    def account(self, name: str) -> Account | None:
+        row = self._one(
+            "SELECT name, kind, balance, earned, spent FROM accounts WHERE name = ?", (name,)
+        )
+        return Account(*row) if row else None
+
+    def accounts(self, kind: str | None = None) -> list[Account]:
+        if kind is None:
+            rows = self._all("SELECT name, kind, balance, earned, spent FROM accounts ORDER BY name")
+        else:
+            rows = self._all(
+                "SELECT name, kind, balance, earned, spent FROM accounts WHERE kind = ? "
+                "ORDER BY name",
+                (kind,),
+            )
+        return [Account(*row) for row in rows]
+
+    def create_account(self, name: str, kind: str, at: int) -> None:
+        self._execute(
+            "INSERT INTO accounts (name, kind, created_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (name) DO NOTHING",
+            (name, kind, at),
+        )
+
+    # -- transfers ----------------------------------------------------------------------
+
+    def post_transfer(
+        self,
+        *,
+        at: int,
+        kind: Kind,
+        source: str,
+        destination: str,
+        amount: int,
+        description: str = "",
+        project: str | None = None,
+        model: str | None = None,
+        inference_tokens: int | None = None,
+        pool_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> int:
+        """Append one transfer and move both cached balances; returns its sequence number."""
+        row = self._one(
+            "INSERT INTO transfers (at, kind, source, destination, amount, description, "
+            "project, model, inference_tokens, pool_id, idempotency_key) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
+            (
+                at,
+                kind.value,
+                source,
+                destination,
+                amount,
+                description,
+                project,
+                model,
+                inference_tokens,
+                pool_id,
+                idempotency_key,
+            ),
+        )
+        assert row is not None
+        spent = amount if kind in SPENDING_KINDS else 0
+        earned = amount if kind in EARNING_KINDS else 0
+        refunded = amount if kind in REFUND_KINDS else 0
+        self._execute(
+            "UPDATE accounts SET balance = balance - ?, spent = spent + ? WHERE name = ?",
+            (amount, spent, source),
+        )
+        self._execute(
+            "UPDATE accounts SET balance = balance + ?, earned = earned + ?, spent = spent - ? "
+            "WHERE name = ?",
+            (amount, earned, refunded, destination),
+        )
+        return int(row[0])
+
+    def transfers_for(self, account: str, limit: int) -> list[Transfer]:
+        """The newest ``limit`` transfers touching an account, newest first."""
+        rows = self._all(
+            f"SELECT {_TRANSFER_COLUMNS} FROM ("
+            f" SELECT {_TRANSFER_COLUMNS} FROM transfers WHERE source = ?"
+            f" UNION ALL"
+            f" SELECT {_TRANSFER_COLUMNS} FROM transfers WHERE destination = ?"
+            f") AS both_sides ORDER BY seq DESC LIMIT ?",
+            (account, account, limit),
+        )
+        return [Transfer(*row) for row in rows]
+
+    def transfers(self, after_seq: int = 0, limit: int | None = None) -> list[Transfer]:
+        sql = f"SELECT {_TRANSFER_COLUMNS} FROM transfers WHERE seq > ? ORDER BY seq"
+        params: tuple[Any, ...] = (after_seq,)
+        if limit is not None:
+            sql += " LIMIT ?"
+            params += (limit,)
+        return [Transfer(*row) for row in self._all(sql, params)]
+
+    def transfer(self, seq: int) -> Transfer | None:
+        row = self._one(f"SELECT {_TRANSFER_COLUMNS} FROM transfers WHERE seq = ?", (seq,))
+        return Transfer(*row) if row else None
+
+    def last_seq(self) -> int:
+        row = self._one("SELECT COALESCE(MAX(seq), 0) FROM transfers")
+        return int(row[0]) if row else 0
+
+    # -- consumption windows --------------------------------------------------------------
+
+    def latest_consumption(self, agent: str) -> tuple[int, int]:
+        """(time, cumulative) of the agent's latest consumption, or (0, 0)."""
+        row = self._one(
+            "SELECT at, cumulative FROM consumption WHERE agent = ? "
+            "ORDER BY cumulative DESC LIMIT 1",
+            (agent,),
+        )
+        return (int(row[0]), int(row[1])) if row else (0, 0)
+
+    def cumulative_at(self, agent: str, at: int) -> int:
+        """The agent's cumulative consumption as of time ``at`` (inclusive)."""
+        row = self._one(
+            "SELECT cumulative FROM consumption WHERE agent = ? AND at <= ? "
+            "ORDER BY at DESC, cumulative DESC LIMIT 1",
+            (agent, at),
+        )
+        return int(row[0]) if row else 0
+
+    def record_consumption(
+        self, agent: str, at: int, amount: int, cumulative: int, transfer_seq: int
+    ) -> None:
+        self._execute(
+            "INSERT INTO consumption (agent, at, cumulative, amount, transfer_seq) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (agent, at, cumulative, amount, transfer_seq),
+        )
+
+    def consumption_rows(self, agent: str) -> list[tuple[int, int, int]]:
+        """(at, amount, cumulative) for every consumption of an agent, oldest first."""
+        return [
+            (int(a), int(b), int(c))
+            for a, b, c in self._all(
+                "SELECT at, amount, cumulative FROM consumption WHERE agent = ? "
+                "ORDER BY cumulative",
+                (agent,),
+            )
+        ]
+
+    # -- refusals -------------------------------------------------------------------------
+
+    def record_refusal(
+        self,
+        *,
+        at: int,
+        agent: str | None,
+        pool_id: str | None,
+        operation: str,
+        code: str,
+        message: str,
+        amount: int | None,
+    ) -> None:
+        self._execute(
+            "INSERT INTO refusals (at, agent, pool_id, operation, code, message, amount) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (at, agent, pool_id, operation, code, message, amount),
+        )
+
+    def refusals(self, agent: str | None = None, limit: int = 20) -> list[RefusalRow]:
+        if agent is None:
+            rows = self._all(
+                "SELECT seq, at, agent, pool_id, operation, code, message, amount "
+                "FROM refusals ORDER BY seq DESC LIMIT ?",
+                (limit,),
+            )
+        else:
+            rows = self._all(
+                "SELECT seq, at, agent, pool_id, operation, code, message, amount "
+                "FROM refusals WHERE agent = ? ORDER BY seq DESC LIMIT ?",
+                (agent, limit),
+            )
+        return [RefusalRow(*row) for row in rows]
+
+    def refusal_count(self, agent: str, since: int) -> int:
+        row = self._one(
+            "SELECT COUNT(*) FROM refusals WHERE agent = ? AND at > ?", (agent, since)
+        )
+        return int(row[0]) if row else 0
+
+    # -- idempotency ----------------------------------------------------------------------
+
+    def idempotency_record(self, key: str) -> IdempotencyRecord | None:
+        row = self._one(
+            "SELECT key, request_hash, outcome, result FROM idempotency WHERE key = ?", (key,)
+        )
+        if row is None:
+            return None
+        return IdempotencyRecord(row[0], row[1], row[2], json.loads(row[3]))
+
+    def save_idempotency(
+        self,
+        key: str,
+        request_hash: str,
+        outcome: str,
+        result: dict[str, Any],
+        first_seq: int | None,
+        at: int,
+    ) -> None:
+        self._execute(
+            "INSERT INTO idempotency (key, request_hash, outcome, result, first_seq, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (key, request_hash, outcome, json.dumps(result, sort_keys=True), first_seq, at),
+        )
+
+    def idempotency_keys(self) -> list[tuple[str, str, int | None]]:
+        return [
+            (k, o, s)
+            for k, o, s in self._all("SELECT key, outcome, first_seq FROM idempotency ORDER BY key")
+        ]
+
+    # -- pools ----------------------------------------------------------------------------
+
+    def next_pool_number(self) -> int:
+        row = self._one("SELECT COALESCE(MAX(number), 0) + 1 FROM pools")
+        return int(row[0]) if row else 1
+
+    def create_pool(
+        self, pool_id: str, number: int, name: str, creator: str, min_contribution: int, at: int
+    ) -> None:
+        self._execute(
+            "INSERT INTO pools (id, number, name, creator, min_contribution, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (pool_id, number, name, creator, min_contribution, at),
+        )
+
+    def pool(self, pool_id: str) -> PoolRow | None:
+        row = self._one(
+            "SELECT id, number, name, creator, min_contribution, created_at, dissolved_at "
+            "FROM pools WHERE id = ?",
+            (pool_id,),
+        )
+        return PoolRow(*row) if row else None
+
+    def pools(self) -> list[PoolRow]:
+        rows = self._all(
+            "SELECT id, number, name, creator, min_contribution, created_at, dissolved_at "
+            "FROM pools ORDER BY number"
+        )
+        return [PoolRow(*row) for row in rows]
+
+    def pool_members(self, pool_id: str) -> list[MemberRow]:
+        rows = self._all(
+            "SELECT agent, joined_at, contributed FROM pool_members WHERE pool_id = ? "
+            "ORDER BY joined_at, agent",
+            (pool_id,),
+        )
+        return [MemberRow(*row) for row in rows]
+
+    def add_pool_member(self, pool_id: str, agent: str, at: int) -> None:
+        self._execute(
+            "INSERT INTO pool_members (pool_id, agent, joined_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (pool_id, agent) DO NOTHING",
+            (pool_id, agent, at),
+        )
+
+    def add_contribution(self, pool_id: str, agent: str, amount: int) -> None:
+        self._execute(
+            "UPDATE pool_members SET contributed = contributed + ? WHERE pool_id = ? AND agent = ?",
+            (amount, pool_id, agent),
+        )
+
+    def record_pool_credit(self, seq: int, agent: str, contributed: int, credited: int) -> None:
+        self._execute(
+            "INSERT INTO pool_credits (transfer_seq, agent, contributed, credited) "
+            "VALUES (?, ?, ?, ?)",
+            (seq, agent, contributed, credited),
+        )
+
+    def pool_credits(self, pool_id: str) -> list[tuple[int, str, int, int]]:
+        """(transfer seq, agent, contributed then, credited) for every spend of a pool."""
+        return [
+            (int(s), a, int(c), int(cr))
+            for s, a, c, cr in self._all(
+                "SELECT c.transfer_seq, c.agent, c.contributed, c.credited "
+                "FROM pool_credits c JOIN transfers t ON t.seq = c.transfer_seq "
+                "WHERE t.pool_id = ? ORDER BY c.transfer_seq, c.agent",
+                (pool_id,),
+            )
+        ]
+
+    def mark_pool_dissolved(self, pool_id: str, at: int) -> None:
+        self._execute("UPDATE pools SET dissolved_at = ? WHERE id = ?", (at, pool_id))
+
+    # -- derived figures, recomputed from transfers (for doctor) ---------------------------
+
+    def derived_account_figures(self) -> dict[str, tuple[int, int, int]]:
+        """name -> (balance, earned, spent) recomputed from the transfer log alone."""
+        figures: dict[str, list[int]] = {}
+        for name, incoming, earned, refunded in self._all(
+            "SELECT destination, SUM(amount), "
+            f"SUM(CASE WHEN kind IN ({EARNING_SQL}) THEN amount ELSE 0 END), "
+            f"SUM(CASE WHEN kind IN ({REFUND_SQL}) THEN amount ELSE 0 END) "
+            "FROM transfers GROUP BY destination"
+        ):
+            entry = figures.setdefault(name, [0, 0, 0])
+            entry[0] += int(incoming)
+            entry[1] += int(earned)
+            entry[2] -= int(refunded)
+        for name, outgoing, spent in self._all(
+            "SELECT source, SUM(amount), "
+            f"SUM(CASE WHEN kind IN ({SPENDING_SQL}) THEN amount ELSE 0 END) "
+            "FROM transfers GROUP BY source"
+        ):
+            entry = figures.setdefault(name, [0, 0, 0])
+            entry[0] -= int(outgoing)
+            entry[2] += int(spent)
+        return {name: (b, e, s) for name, (b, e, s) in figures.items()}
+
+    def derived_contributions(self) -> dict[tuple[str, str], int]:
+        """(pool id, agent) -> total contributed, from the transfer log."""
+        return {
+            (pool_id, source.removeprefix("agent:")): int(total)
+            for pool_id, source, total in self._all(
+                "SELECT pool_id, source, SUM(amount) FROM transfers WHERE kind = ? "
+                "GROUP BY pool_id, source",
+                (Kind.POOL_CONTRIBUTION.value,),
+            )
+        }
+
+    def all_pool_members(self) -> list[tuple[str, str, int]]:
+        return [
+            (p, a, int(c))
+            for p, a, c in self._all("SELECT pool_id, agent, contributed FROM pool_members")
+        ]
+
+    def set_account_figures(self, name: str, balance: int, earned: int, spent: int) -> None:
+        self._execute(
+            "UPDATE accounts SET balance = ?, earned = ?, spent = ? WHERE name = ?",
+            (balance, earned, spent, name),
+        )
+
+    def set_contribution(self, pool_id: str, agent: str, contributed: int) -> None:
+        self._execute(
+            "UPDATE pool_members SET contributed = ? WHERE pool_id = ? AND agent = ?",
+            (contributed, pool_id, agent),
+        )
+
+    def transfer_keys(self) -> dict[str, int]:
+        """idempotency key -> first transfer seq carrying it."""
+        return {
+            key: int(seq)
+            for key, seq in self._all(
+                "SELECT idempotency_key, MIN(seq) FROM transfers "
+                "WHERE idempotency_key IS NOT NULL GROUP BY idempotency_key"
+            )
+        }
+
+    def inference_transfers(self) -> list[tuple[int, int, str, int]]:
+        """(seq, at, agent account, amount) of every direct inference spend, in order."""
+        return [
+            (int(s), int(a), src, int(m))
+            for s, a, src, m in self._all(
+                "SELECT seq, at, source, amount FROM transfers WHERE kind = ? ORDER BY seq",
+                (Kind.INFERENCE.value,),
+            )
+        ]
+
+    def rebuild_consumption(self, agent: str, spends: list[tuple[int, int, int]]) -> None:
+        """Replace an agent's consumption rows with ones derived from its inference
+        transfers, given as (seq, at, amount) in order."""
+        self._execute("DELETE FROM consumption WHERE agent = ?", (agent,))
+        cumulative = 0
+        for seq, at, amount in spends:
+            cumulative += amount
+            self.record_consumption(agent, at, amount, cumulative, seq)
