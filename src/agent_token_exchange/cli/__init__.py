@@ -1,0 +1,53 @@
+"""The token-exchange command line. Commands translate: they parse, call the library,
+render the result, and map errors to one line and an exit code."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from ..errors import ExchangeError
+from . import core
+from .output import emit_error, emit_usage_error
+from .pool import pool_app
+
+app = typer.Typer(
+    name="token-exchange",
+    help="Agent Token Exchange: agents earn tokens for real work and spend them on LLM "
+    "inference under hourly, daily, burst and reserve limits.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+core.register(app)
+app.add_typer(pool_app)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console-script entry point. Returns (and exits with) the command's exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    as_json = "--json" in args
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=args, prog_name="token-exchange", standalone_mode=False)
+        code = result if isinstance(result, int) else 0
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except typer.Abort:
+        code = emit_usage_error("aborted", as_json)
+    except typer.TyperException as exc:  # Click's usage errors, vendored by Typer
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            code = 0  # a bare group: Typer has already printed its help
+        else:
+            hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+            code = emit_usage_error(exc.format_message() + hint, as_json)
+    except ExchangeError as exc:
+        code = emit_error(exc, as_json)
+    except BrokenPipeError:
+        code = 0
+    if argv is None:
+        sys.exit(code)
+    return code

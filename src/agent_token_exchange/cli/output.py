@@ -1,0 +1,77 @@
+"""How the CLI speaks: one JSON object on stdout with --json, Rich tables otherwise,
+one line on stderr for an error. Shared by every command module."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from ..errors import ExchangeError, IntegrityError, Refused, exit_code_for
+from ..money import MICRO
+
+stdout = Console(highlight=False, soft_wrap=True)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def tokens(micro: int) -> str:
+    """Human amounts in tables: thousands separators, two decimals (more if needed)."""
+    sign = "-" if micro < 0 else ""
+    whole, frac = divmod(abs(micro), MICRO)
+    digits = str(frac).rjust(6, "0").rstrip("0").ljust(2, "0")
+    return f"{sign}{whole:,}.{digits}"
+
+
+def compact(micro: int) -> str:
+    """Limits and usage in narrow columns: '1,000', '975.5'."""
+    sign = "-" if micro < 0 else ""
+    whole, frac = divmod(abs(micro), MICRO)
+    digits = str(frac).rjust(6, "0").rstrip("0")
+    return f"{sign}{whole:,}" + (f".{digits}" if digits else "")
+
+
+def short_time(us: int) -> str:
+    return datetime.fromtimestamp(us // 1_000_000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def signed(micro: int) -> str:
+    return ("+" if micro > 0 else "") + tokens(micro)
+
+
+def emit_json(payload: dict[str, Any], *, ok: bool = True) -> None:
+    sys.stdout.write(json.dumps({"ok": ok, **payload}, ensure_ascii=False) + "\n")
+
+
+def emit_error(error: ExchangeError, as_json: bool) -> int:
+    code = exit_code_for(error)
+    if as_json:
+        sys.stdout.write(json.dumps(
+            {"ok": False, "error": {"code": error.code, "message": error.message}},
+            ensure_ascii=False) + "\n")
+    elif isinstance(error, Refused):
+        stderr.print(f"🚫 {error.message}", markup=False)
+    elif isinstance(error, IntegrityError):
+        stderr.print(f"integrity problem: {error.message}", markup=False)
+    else:
+        stderr.print(f"error: {error.message}", markup=False)
+    return code
+
+
+def emit_usage_error(message: str, as_json: bool) -> int:
+    if as_json:
+        sys.stdout.write(json.dumps(
+            {"ok": False, "error": {"code": "usage", "message": message}}) + "\n")
+    else:
+        stderr.print(f"error: {message}", markup=False)
+    return 2
+
+
+def table(title: str | None, *columns: str, right: tuple[str, ...] = ()) -> Table:
+    grid = Table(title=title, title_justify="left", header_style="bold")
+    for column in columns:
+        grid.add_column(column, justify="right" if column in right else "left")
+    return grid

@@ -1,0 +1,149 @@
+"""Team pools: create, join, contribute, spend, show, list, dissolve."""
+
+from __future__ import annotations
+
+import typer
+
+from ..clock import iso_utc
+from ..money import display_amount
+from ..records import PoolView
+from .options import Home, Json, open_from
+from .output import emit_json, stdout, table, tokens
+
+# So that "-5" reaches the amount parser (which says why it is wrong) instead of being
+# taken for an unknown option.
+NEGATIVE_NUMBERS_ARE_ARGUMENTS = {"ignore_unknown_options": True}
+
+pool_app = typer.Typer(
+    name="pool",
+    help="Team pools: agents put tokens together for expensive models, credited pro rata.",
+    no_args_is_help=True,
+)
+
+
+@pool_app.command("create", context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
+def create(name: str, creator: str, min_contribution: str, home: Home = None,
+           json: Json = False) -> None:
+    """Create a pool; the creator is its first member.
+
+    Example: token-exchange pool create opus-team claude 100
+    """
+    with open_from(home) as ex:
+        view = ex.pool_create(name, creator, min_contribution)
+    if json:
+        emit_json(view.to_json())
+        return
+    stdout.print(f"✅ Created {view.id} ({view.name}) with {creator}; minimum contribution "
+                 f"{tokens(view.min_contribution)}")
+
+
+@pool_app.command("join")
+def join(pool_id: str, agent: str, home: Home = None, json: Json = False) -> None:
+    """Join a pool as a member (joining twice changes nothing).
+
+    Example: token-exchange pool join pool-1 builder
+    """
+    with open_from(home) as ex:
+        view = ex.pool_join(pool_id, agent)
+    if json:
+        emit_json(view.to_json())
+        return
+    stdout.print(f"✅ {agent} is a member of {view.id}; members: "
+                 + ", ".join(m.agent for m in view.members))
+
+
+@pool_app.command("contribute", context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
+def contribute(pool_id: str, agent: str, amount: str, home: Home = None,
+               json: Json = False) -> None:
+    """Move tokens from a member's wallet into the pool (the reserve applies).
+
+    Example: token-exchange pool contribute pool-1 claude 600
+    """
+    with open_from(home) as ex:
+        done = ex.pool_contribute(pool_id, agent, amount)
+    if json:
+        emit_json(done.to_json())
+        return
+    stdout.print(f"✅ {agent} contributed {tokens(done.amount)} to {pool_id} "
+                 f"(pool {tokens(done.pool_balance)}, {agent} {tokens(done.tokens)})")
+
+
+@pool_app.command("spend", context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
+def spend(pool_id: str, model: str, token_count: str, description: str, home: Home = None,
+          json: Json = False) -> None:
+    """Spend pool tokens on a model; each contributor is credited in proportion.
+
+    Example: token-exchange pool spend pool-1 claude-opus 10000 "complex analysis"
+    """
+    with open_from(home) as ex:
+        done = ex.pool_spend(pool_id, model, token_count, description)
+    if json:
+        emit_json(done.to_json())
+        return
+    stdout.print(f"✅ {pool_id} spent {display_amount(done.amount)} tokens on {model} for "
+                 f"{done.inference_tokens} tokens (pool {tokens(done.pool_balance)} left)")
+    for credit in done.credits:
+        stdout.print(f"   {credit.agent}: {credit.share_percent}% credit "
+                     f"({tokens(credit.credited)} tokens)")
+
+
+@pool_app.command("show")
+def show(pool_id: str, home: Home = None, json: Json = False) -> None:
+    """A pool's balance, members, contributions and credit shares.
+
+    Example: token-exchange pool show pool-1
+    """
+    with open_from(home) as ex:
+        view = ex.pool_show(pool_id)
+    if json:
+        emit_json(view.to_json())
+        return
+    _print_pool(view)
+
+
+@pool_app.command("list")
+def list_pools(home: Home = None, json: Json = False) -> None:
+    """Every pool with its balance and members.
+
+    Example: token-exchange pool list
+    """
+    with open_from(home) as ex:
+        views = ex.pool_list()
+    if json:
+        emit_json({"pools": [v.to_json() for v in views]})
+        return
+    grid = table("Pools", "Id", "Name", "Creator", "Balance", "Contributed", "Spent", "Members",
+                 "State", right=("Balance", "Contributed", "Spent"))
+    for v in views:
+        grid.add_row(v.id, v.name, v.creator, tokens(v.balance), tokens(v.total_contributed),
+                     tokens(v.total_spent), ", ".join(m.agent for m in v.members),
+                     "dissolved" if v.dissolved_at else "open")
+    stdout.print(grid)
+
+
+@pool_app.command("dissolve")
+def dissolve(pool_id: str, home: Home = None, json: Json = False) -> None:
+    """Close a pool and refund what is left to contributors in proportion.
+
+    Example: token-exchange pool dissolve pool-1
+    """
+    with open_from(home) as ex:
+        done = ex.pool_dissolve(pool_id)
+    if json:
+        emit_json(done.to_json())
+        return
+    stdout.print(f"✅ Dissolved {pool_id}; refunded {tokens(done.amount)}")
+    for refund in done.refunds:
+        stdout.print(f"   {refund.agent}: +{tokens(refund.amount)} (now {tokens(refund.tokens)})")
+
+
+def _print_pool(view: PoolView) -> None:
+    state = f"dissolved {iso_utc(view.dissolved_at)}" if view.dissolved_at else "open"
+    stdout.print(f"{view.id} — {view.name} (creator {view.creator}, {state})")
+    stdout.print(f"Balance {tokens(view.balance)} · contributed {tokens(view.total_contributed)}"
+                 f" · spent {tokens(view.total_spent)} · minimum {tokens(view.min_contribution)}")
+    grid = table(None, "Member", "Contributed", "Credit share", right=("Contributed",
+                                                                      "Credit share"))
+    for m in view.members:
+        grid.add_row(m.agent, tokens(m.contributed), f"{m.share_percent}%")
+    stdout.print(grid)
