@@ -276,6 +276,37 @@ class Exchange:
 
         return self._operate(kind.value, request, key, pay, Payment, agent=agent)
 
+    def pay_issue(
+        self, issue_id: str, agent: str, *, priority: int | None, issue_type: str | None,
+        labels: tuple[str, ...] = (), close_reason: str | None = None,
+        tombstoned: bool = False, title: str = "",
+    ) -> Payment:
+        """Pay for a closed issue: priority base × type multiplier (rules.issue_reward).
+        An issue pays once, however often it is closed; one that earns nothing (a
+        failure close, an infrastructure type, a tombstone) is settled at zero."""
+        agent = self._agent(agent)
+        issue_id = _text(issue_id, "issue id", limit=200)
+        reward = rules.issue_reward(
+            self.config, priority=priority, issue_type=issue_type, labels=labels,
+            close_reason=close_reason, tombstoned=tombstoned,
+        )
+        key = f"issue:{issue_id}"
+        description = f"closed {issue_id}" + (f": {title[:150]}" if title else "")
+        request = {"issue": issue_id}
+
+        def pay(now: int) -> Payment:
+            if reward.amount == 0:
+                return Payment("issue", agent, 0, self._tokens(agent), 0, MINT, description,
+                               None, 0, reward.reason)
+            seq = self.store.post_transfer(
+                at=now, kind=Kind.ISSUE, source=MINT, destination=wallet(agent),
+                amount=reward.amount, description=description, idempotency_key=key,
+            )
+            return Payment("issue", agent, reward.amount, self._tokens(agent), seq, MINT,
+                           description, None, reward.amount, reward.reason)
+
+        return self._operate("issue", request, key, pay, Payment, agent=agent)
+
     # -- spending -------------------------------------------------------------------------
 
     def llm(
@@ -509,7 +540,7 @@ class Exchange:
                 if key is not None:
                     self.store.save_idempotency(
                         key, request_hash, "ok", asdict(result),  # type: ignore[call-overload]
-                        getattr(result, "seq", None), now,
+                        getattr(result, "seq", None) or None, now,
                     )
                 return result
         assert refusal is not None
