@@ -2,7 +2,7 @@
 # A short day in a throwaway exchange: commits, LLM requests, a refused burst, a pool.
 set -u
 home=$(mktemp -d -t token-exchange-demo.XXXXXX)
-tx() { echo; echo "\$ token-exchange $*"; token-exchange "$@" --home "$home"; }
+tx() { echo; printf "$ token-exchange"; printf " %q" "$@"; echo; token-exchange "$@" --home "$home"; }
 
 tx init
 tx commit claude@aygp-dr.ai nexushive-setup "hotfix: critical security patch" --sha 1a2b3c4d

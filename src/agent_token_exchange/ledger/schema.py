@@ -1,14 +1,42 @@
 """The ledger's schema, as numbered migrations applied in order.
 
-The schema version is the number of the last migration applied (SQLite keeps it in
-``PRAGMA user_version``). A new release appends a migration; it never edits one that
-has shipped.
+The schema version is the number of the last migration applied. A new release appends
+a migration; it never edits one that has shipped.
+
+Statements are written once for every backend, with two placeholders a dialect fills:
+``{id}`` for an auto-numbered primary key and ``{bigint}`` for a 64-bit integer.
+What cannot be shared (triggers) goes in the per-dialect lists.
 """
 
 from __future__ import annotations
 
-MIGRATIONS: list[tuple[int, str, list[str]]] = [
-    (
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Migration:
+    number: int
+    title: str
+    statements: list[str]
+    sqlite: list[str] = field(default_factory=list)
+    postgresql: list[str] = field(default_factory=list)
+
+
+DIALECTS = {
+    "sqlite": {"id": "INTEGER PRIMARY KEY AUTOINCREMENT", "bigint": "INTEGER"},
+    "postgresql": {"id": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "bigint": "BIGINT"},
+}
+
+
+def statements_for(migration: Migration, dialect: str) -> list[str]:
+    """The migration's SQL for one dialect, placeholders filled."""
+    words = DIALECTS[dialect]
+    shared = [statement.format(**words) for statement in migration.statements]
+    return shared + list(getattr(migration, dialect))
+
+
+MIGRATIONS: list[Migration] = [
+    Migration(
         1,
         "accounts, transfers, consumption windows, refusals, idempotency, pools",
         [
@@ -16,25 +44,25 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             CREATE TABLE accounts (
                 name        TEXT PRIMARY KEY,
                 kind        TEXT NOT NULL,
-                balance     INTEGER NOT NULL DEFAULT 0,
-                earned      INTEGER NOT NULL DEFAULT 0,
-                spent       INTEGER NOT NULL DEFAULT 0,
-                created_at  INTEGER NOT NULL
+                balance     {bigint} NOT NULL DEFAULT 0,
+                earned      {bigint} NOT NULL DEFAULT 0,
+                spent       {bigint} NOT NULL DEFAULT 0,
+                created_at  {bigint} NOT NULL
             )
             """,
             # Immutable double-entry transfers. seq is strictly increasing.
             """
             CREATE TABLE transfers (
-                seq              INTEGER PRIMARY KEY AUTOINCREMENT,
-                at               INTEGER NOT NULL,
+                seq              {id},
+                at               {bigint} NOT NULL,
                 kind             TEXT NOT NULL,
                 source           TEXT NOT NULL REFERENCES accounts(name),
                 destination      TEXT NOT NULL REFERENCES accounts(name),
-                amount           INTEGER NOT NULL CHECK (amount > 0),
+                amount           {bigint} NOT NULL CHECK (amount > 0),
                 description      TEXT NOT NULL DEFAULT '',
                 project          TEXT,
                 model            TEXT,
-                inference_tokens INTEGER,
+                inference_tokens {bigint},
                 pool_id          TEXT,
                 idempotency_key  TEXT,
                 CHECK (source <> destination)
@@ -42,38 +70,30 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             """,
             "CREATE INDEX transfers_by_source ON transfers (source, seq)",
             "CREATE INDEX transfers_by_destination ON transfers (destination, seq)",
-            """
-            CREATE TRIGGER transfers_are_immutable BEFORE UPDATE ON transfers
-            BEGIN SELECT RAISE(ABORT, 'transfers are immutable'); END
-            """,
-            """
-            CREATE TRIGGER transfers_are_permanent BEFORE DELETE ON transfers
-            BEGIN SELECT RAISE(ABORT, 'transfers are permanent'); END
-            """,
             # Each inference spend with the agent's cumulative consumption after it: a
             # rolling window's usage is cum(latest) - cum(last row at or before the
             # window's start), one indexed lookup whatever the history's size.
             """
             CREATE TABLE consumption (
                 agent         TEXT NOT NULL,
-                at            INTEGER NOT NULL,
-                cumulative    INTEGER NOT NULL,
-                amount        INTEGER NOT NULL CHECK (amount > 0),
-                transfer_seq  INTEGER NOT NULL UNIQUE REFERENCES transfers(seq),
+                at            {bigint} NOT NULL,
+                cumulative    {bigint} NOT NULL,
+                amount        {bigint} NOT NULL CHECK (amount > 0),
+                transfer_seq  {bigint} NOT NULL UNIQUE REFERENCES transfers(seq),
                 PRIMARY KEY (agent, cumulative)
             )
             """,
             "CREATE INDEX consumption_by_time ON consumption (agent, at, cumulative)",
             """
             CREATE TABLE refusals (
-                seq        INTEGER PRIMARY KEY AUTOINCREMENT,
-                at         INTEGER NOT NULL,
+                seq        {id},
+                at         {bigint} NOT NULL,
                 agent      TEXT,
                 pool_id    TEXT,
                 operation  TEXT NOT NULL,
                 code       TEXT NOT NULL,
                 message    TEXT NOT NULL,
-                amount     INTEGER
+                amount     {bigint}
             )
             """,
             "CREATE INDEX refusals_by_agent ON refusals (agent, seq)",
@@ -83,42 +103,63 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
                 request_hash  TEXT NOT NULL,
                 outcome       TEXT NOT NULL CHECK (outcome IN ('ok', 'refused')),
                 result        TEXT NOT NULL,
-                first_seq     INTEGER,
-                created_at    INTEGER NOT NULL
+                first_seq     {bigint},
+                created_at    {bigint} NOT NULL
             )
             """,
             """
             CREATE TABLE pools (
                 id                TEXT PRIMARY KEY,
-                number            INTEGER NOT NULL UNIQUE,
+                number            {bigint} NOT NULL UNIQUE,
                 name              TEXT NOT NULL,
                 creator           TEXT NOT NULL,
-                min_contribution  INTEGER NOT NULL CHECK (min_contribution > 0),
-                created_at        INTEGER NOT NULL,
-                dissolved_at      INTEGER
+                min_contribution  {bigint} NOT NULL CHECK (min_contribution > 0),
+                created_at        {bigint} NOT NULL,
+                dissolved_at      {bigint}
             )
             """,
             """
             CREATE TABLE pool_members (
                 pool_id      TEXT NOT NULL REFERENCES pools(id),
                 agent        TEXT NOT NULL,
-                joined_at    INTEGER NOT NULL,
-                contributed  INTEGER NOT NULL DEFAULT 0,
+                joined_at    {bigint} NOT NULL,
+                contributed  {bigint} NOT NULL DEFAULT 0,
                 PRIMARY KEY (pool_id, agent)
             )
             """,
             # Each pool spend's credit to each contributor, in proportion to contributions.
             """
             CREATE TABLE pool_credits (
-                transfer_seq  INTEGER NOT NULL REFERENCES transfers(seq),
+                transfer_seq  {bigint} NOT NULL REFERENCES transfers(seq),
                 agent         TEXT NOT NULL,
-                contributed   INTEGER NOT NULL,
-                credited      INTEGER NOT NULL,
+                contributed   {bigint} NOT NULL,
+                credited      {bigint} NOT NULL,
                 PRIMARY KEY (transfer_seq, agent)
             )
+            """,
+        ],
+        sqlite=[
+            """
+            CREATE TRIGGER transfers_are_immutable BEFORE UPDATE ON transfers
+            BEGIN SELECT RAISE(ABORT, 'transfers are immutable'); END
+            """,
+            """
+            CREATE TRIGGER transfers_are_permanent BEFORE DELETE ON transfers
+            BEGIN SELECT RAISE(ABORT, 'transfers are permanent'); END
+            """,
+        ],
+        postgresql=[
+            """
+            CREATE FUNCTION transfers_are_append_only() RETURNS trigger AS $$
+            BEGIN RAISE EXCEPTION 'transfers are immutable and permanent'; END
+            $$ LANGUAGE plpgsql
+            """,
+            """
+            CREATE TRIGGER transfers_are_append_only BEFORE UPDATE OR DELETE ON transfers
+            FOR EACH ROW EXECUTE FUNCTION transfers_are_append_only()
             """,
         ],
     ),
 ]
 
-SCHEMA_VERSION = MIGRATIONS[-1][0]
+SCHEMA_VERSION = MIGRATIONS[-1].number

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import IntegrityError
-from .schema import MIGRATIONS, SCHEMA_VERSION
+from .schema import MIGRATIONS, SCHEMA_VERSION, statements_for
 from .store import Store
 
 
@@ -54,12 +54,12 @@ class SQLiteStore(Store):
         try:
             # Another process may have migrated while we waited for the lock.
             version = self.conn.execute("PRAGMA user_version").fetchone()[0]
-            for number, _title, statements in MIGRATIONS:
-                if number <= version:
+            for migration in MIGRATIONS:
+                if migration.number <= version:
                     continue
-                for statement in statements:
+                for statement in statements_for(migration, "sqlite"):
                     self.conn.execute(statement)
-                self.conn.execute(f"PRAGMA user_version = {number}")
+                self.conn.execute(f"PRAGMA user_version = {migration.number}")
             self.conn.execute("COMMIT")
         except BaseException:
             self.conn.execute("ROLLBACK")
