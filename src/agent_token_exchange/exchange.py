@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import re
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from typing import Any, TypeVar
 
@@ -30,7 +32,7 @@ from .errors import (
     Refused,
 )
 from .home import ExchangePaths, paths_for
-from .ledger import Kind, SQLiteStore, Store
+from .ledger import Kind, Store, is_postgres_url, open_store
 from .ledger.kinds import INFERENCE, MINT, contract_account, pool_account, wallet
 from .money import display_amount, parse_amount, parse_count, to_micro
 from .records import (
@@ -57,6 +59,9 @@ _TASK_TYPE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 _POOL_ID = re.compile(r"^pool-[1-9][0-9]{0,17}$")
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,200}$")
 MAX_TEXT = 500
+# How often an operation runs again after the database aborted it (serialization failure,
+# a deadlock it broke, two first uses of one key racing). Operations are idempotent.
+MAX_ATTEMPTS = 20
 
 
 class Exchange:
@@ -81,12 +86,14 @@ class Exchange:
         if not missing:
             return
         with self.store.transaction():
+            # The mint first, as every operation locks in name order: then only the
+            # process whose insert created an account grants or funds it.
+            self.store.lock_accounts([MINT, INFERENCE])
             now = self.clock.now_us()
             for name in (MINT, INFERENCE):
                 self.store.create_account(name, "system", now)
             for agent in self.config.agents:
-                if self.store.account(wallet(agent)) is None:
-                    self.store.create_account(wallet(agent), "agent", now)
+                if self.store.create_account(wallet(agent), "agent", now):
                     start = to_micro(self.config.start_balance)
                     if start > 0:
                         self.store.post_transfer(
@@ -95,8 +102,7 @@ class Exchange:
                         )
             for contract in self.config.contracts:
                 name = contract_account(contract.name)
-                if self.store.account(name) is None:
-                    self.store.create_account(name, "contract", now)
+                if self.store.create_account(name, "contract", now):
                     budget = to_micro(contract.budget)
                     if budget > 0:
                         self.store.post_transfer(
@@ -199,8 +205,12 @@ class Exchange:
 
     def doctor(self, fix: bool = False) -> DoctorReport:
         """Check every invariant; with ``fix`` rebuild what is derived (never a transfer)."""
-        with self.store.transaction():
-            return run_doctor(self.store, self.config, fix=fix)
+        if not fix:  # one consistent view, blocking no writer
+            with self.store.snapshot():
+                return run_doctor(self.store, self.config)
+        with self.store.transaction():  # rebuilding: hold every account still meanwhile
+            self.store.lock_accounts(a.name for a in self.store.accounts())
+            return run_doctor(self.store, self.config, fix=True)
 
     # -- earning --------------------------------------------------------------------------
 
@@ -251,7 +261,8 @@ class Exchange:
                 message.splitlines()[0][:200], project, reward.amount, note,
             )
 
-        return self._operate("commit", request, key, pay, Payment, agent=agent)
+        return self._operate("commit", request, key, pay, Payment, agent=agent,
+                             accounts=[contract_account(reward.contract), wallet(agent)])
 
     def award(
         self, agent: str, amount: str | int, source: str, description: str,
@@ -274,7 +285,8 @@ class Exchange:
             return Payment(kind.value, agent, micro, self._tokens(agent), seq, MINT,
                            description, project, micro)
 
-        return self._operate(kind.value, request, key, pay, Payment, agent=agent)
+        return self._operate(kind.value, request, key, pay, Payment, agent=agent,
+                             accounts=[MINT, wallet(agent)])
 
     def pay_issue(
         self, issue_id: str, agent: str, *, priority: int | None, issue_type: str | None,
@@ -305,7 +317,8 @@ class Exchange:
             return Payment("issue", agent, reward.amount, self._tokens(agent), seq, MINT,
                            description, None, reward.amount, reward.reason)
 
-        return self._operate("issue", request, key, pay, Payment, agent=agent)
+        return self._operate("issue", request, key, pay, Payment, agent=agent,
+                             accounts=[MINT, wallet(agent)])
 
     # -- spending -------------------------------------------------------------------------
 
@@ -344,7 +357,8 @@ class Exchange:
             self.store.record_consumption(agent, at, cost, cumulative + cost, seq)
             return Charge(agent, task_type, model, count, cost, self._tokens(agent), seq)
 
-        return self._operate("llm", request, key, spend, Charge, agent=agent, amount=cost)
+        return self._operate("llm", request, key, spend, Charge, agent=agent, amount=cost,
+                             accounts=[wallet(agent), INFERENCE])
 
     # -- pools ----------------------------------------------------------------------------
 
@@ -366,7 +380,8 @@ class Exchange:
             self.store.add_pool_member(pool_id, creator, now)
             return self._pool_view(pool_id)
 
-        return self._operate("pool_create", request, key, create, PoolView, agent=creator)
+        return self._operate("pool_create", request, key, create, PoolView, agent=creator,
+                             accounts=[wallet(creator)])
 
     def pool_join(
         self, pool_id: str, agent: str, *, idempotency_key: str | None = None
@@ -381,7 +396,8 @@ class Exchange:
             return self._pool_view(pool_id)
 
         return self._operate("pool_join", {"pool": pool_id, "agent": agent}, key, join,
-                             PoolView, agent=agent, pool_id=pool_id)
+                             PoolView, agent=agent, pool_id=pool_id,
+                             accounts=[pool_account(pool_id)])
 
     def pool_contribute(
         self, pool_id: str, agent: str, amount: str | int,
@@ -416,7 +432,8 @@ class Exchange:
                                     self._balance(pool_account(pool_id)), seq)
 
         return self._operate("pool_contribute", request, key, contribute, PoolContribution,
-                             agent=agent, pool_id=pool_id, amount=micro)
+                             agent=agent, pool_id=pool_id, amount=micro,
+                             accounts=[wallet(agent), pool_account(pool_id)])
 
     def pool_spend(
         self, pool_id: str, model: str, token_count: int | str, description: str,
@@ -464,7 +481,7 @@ class Exchange:
                              tuple(credits))
 
         return self._operate("pool_spend", request, key, spend, PoolSpend, pool_id=pool_id,
-                             amount=cost)
+                             amount=cost, accounts=[pool_account(pool_id), INFERENCE])
 
     def pool_dissolve(
         self, pool_id: str, *, idempotency_key: str | None = None
@@ -494,8 +511,12 @@ class Exchange:
             self.store.mark_pool_dissolved(pool_id, now)
             return PoolDissolution(pool_id, balance, tuple(refunds))
 
+        def refunded() -> list[str]:  # read, then locked, then read again (see _operate)
+            return [pool_account(pool_id)] + [wallet(m.agent) for m in
+                                              self.store.pool_members(pool_id) if m.contributed]
+
         return self._operate("pool_dissolve", {"pool": pool_id}, key, dissolve,
-                             PoolDissolution, pool_id=pool_id)
+                             PoolDissolution, pool_id=pool_id, accounts=refunded)
 
     # -- the transaction around every write -------------------------------------------------
 
@@ -503,14 +524,48 @@ class Exchange:
         self, operation: str, request: dict[str, Any], key: str | None,
         body: Callable[[int], R], record_type: Any, *, agent: str | None = None,
         pool_id: str | None = None, amount: int | None = None,
+        accounts: Iterable[str] | Callable[[], list[str]] = (),
     ) -> R:
         """Run ``body`` in one transaction, applying each idempotency key at most once.
 
         A refusal rolls back whatever ``body`` wrote, then records the refusal event (and,
-        under a key, the refusal as the key's first result) before it is raised."""
+        under a key, the refusal as the key's first result) before it is raised.
+
+        Concurrency: the transaction first locks ``accounts``, every account the operation
+        may touch, in one fixed order (by name), so the checks that follow (balance,
+        windows, pool members, the key) read state no other writer can change before this
+        one commits, and no two operations ever wait on each other in a cycle. Where the
+        database still aborts a transaction (a serialization failure, a deadlock it broke,
+        two first uses of one key racing), the whole operation runs again; it is idempotent,
+        so a retry never applies anything twice."""
         request_hash = _request_hash(operation, request)
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                return self._operate_once(operation, request_hash, key, body, record_type,
+                                          agent, pool_id, amount, accounts)
+            except Exception as exc:
+                again = isinstance(exc, _LockSetMoved) or self.store.should_retry(exc)
+                if attempt == MAX_ATTEMPTS or not again:
+                    raise
+                time.sleep(random.uniform(0, 0.001 * attempt))  # de-synchronise the racers
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _operate_once(
+        self, operation: str, request_hash: str, key: str | None, body: Callable[[int], R],
+        record_type: Any, agent: str | None, pool_id: str | None, amount: int | None,
+        accounts: Iterable[str] | Callable[[], list[str]],
+    ) -> R:
         refusal: Refused | None = None
         with self.store.transaction():
+            if callable(accounts):
+                # The set depends on data (a pool's contributors): lock what was read, and
+                # start over if it moved before the locks were held.
+                locked = accounts()
+                self.store.lock_accounts(locked)
+                if set(accounts()) != set(locked):
+                    raise _LockSetMoved
+            else:
+                self.store.lock_accounts(accounts)
             now = self.clock.now_us()
             if key is not None:
                 previous = self.store.idempotency_record(key)
@@ -624,6 +679,11 @@ class Exchange:
 # -- module helpers ---------------------------------------------------------------------
 
 
+class _LockSetMoved(Exception):
+    """The accounts an operation must lock changed while it was locking them."""
+
+
+
 def _text(value: str, what: str, *, limit: int = MAX_TEXT) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput(f"{what} must not be empty")
@@ -677,30 +737,49 @@ def _request_hash(operation: str, request: dict[str, Any]) -> str:
 # -- opening an exchange ----------------------------------------------------------------
 
 
-def init_exchange(home: str | os.PathLike[str], *, clock: Clock | None = None) -> ExchangePaths:
-    """Create ``<home>/.exchange`` with the commented default config and the database.
+def init_exchange(
+    home: str | os.PathLike[str], *, clock: Clock | None = None, database: str | None = None,
+) -> ExchangePaths:
+    """Create ``<home>/.exchange`` with the commented default config and the database
+    (SQLite in the home, or the PostgreSQL ``database`` URL, which the home then records).
     Leaves an existing config untouched."""
     paths = paths_for(home)
+    url = _database_url(paths, database)
     paths.state.mkdir(parents=True, exist_ok=True)
     if not paths.config.exists():
         paths.config.write_text(default_config_text(), "utf-8")
-    open_exchange(paths.home, clock=clock, create=True).close()
+    open_exchange(paths.home, clock=clock, create=True, database=url).close()
+    if url is not None:
+        paths.record_database_url(url)
     return paths
 
 
 def open_exchange(
     home: str | os.PathLike[str], *, clock: Clock | None = None, durable: bool = True,
-    create: bool = False,
+    create: bool = False, database: str | None = None,
 ) -> Exchange:
-    """Open the exchange kept at ``<home>/.exchange``."""
+    """Open the exchange kept at ``<home>/.exchange``; its ledger is at ``database`` (a
+    ``postgresql://`` URL), else ``$TOKEN_EXCHANGE_DATABASE_URL``, else the URL the home
+    recorded at init, else ``<home>/.exchange/exchange.db``."""
     paths = paths_for(home)
+    url = _database_url(paths, database)
     config = load_config(paths.config)
-    store = SQLiteStore(paths.database, durable=durable, create=create)
+    store = open_store(url or paths.database, durable=durable, create=create)
     try:
         return Exchange(store, config, clock)
     except BaseException:
         store.close()
         raise
+
+
+def _database_url(paths: ExchangePaths, explicit: str | None) -> str | None:
+    url = paths.database_url(explicit)
+    if url is not None and not is_postgres_url(url):
+        raise InvalidInput(
+            f"database must be a postgresql:// URL, got {url[:80]!r} "
+            "(leave it out to use SQLite in the exchange home)"
+        )
+    return url
 
 
 __all__ = ["Exchange", "init_exchange", "open_exchange"]

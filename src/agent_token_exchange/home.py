@@ -2,6 +2,10 @@
 
 The home is ``--home``, else ``TOKEN_EXCHANGE_HOME``, else the nearest directory holding
 ``.exchange/`` walking up from the working directory (as git finds ``.git``).
+
+The ledger is ``exchange.db`` there unless a PostgreSQL URL is chosen: ``--database``,
+else ``TOKEN_EXCHANGE_DATABASE_URL``, else the URL ``init`` recorded in
+``.exchange/database.url``. The config always stays in the home.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from .errors import InvalidInput
 
 STATE_DIR = ".exchange"
 ENV_HOME = "TOKEN_EXCHANGE_HOME"
+ENV_DATABASE = "TOKEN_EXCHANGE_DATABASE_URL"
 
 
 @dataclass(frozen=True)
@@ -32,8 +37,30 @@ class ExchangePaths:
     def database(self) -> Path:
         return self.state / "exchange.db"
 
+    @property
+    def database_url_file(self) -> Path:
+        return self.state / "database.url"
+
     def exists(self) -> bool:
-        return self.config.exists() and self.database.exists()
+        return self.config.exists() and (
+            self.database.exists() or self.database_url_file.exists()
+        )
+
+    def database_url(self, explicit: str | None = None) -> str | None:
+        """The PostgreSQL URL this home's ledger lives at, or None for SQLite."""
+        if explicit:
+            return explicit
+        if os.environ.get(ENV_DATABASE):
+            return os.environ[ENV_DATABASE]
+        if self.database_url_file.exists():
+            return self.database_url_file.read_text("utf-8").strip() or None
+        return None
+
+    def record_database_url(self, url: str) -> None:
+        """Remember the URL, so later commands in this home need no --database."""
+        fd = os.open(self.database_url_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as file:  # 0600: it may hold a password
+            file.write(url + "\n")
 
 
 def paths_for(home: str | os.PathLike[str]) -> ExchangePaths:

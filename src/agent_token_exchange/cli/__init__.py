@@ -9,6 +9,7 @@ import typer
 
 from ..errors import ExchangeError
 from . import core
+from .options import with_database_option
 from .output import emit_error, emit_usage_error
 from .pool import pool_app
 
@@ -29,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     """Console-script entry point. Returns (and exits with) the command's exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     as_json = "--json" in args
-    command = typer.main.get_command(app)
+    command = with_database_option(typer.main.get_command(app))
     try:
         result = command.main(args=args, prog_name="token-exchange", standalone_mode=False)
         code = result if isinstance(result, int) else 0

@@ -11,8 +11,9 @@ from ..clock import iso_utc
 from ..errors import EXIT_INTEGRITY, IntegrityError
 from ..exchange import init_exchange
 from ..home import find_home
+from ..ledger import redact
 from ..money import display_amount
-from .options import Home, Json, open_from
+from .options import Home, Json, open_from, selected_database
 from .output import compact, emit_json, short_time, signed, stderr, stdout, table, tokens
 
 
@@ -32,10 +33,12 @@ def init(home: Home = None, json: Json = False) -> None:
     """
     paths = find_home(home, for_init=True)
     existed = paths.exists()
-    init_exchange(paths.home)
+    init_exchange(paths.home, database=selected_database())
+    database = paths.database_url()
     if json:
         emit_json({"home": str(paths.home), "config": str(paths.config),
-                   "database": str(paths.database), "created": not existed})
+                   "database": redact(database) if database else str(paths.database),
+                   "created": not existed})
     elif existed:
         stdout.print(f"Exchange already initialised at {paths.state}; nothing changed.")
     else:

@@ -8,7 +8,7 @@ SQL here is plain enough for SQLite and PostgreSQL; placeholders are written ``?
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -113,6 +113,15 @@ class Store:
     def close(self) -> None:
         raise NotImplementedError
 
+    # Concurrency. SQLite's BEGIN IMMEDIATE already admits one writer at a time, so these
+    # are no-ops there; PostgreSQL locks rows (see ledger/postgres.py).
+    def lock_accounts(self, names: Iterable[str]) -> None:
+        """Lock these accounts until the transaction ends, always in the same order."""
+
+    def should_retry(self, exc: BaseException) -> bool:
+        """Whether the database aborted a transaction that may simply run again."""
+        return False
+
     # Savepoints let an operation undo its own writes on a refusal and still commit the
     # refusal event in the same transaction.
     def savepoint(self, name: str) -> None:
@@ -150,12 +159,14 @@ class Store:
             )
         return [Account(*row) for row in rows]
 
-    def create_account(self, name: str, kind: str, at: int) -> None:
-        self._execute(
+    def create_account(self, name: str, kind: str, at: int) -> bool:
+        """Create the account unless it exists; True if this call created it."""
+        cursor = self._execute(
             "INSERT INTO accounts (name, kind, created_at) VALUES (?, ?, ?) "
             "ON CONFLICT (name) DO NOTHING",
             (name, kind, at),
         )
+        return bool(cursor.rowcount == 1)
 
     # -- transfers ----------------------------------------------------------------------
 

@@ -1,0 +1,227 @@
+"""PostgreSQL, for a team whose agents share one exchange from several machines.
+
+The SQL is the shared ``Store``'s; this module supplies the connection, transactions,
+migrations and the locks that make concurrent writers safe:
+
+- every write transaction runs at READ COMMITTED and first locks the ``accounts`` rows
+  it will touch, in name order (``lock_accounts``), so a check and the write it permits
+  see no other writer in between, and two writers never wait on each other in a cycle;
+- appending a transfer takes a lock on the transfer log (always the last lock an
+  operation takes), so sequence numbers are gap-free and follow commit order even when
+  a transaction that inserted a transfer rolls back;
+- migrations run under an advisory lock, so many processes may open a new database at
+  once.
+
+Two exchanges may share a database in different schemas (``options=-csearch_path=NAME``
+in the URL); every lock is keyed on the current schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+
+from ..errors import IntegrityError
+from .schema import MIGRATIONS, SCHEMA_VERSION, statements_for
+from .store import Store
+from .urls import redact
+
+# Advisory lock classes (the first of pg_advisory_xact_lock's two int4 keys); the second
+# key is hashtext(current_schema()), so exchanges in different schemas do not contend.
+MIGRATION_LOCK = 0x41545801
+TRANSFER_LOG_LOCK = 0x41545802
+
+# Errors after which the whole operation may simply run again (see Exchange._operate).
+_RETRYABLE = (
+    pg_errors.SerializationFailure,  # 40001
+    pg_errors.DeadlockDetected,  # 40P01
+    pg_errors.UniqueViolation,  # 23505: two first uses of one key or pool number raced
+)
+
+
+@lru_cache(maxsize=1024)
+def to_pyformat(sql: str) -> str:
+    """Translate the shared SQL's ``?`` placeholders to psycopg's ``%s`` (and escape
+    literal ``%``). A ``?`` inside a quoted string literal is left alone."""
+    out: list[str] = []
+    quoted = False
+    for ch in sql:
+        if ch == "'":
+            quoted = not quoted
+        if ch == "%":
+            out.append("%%")
+        elif ch == "?" and not quoted:
+            out.append("%s")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+class PostgresStore(Store):
+    """One connection to the database at ``url``."""
+
+    dialect = "postgresql"
+
+    def __init__(self, url: str, *, create: bool = False, connect_timeout: int = 10) -> None:
+        self.url = url
+        self.where = redact(url)
+        try:
+            self.conn = psycopg.connect(
+                url, autocommit=True, connect_timeout=connect_timeout,
+                application_name="agent-token-exchange",
+            )
+        except psycopg.Error as exc:
+            raise IntegrityError(
+                f"{self.where}: cannot connect to PostgreSQL ({_first_line(exc)})"
+            ) from None
+        self._in_transaction = False
+        try:
+            self._migrate(create)
+        except BaseException:
+            self.conn.close()
+            raise
+
+    # -- schema ---------------------------------------------------------------------------
+
+    def _stored_version(self) -> int:
+        row = self._one("SELECT to_regclass('schema_version') IS NOT NULL")
+        if not row or not row[0]:
+            return 0
+        row = self._one("SELECT version FROM schema_version")
+        return int(row[0]) if row else 0
+
+    def _migrate(self, create: bool) -> None:
+        try:
+            version = self._stored_version()
+            if version == SCHEMA_VERSION:
+                return
+            self._check_version(version, create)
+            with self.transaction():
+                self._execute(
+                    "SELECT pg_advisory_xact_lock(?, hashtext(current_schema()))",
+                    (MIGRATION_LOCK,),
+                )
+                # Another process may have migrated while we waited for the lock.
+                version = self._stored_version()
+                self._check_version(version, create)
+                if version == 0:
+                    self._execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+                    self._execute("INSERT INTO schema_version (version) VALUES (0)")
+                for migration in MIGRATIONS:
+                    if migration.number <= version:
+                        continue
+                    for statement in statements_for(migration, self.dialect):
+                        self._execute(statement)
+                    self._execute("UPDATE schema_version SET version = ?", (migration.number,))
+        except psycopg.Error as exc:
+            raise IntegrityError(
+                f"{self.where}: cannot open the exchange's schema ({_first_line(exc)})"
+            ) from None
+
+    def _check_version(self, version: int, create: bool) -> None:
+        if version > SCHEMA_VERSION:
+            raise IntegrityError(
+                f"{self.where}: database schema v{version} is newer than this program "
+                f"(v{SCHEMA_VERSION}); upgrade agent-token-exchange"
+            )
+        if version == 0 and not create:
+            raise IntegrityError(
+                f"{self.where}: no exchange in this database; run "
+                "`token-exchange init --database URL`"
+            )
+
+    def schema_version(self) -> int:
+        return self._stored_version()
+
+    # -- statements and transactions ------------------------------------------------------
+
+    def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        if not params:
+            return self.conn.execute(sql)
+        return self.conn.execute(to_pyformat(sql), params)  # type: ignore[arg-type]
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A write transaction at READ COMMITTED: each statement sees what was committed
+        before it ran, so reads after ``lock_accounts`` see the previous holder's writes."""
+        if self._in_transaction:
+            raise RuntimeError("transactions do not nest")
+        self._begin("BEGIN ISOLATION LEVEL READ COMMITTED")
+        try:
+            yield
+        except BaseException:
+            self._rollback()
+            raise
+        else:
+            try:
+                self._execute("COMMIT")
+            finally:
+                self._in_transaction = False
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """A consistent, read-only view across several queries."""
+        if self._in_transaction:
+            yield
+            return
+        self._begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        try:
+            yield
+        finally:
+            self._rollback()
+
+    def _begin(self, statement: str) -> None:
+        try:
+            self._execute(statement)
+        except psycopg.OperationalError as exc:
+            raise IntegrityError(
+                f"{self.where}: cannot start a transaction ({_first_line(exc)})"
+            ) from None
+        self._in_transaction = True
+
+    def _rollback(self) -> None:
+        try:
+            self._execute("ROLLBACK")
+        except psycopg.Error:
+            pass  # the connection is gone; the server has rolled back already
+        finally:
+            self._in_transaction = False
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # -- locks ----------------------------------------------------------------------------
+
+    def lock_accounts(self, names: Iterable[str]) -> None:
+        """Lock these accounts' rows until the transaction ends, in name order."""
+        wanted = sorted(set(names))
+        if wanted:
+            self._execute(
+                "SELECT name FROM accounts WHERE name = ANY(?) ORDER BY name FOR UPDATE",
+                (wanted,),
+            )
+
+    def should_retry(self, exc: BaseException) -> bool:
+        return isinstance(exc, _RETRYABLE)
+
+    def post_transfer(self, **transfer: Any) -> int:
+        # The transfer log's lock first, so that whatever post_transfer reads of the log
+        # before it appends (its last sequence number, a hash chain's tail) is still the
+        # tail when it appends. The insert trigger takes the same lock again, harmlessly.
+        self._execute(
+            "SELECT pg_advisory_xact_lock(?, hashtext(current_schema()))", (TRANSFER_LOG_LOCK,)
+        )
+        return super().post_transfer(**transfer)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+__all__ = ["PostgresStore", "to_pyformat"]
