@@ -747,7 +747,15 @@ def init_exchange(
     url = _database_url(paths, database)
     paths.state.mkdir(parents=True, exist_ok=True)
     if not paths.config.exists():
-        paths.config.write_text(default_config_text(), "utf-8")
+        # Written aside and linked in: a concurrent init never reads a half-written config.
+        draft = paths.state / f".config.toml.{os.getpid()}"
+        draft.write_text(default_config_text(), "utf-8")
+        try:
+            os.link(draft, paths.config)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     open_exchange(paths.home, clock=clock, create=True, database=url).close()
     if url is not None:
         paths.record_database_url(url)

@@ -113,7 +113,7 @@ def commit(
     """Pay a git commit: base rate × project multiplier × message bonus.
 
     Example: token-exchange commit claude@aygp-dr.ai nexushive-setup "hotfix: critical security patch"
-    """
+    """  # noqa: E501
     with open_from(home) as ex:
         paid = ex.commit(author_email, project, message, sha)
     if json:

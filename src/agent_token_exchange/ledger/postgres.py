@@ -89,7 +89,12 @@ class PostgresStore(Store):
     # -- schema ---------------------------------------------------------------------------
 
     def _stored_version(self) -> int:
-        row = self._one("SELECT to_regclass('schema_version') IS NOT NULL")
+        # A plain query of the catalog, not to_regclass(): that reads the session's cached
+        # catalog, which may not yet show a table another process has just committed.
+        row = self._one(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables "
+            "WHERE schemaname = current_schema() AND tablename = 'schema_version')"
+        )
         if not row or not row[0]:
             return 0
         row = self._one("SELECT version FROM schema_version")
