@@ -86,9 +86,7 @@ class Exchange:
         if not missing:
             return
         with self.store.transaction():
-            # The mint first, as every operation locks in name order: then only the
-            # process whose insert created an account grants or funds it.
-            self.store.lock_accounts([MINT, INFERENCE])
+            # Only the process whose insert created an account grants or funds it.
             now = self.clock.now_us()
             for name in (MINT, INFERENCE):
                 self.store.create_account(name, "system", now)
@@ -286,7 +284,7 @@ class Exchange:
                            description, project, micro)
 
         return self._operate(kind.value, request, key, pay, Payment, agent=agent,
-                             accounts=[MINT, wallet(agent)])
+                             accounts=[wallet(agent)])
 
     def pay_issue(
         self, issue_id: str, agent: str, *, priority: int | None, issue_type: str | None,
@@ -318,7 +316,7 @@ class Exchange:
                            description, None, reward.amount, reward.reason)
 
         return self._operate("issue", request, key, pay, Payment, agent=agent,
-                             accounts=[MINT, wallet(agent)])
+                             accounts=[wallet(agent)])
 
     # -- spending -------------------------------------------------------------------------
 
@@ -358,7 +356,7 @@ class Exchange:
             return Charge(agent, task_type, model, count, cost, self._tokens(agent), seq)
 
         return self._operate("llm", request, key, spend, Charge, agent=agent, amount=cost,
-                             accounts=[wallet(agent), INFERENCE])
+                             accounts=[wallet(agent)])
 
     # -- pools ----------------------------------------------------------------------------
 
@@ -481,7 +479,7 @@ class Exchange:
                              tuple(credits))
 
         return self._operate("pool_spend", request, key, spend, PoolSpend, pool_id=pool_id,
-                             amount=cost, accounts=[pool_account(pool_id), INFERENCE])
+                             amount=cost, accounts=[pool_account(pool_id)])
 
     def pool_dissolve(
         self, pool_id: str, *, idempotency_key: str | None = None
@@ -531,13 +529,16 @@ class Exchange:
         A refusal rolls back whatever ``body`` wrote, then records the refusal event (and,
         under a key, the refusal as the key's first result) before it is raised.
 
-        Concurrency: the transaction first locks ``accounts``, every account the operation
-        may touch, in one fixed order (by name), so the checks that follow (balance,
-        windows, pool members, the key) read state no other writer can change before this
-        one commits, and no two operations ever wait on each other in a cycle. Where the
-        database still aborts a transaction (a serialization failure, a deadlock it broke,
-        two first uses of one key racing), the whole operation runs again; it is idempotent,
-        so a retry never applies anything twice."""
+        Concurrency: the transaction first locks ``accounts``, every agent, pool or contract
+        account the operation may touch, in one fixed order (by name), so the checks that
+        follow (balance, windows, pool members, the key) read state no other writer can
+        change before this one commits. The system accounts (mint, inference) are never
+        checked, so they are not locked up front: the store touches them only after the
+        transfer log's lock, which comes after every account lock and is held to commit.
+        So every lock is taken in one global order and no two operations wait on each other
+        in a cycle. Where the database still aborts a transaction (a serialization failure,
+        a deadlock it broke, two first uses of one key racing), the whole operation runs
+        again; it is idempotent, so a retry never applies anything twice."""
         request_hash = _request_hash(operation, request)
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
