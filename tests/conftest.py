@@ -17,6 +17,7 @@ import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
@@ -98,26 +99,126 @@ def pg_database() -> Iterator[str]:
         admin.close()
 
 
-_schemas = itertools.count(1)
+# The PostgreSQL DDL of a fresh exchange costs ~100 ms, more than most tests: so schemas
+# are recycled. A schema a test has finished with is reused once its data is deleted,
+# provided its structure (tables, columns, constraints, triggers and whether they are
+# enabled, functions, schema version) still matches a freshly migrated reference; one a
+# test altered is set aside and a new one made.
+_FINGERPRINT = """
+SELECT md5(string_agg(x, ',' ORDER BY x)) FROM (
+  SELECT 'c:' || relname || ':' || relkind::text FROM pg_class
+   WHERE relnamespace = %(s)s::regnamespace
+  UNION ALL
+  SELECT 'a:' || c.relname || '.' || a.attname || ':' || format_type(a.atttypid, a.atttypmod)
+         || ':' || a.attnotnull::text
+    FROM pg_attribute a JOIN pg_class c ON a.attrelid = c.oid
+   WHERE c.relnamespace = %(s)s::regnamespace AND a.attnum > 0 AND NOT a.attisdropped
+  UNION ALL
+  SELECT 't:' || c.relname || ':' || CASE WHEN t.tgisinternal THEN 'internal' ELSE t.tgname END
+         || ':' || t.tgenabled::text
+    FROM pg_trigger t JOIN pg_class c ON t.tgrelid = c.oid
+   WHERE c.relnamespace = %(s)s::regnamespace
+  UNION ALL
+  SELECT 'n:' || conname || ':' || replace(pg_get_constraintdef(oid), %(s)s || '.', '')
+    FROM pg_constraint WHERE connamespace = %(s)s::regnamespace
+  UNION ALL
+  SELECT 'p:' || proname || ':' || md5(prosrc) FROM pg_proc
+   WHERE pronamespace = %(s)s::regnamespace
+) AS parts(x)
+"""
+
+
+class SchemaPool:
+    """Fresh-looking exchange schemas in the run's database, made or recycled."""
+
+    def __init__(self, database: str) -> None:
+        import psycopg
+
+        from agent_token_exchange.ledger.postgres import PostgresStore
+
+        self.database = database
+        self.conn = psycopg.connect(database, autocommit=True)
+        self.names = itertools.count(1)
+        self.free: list[str] = []
+        reference = self._create()
+        PostgresStore(self.url(reference), create=True).close()
+        self.reference = self._fingerprint(reference)
+
+    def url(self, schema: str) -> str:
+        return with_database(self.database, urlsplit(self.database).path.lstrip("/"), schema)
+
+    def checkout(self) -> str:
+        while self.free:
+            schema = self.free.pop()
+            if self._reset(schema):
+                return schema
+        return self._create()
+
+    def checkin(self, schema: str) -> None:
+        self.free.append(schema)
+
+    def _create(self) -> str:
+        schema = f"t{next(self.names)}"
+        self.conn.execute(f"CREATE SCHEMA {schema}")
+        return schema
+
+    def _fingerprint(self, schema: str) -> tuple[str, Any]:
+        digest = self.conn.execute(_FINGERPRINT, {"s": schema}).fetchone()[0]
+        version = self.conn.execute(f"SELECT version FROM {schema}.schema_version").fetchone()
+        return digest, version
+
+    def _reset(self, schema: str) -> bool:
+        import psycopg
+
+        try:
+            with self.conn.transaction():
+                self.conn.execute("SET LOCAL lock_timeout = '2s'")
+                if self._fingerprint(schema) != self.reference:
+                    return False
+                # Triggers off while emptying: transfers refuse DELETE, by design.
+                self.conn.execute("SET LOCAL session_replication_role = replica")
+                tables = self.conn.execute(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = %s "
+                    "AND tablename <> 'schema_version'", (schema,)).fetchall()
+                for (table,) in tables:
+                    self.conn.execute(f'DELETE FROM {schema}."{table}"')
+                self.conn.execute(
+                    "SELECT setval(oid, 1, false) FROM pg_class "
+                    "WHERE relkind = 'S' AND relnamespace = %s::regnamespace", (schema,))
+            return True
+        except psycopg.Error:
+            return False  # left as it is; a new schema takes its place
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg_schemas(pg_database: str) -> Iterator[SchemaPool]:
+    pool = SchemaPool(pg_database)
+    yield pool
+    pool.close()
 
 
 @pytest.fixture
-def make_database_url(store_kind: str, request: pytest.FixtureRequest) -> Callable[[], str | None]:
-    """Make a fresh, empty ledger location for this test's store: a new PostgreSQL schema
-    (its URL), or None for SQLite (the ledger goes in the home)."""
+def make_database_url(
+    store_kind: str, request: pytest.FixtureRequest
+) -> Iterator[Callable[[], str | None]]:
+    """Make a fresh, empty ledger location for this test's store: a PostgreSQL schema of
+    its own (its URL), or None for SQLite (the ledger goes in the home)."""
     if store_kind == "sqlite":
-        return lambda: None
-    import psycopg
-
-    database = request.getfixturevalue("pg_database")
+        yield lambda: None
+        return
+    pool: SchemaPool = request.getfixturevalue("pg_schemas")
+    taken: list[str] = []
 
     def make() -> str:
-        schema = f"t{next(_schemas)}"
-        with psycopg.connect(database, autocommit=True) as conn:
-            conn.execute(f"CREATE SCHEMA {schema}")
-        return with_database(database, urlsplit(database).path.lstrip("/"), schema)
+        taken.append(pool.checkout())
+        return pool.url(taken[-1])
 
-    return make
+    yield make
+    for schema in taken:
+        pool.checkin(schema)
 
 
 @pytest.fixture
