@@ -173,7 +173,9 @@ def _check_consumption(store: Store, config: Config, fix: bool) -> list[Finding]
     return findings
 
 
-def _window_overruns(agent: str, spends: list[tuple[int, int, int]], config: Config) -> list[Finding]:
+def _window_overruns(
+    agent: str, spends: list[tuple[int, int, int]], config: Config
+) -> list[Finding]:
     limits = config.limits_for(agent)
     findings = []
     for window, limit, label in ((HOUR_US, limits.hourly, "hourly"),
