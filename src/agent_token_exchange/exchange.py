@@ -32,6 +32,7 @@ from .errors import (
 from .home import ExchangePaths, paths_for
 from .ledger import Kind, SQLiteStore, Store
 from .ledger.kinds import INFERENCE, MINT, contract_account, pool_account, wallet
+from .ledger.store import RefusalRow
 from .money import display_amount, parse_amount, parse_count, to_micro
 from .records import (
     AgentStatus,
@@ -171,8 +172,7 @@ class Exchange:
                 min(spec.hourly - hourly, spec.daily - daily, spec.burst,
                     account.balance - spec.reserve),
             )
-            recent = tuple(RefusalEvent(*r.__dict__.values())
-                           for r in self.store.refusals(agent, limit=10))
+            recent = tuple(_refusal_event(r) for r in self.store.refusals(agent, limit=10))
             return Limits(
                 agent=agent, tokens=account.balance,
                 hourly_used=hourly, hourly_limit=spec.hourly,
@@ -186,7 +186,7 @@ class Exchange:
     def refusals(self, agent: str | None = None, limit: int = 100) -> list[RefusalEvent]:
         if agent is not None:
             agent = self._agent(agent)
-        return [RefusalEvent(*r.__dict__.values()) for r in self.store.refusals(agent, limit)]
+        return [_refusal_event(r) for r in self.store.refusals(agent, limit)]
 
     def pool_show(self, pool_id: str) -> PoolView:
         pool_id = self._pool_id(pool_id)
@@ -400,8 +400,8 @@ class Exchange:
                 raise NotAllowed(f"{agent} is not a member of {pool_id}; join it first")
             if micro < pool.min_contribution:
                 raise NotAllowed(
-                    f"Contribution {_tokens_text(micro)} is below {pool_id}'s minimum "
-                    f"{_tokens_text(pool.min_contribution)}"
+                    f"Contribution {display_amount(micro)} is below {pool_id}'s minimum "
+                    f"{display_amount(pool.min_contribution)}"
                 )
             _raise_if_refused(rules.check_outflow(
                 self.config.limits_for(agent), amount=micro, balance=self._tokens(agent)))
@@ -443,8 +443,8 @@ class Exchange:
             balance = self._balance(pool_account(pool_id))
             if cost > balance:
                 raise InsufficientFunds(
-                    f"Insufficient funds in {pool_id} ({_tokens_text(balance)} available, "
-                    f"need {_tokens_text(cost)})"
+                    f"Insufficient funds in {pool_id} ({display_amount(balance)} available, "
+                    f"need {display_amount(cost)})"
                 )
             if cost == 0:
                 raise InvalidInput("that request costs nothing; there is nothing to spend")
@@ -634,8 +634,9 @@ def _text(value: str, what: str, *, limit: int = MAX_TEXT) -> str:
     return value.strip()
 
 
-def _tokens_text(micro: int) -> str:
-    return display_amount(micro)
+def _refusal_event(row: RefusalRow) -> RefusalEvent:
+    return RefusalEvent(row.seq, row.at, row.agent, row.pool_id, row.operation, row.code,
+                        row.message, row.amount)
 
 
 def _raise_if_refused(decision: rules.SpendDecision) -> None:
