@@ -231,7 +231,8 @@ class Exchange:
             key = f"commit:{sha.lower()}"
         else:
             key = self._client_key(idempotency_key)
-        replaced_key = f"commit:{_hex(replaces, 'replaced commit SHA').lower()}" if replaces else None
+        replaced_key = (f"commit:{_hex(replaces, 'replaced commit SHA').lower()}"
+                        if replaces else None)
         work_key = (f"commit-work:{_hex(patch_id, 'patch id').lower()}:{agent}"
                     if patch_id else None)
         reward = rules.commit_reward(self.config, agent, project, message)

@@ -214,7 +214,7 @@ def on_close(issue_id: Annotated[str | None, typer.Argument(help="The issue bd c
 
     Never fails bd's close: a problem is one line on stderr and exit 0.
 
-    Example: bd show bd-09kt --json | token-exchange bd on-close --agent builder
+    Example: token-exchange bd on-close bd-09kt --agent builder < issue.json
     """
     try:
         text = "" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()
