@@ -13,7 +13,7 @@ from ..errors import InvalidInput
 from ..home import find_home
 from ..integrations import beads
 from ..integrations.git import repo_root
-from ..money import to_micro
+from ..money import format_amount, to_micro
 from .options import Home, Json, open_from
 from .output import emit_json, stdout, table, tokens
 
@@ -39,7 +39,7 @@ def rewards(home: Home = None, json: Json = False) -> None:
     bases = {k: to_micro(v) for k, v in rules.priority_rewards.items()}
     if json:
         emit_json({
-            "priority_rewards": {k: str(rules.priority_rewards[k].normalize()) for k in bases},
+            "priority_rewards": {k: format_amount(v) for k, v in bases.items()},
             "p0_pays_as": f"P{rules.p0_pays_as}",
             "type_multipliers": {k: str(v) for k, v in rules.type_multipliers.items()},
             "no_reward_types": list(rules.no_reward_types),
@@ -95,7 +95,7 @@ def preview_all(agent: Agent = None, beads_path: Beads = None, home: Home = None
                    "issues_read": len(issues), "open": len(views),
                    "issues": [v.to_json() for v in views],
                    "totals": [t.to_json() for t in totals],
-                   "total": tokens(total).replace(",", "")})
+                   "total": format_amount(total)})
         return
     grid = table(f"{len(views)} open issues of {len(issues)}", "Issue", "P", "Type",
                  "Assignee", "Agent", "Reward", right=("Reward",))

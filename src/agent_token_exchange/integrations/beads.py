@@ -142,6 +142,7 @@ class Tracker:
         self.explicit = beads
         self.bd = shutil.which("bd") if (use_bd is None and beads is None) or use_bd else None
         self._file: IssueFile | None = None
+        self._listed: tuple[Issue, ...] | None = None
 
     @property
     def source(self) -> str:
@@ -154,9 +155,11 @@ class Tracker:
 
     def all_issues(self) -> tuple[Issue, ...]:
         if self.bd:
-            return tuple(i for i in (issue_from_json(d, "bd list") for d in
-                                     _as_list(self._run_bd("list", "--all", "--json")))
-                         if i is not None)
+            if self._listed is None:
+                listed = (issue_from_json(d, "bd list")
+                          for d in _as_list(self._run_bd("list", "--all", "--json")))
+                self._listed = tuple(i for i in listed if i is not None)
+            return self._listed
         return self._load().issues
 
     def lines_read(self) -> int:
