@@ -209,3 +209,17 @@ def test_backfill_uses_the_project_the_hook_records(repo, home, cli):
     repo.commit("feat: one")  # the hook pays it under claude-monitor
     report = cli("git", "backfill", "--repo", str(repo.path), "--json").json
     assert report["project"] == "claude-monitor" and report["already_paid"] == 1
+
+
+def test_an_autosquashed_fixup_pays_nothing_more(hooked, home):
+    """The fixup commit was paid when made; folding it into its target makes no new work."""
+    hooked.commit("chore: base", file="base.txt")
+    hooked.commit("feat: a", file="a.txt")
+    target = hooked.head()
+    hooked.commit("feat: b", file="b.txt")
+    hooked.commit("fixup! feat: a", file="a.txt", content="a, fixed\n")
+    before = commit_transfers(home)
+    done = hooked.git("rebase", "-q", "-i", "--autosquash", f"{target}~1",
+                      env={"GIT_SEQUENCE_EDITOR": "true", "GIT_EDITOR": "true"})
+    assert done.returncode == 0
+    assert commit_transfers(home) == before and len(before) == 4

@@ -134,3 +134,20 @@ def test_outside_a_repository_is_one_clear_line(tmp_path, home, cli):
     plain.mkdir()
     result = cli("hooks", "status", "--repo", str(plain), "--json")
     assert result.code == 2 and "not inside a git repository" in result.json["error"]["message"]
+
+
+def test_a_husky_hooks_folder_keeps_calling_husky(repo, home, cli, tmp_path):
+    """husky v9 sets core.hooksPath to .husky/_ whose hooks source its runner `h`;
+    our block goes into that file and husky's runner still runs after it."""
+    husky = repo.path / ".husky" / "_"
+    husky.mkdir(parents=True)
+    marker = tmp_path / "husky-ran"
+    (husky / "h").write_text(f'echo "$(basename "$0")" >> {marker}\n')
+    (husky / "post-commit").write_text('#!/usr/bin/env sh\n. "${0%/*}/h"\n')
+    (husky / "post-commit").chmod(0o755)
+    repo.git("config", "core.hooksPath", ".husky/_")
+    result = cli("hooks", "install", "--repo", str(repo.path), "--json")
+    assert result.json["hook"] == str(husky / "post-commit")
+    repo.commit("feat: with husky")
+    assert marker.read_text() == "post-commit\n"
+    assert earned(home) == 150_000_000

@@ -138,9 +138,9 @@ class Tracker:
     """Where issues come from: ``bd --json`` when bd is on PATH (and no file was named),
     else the JSONL export."""
 
-    def __init__(self, beads: Path | None = None, *, use_bd: bool | None = None) -> None:
+    def __init__(self, beads: Path | None = None) -> None:
         self.explicit = beads
-        self.bd = shutil.which("bd") if (use_bd is None and beads is None) or use_bd else None
+        self.bd = shutil.which("bd") if beads is None else None
         self._file: IssueFile | None = None
         self._listed: tuple[Issue, ...] | None = None
 
