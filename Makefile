@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench bench-postgres clean
+.PHONY: install demo test lint bench bench-git bench-postgres bd-rewards bd-preview bd-close clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,22 @@ bench: $(STAMP)
 
 bench-postgres: $(STAMP)
 	$(BIN)/python bench/bench_postgres.py
+
+# Git: backfill of a generated 10,000-commit repository, and the post-commit hook's time.
+bench-git: $(STAMP)
+	$(BIN)/python bench/bench_git.py
+
+# beads (bd), as the seed's scripts/bd-token-hook: the reward table, every open issue's
+# reward, and closing an issue (make bd-close ISSUE=bd-42 [AGENT=builder] [REASON=...]).
+bd-rewards: $(STAMP)
+	@$(BIN)/token-exchange bd rewards
+
+bd-preview: $(STAMP)
+	@$(BIN)/token-exchange bd preview-all
+
+bd-close: $(STAMP)
+	@test -n "$(ISSUE)" || { echo "usage: make bd-close ISSUE=<issue id>" >&2; exit 2; }
+	@$(BIN)/token-exchange bd close "$(ISSUE)" $(if $(AGENT),--agent "$(AGENT)") $(if $(REASON),--reason "$(REASON)")
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info

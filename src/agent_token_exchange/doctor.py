@@ -19,8 +19,8 @@ def run_doctor(store: Store, config: Config, *, fix: bool = False) -> DoctorRepo
     """Run every check inside the caller's transaction and return the findings."""
     findings: list[Finding] = []
     findings += _check_sequence(store)
+    findings += _check_cached_figures(store, fix)  # first: a fix here mends conservation
     findings += _check_conservation(store)
-    findings += _check_cached_figures(store, fix)
     findings += _check_floors(store, config)
     findings += _check_pools(store, fix)
     findings += _check_idempotency(store)

@@ -34,6 +34,7 @@ from .errors import (
 from .home import ExchangePaths, paths_for
 from .ledger import Kind, Store, is_postgres_url, open_store
 from .ledger.kinds import INFERENCE, MINT, contract_account, pool_account, wallet
+from .ledger.store import RefusalRow
 from .money import display_amount, parse_amount, parse_count, to_micro
 from .records import (
     AgentStatus,
@@ -175,8 +176,7 @@ class Exchange:
                 min(spec.hourly - hourly, spec.daily - daily, spec.burst,
                     account.balance - spec.reserve),
             )
-            recent = tuple(RefusalEvent(*r.__dict__.values())
-                           for r in self.store.refusals(agent, limit=10))
+            recent = tuple(_refusal_event(r) for r in self.store.refusals(agent, limit=10))
             return Limits(
                 agent=agent, tokens=account.balance,
                 hourly_used=hourly, hourly_limit=spec.hourly,
@@ -190,7 +190,7 @@ class Exchange:
     def refusals(self, agent: str | None = None, limit: int = 100) -> list[RefusalEvent]:
         if agent is not None:
             agent = self._agent(agent)
-        return [RefusalEvent(*r.__dict__.values()) for r in self.store.refusals(agent, limit)]
+        return [_refusal_event(r) for r in self.store.refusals(agent, limit)]
 
     def pool_show(self, pool_id: str) -> PoolView:
         pool_id = self._pool_id(pool_id)
@@ -214,10 +214,15 @@ class Exchange:
 
     def commit(
         self, author_email: str, project: str, message: str, sha: str | None = None,
-        *, idempotency_key: str | None = None,
+        *, idempotency_key: str | None = None, patch_id: str | None = None,
+        replaces: str | None = None,
     ) -> Payment:
         """Pay a git commit: base rate × project multiplier × message bonus, from the
-        project's contract budget. With a SHA, a commit pays once however often it is sent."""
+        project's contract budget. With a SHA, a commit pays once however often it is sent.
+
+        The payment follows the work, not only the SHA: a commit that ``replaces`` one
+        already paid (an amend) or carries the ``patch_id`` of a change the same agent was
+        already paid for (a rebase or cherry-pick replaying it) settles at zero."""
         author_email = _text(author_email, "author email", limit=320)
         project = _text(project, "project")
         message = _text(message, "commit message", limit=10_000)
@@ -234,10 +239,22 @@ class Exchange:
             key = f"commit:{sha.lower()}"
         else:
             key = self._client_key(idempotency_key)
+        replaced_key = (f"commit:{_hex(replaces, 'replaced commit SHA').lower()}"
+                        if replaces else None)
+        work_key = (f"commit-work:{_hex(patch_id, 'patch id').lower()}:{agent}"
+                    if patch_id else None)
         reward = rules.commit_reward(self.config, agent, project, message)
         request = {"agent": agent, "project": project, "message": message}
+        subject = message.splitlines()[0][:200]
 
         def pay(now: int) -> Payment:
+            already = self._work_already_paid(replaced_key, work_key)
+            if already is not None:
+                if work_key is not None and self.store.idempotency_record(work_key) is None:
+                    self._remember_work(work_key, already, now)
+                return Payment("commit", agent, 0, self._tokens(agent), 0,
+                               contract_account(reward.contract), subject, project, 0,
+                               f"already paid: {already['why']}")
             budget_account = contract_account(reward.contract)
             account = self.store.account(budget_account)
             left = account.balance if account else 0
@@ -251,16 +268,66 @@ class Exchange:
             )
             seq = self.store.post_transfer(
                 at=now, kind=Kind.COMMIT, source=budget_account, destination=wallet(agent),
-                amount=amount, description=message.splitlines()[0][:200], project=project,
+                amount=amount, description=subject, project=project,
                 idempotency_key=key,
             )
+            if work_key is not None and self.store.idempotency_record(work_key) is None:
+                self._remember_work(work_key, {"sha": sha, "seq": seq}, now)
             return Payment(
                 "commit", agent, amount, self._tokens(agent), seq, budget_account,
-                message.splitlines()[0][:200], project, reward.amount, note,
+                subject, project, reward.amount, note,
             )
 
         return self._operate("commit", request, key, pay, Payment, agent=agent,
                              accounts=[contract_account(reward.contract), wallet(agent)])
+
+    def commit_paid(self, sha: str, *, patch_id: str | None = None,
+                    author_email: str | None = None, replaces: str | None = None) -> bool:
+        """Whether the work of this commit was already settled (by SHA, amend or patch id):
+        what a dry run asks before counting a commit."""
+        keys = [f"commit:{_hex(sha, 'commit SHA').lower()}"]
+        if replaces:
+            keys.append(f"commit:{_hex(replaces, 'replaced commit SHA').lower()}")
+        agent = rules.agent_for_email(self.config, author_email) if author_email else None
+        if patch_id and agent:
+            keys.append(f"commit-work:{_hex(patch_id, 'patch id').lower()}:{agent}")
+        with self.store.snapshot():
+            return any((r := self.store.idempotency_record(k)) is not None and r.outcome == "ok"
+                       for k in keys)
+
+    def issue_settled(self, issue_id: str) -> bool:
+        """Whether a closed issue was already paid (or settled at zero)."""
+        with self.store.snapshot():
+            record = self.store.idempotency_record(f"issue:{issue_id}")
+        return record is not None and record.outcome == "ok"
+
+    def budget_left(self, contract: str) -> int:
+        """What is left of a contract's budget, in micro-tokens."""
+        return self._balance(contract_account(contract))
+
+    def _work_already_paid(self, replaced_key: str | None,
+                           work_key: str | None) -> dict[str, Any] | None:
+        """The earlier settlement this commit's work belongs to, if any, with a reason."""
+        if replaced_key is not None:
+            previous = self.store.idempotency_record(replaced_key)
+            if previous is not None and previous.outcome == "ok":
+                sha = replaced_key.removeprefix("commit:")
+                return {"sha": sha, "seq": previous.result.get("seq"),
+                        "why": f"it replaces commit {sha[:12]} (amend)"}
+        if work_key is not None:
+            previous = self.store.idempotency_record(work_key)
+            if previous is not None:
+                sha = str(previous.result.get("sha") or "")
+                return {**previous.result,
+                        "why": f"same change as commit {sha[:12]} (matching patch id)"}
+        return None
+
+    def _remember_work(self, work_key: str, settled: dict[str, Any], now: int) -> None:
+        """Record which commit a change (patch id + agent) was settled by. No transfer
+        carries this key, so it keeps no sequence number."""
+        record = {"sha": settled.get("sha"), "seq": settled.get("seq")}
+        self.store.save_idempotency(work_key, _request_hash("commit-work", record), "ok",
+                                    record, None, now)
 
     def award(
         self, agent: str, amount: str | int, source: str, description: str,
@@ -414,8 +481,8 @@ class Exchange:
                 raise NotAllowed(f"{agent} is not a member of {pool_id}; join it first")
             if micro < pool.min_contribution:
                 raise NotAllowed(
-                    f"Contribution {_tokens_text(micro)} is below {pool_id}'s minimum "
-                    f"{_tokens_text(pool.min_contribution)}"
+                    f"Contribution {display_amount(micro)} is below {pool_id}'s minimum "
+                    f"{display_amount(pool.min_contribution)}"
                 )
             _raise_if_refused(rules.check_outflow(
                 self.config.limits_for(agent), amount=micro, balance=self._tokens(agent)))
@@ -458,8 +525,8 @@ class Exchange:
             balance = self._balance(pool_account(pool_id))
             if cost > balance:
                 raise InsufficientFunds(
-                    f"Insufficient funds in {pool_id} ({_tokens_text(balance)} available, "
-                    f"need {_tokens_text(cost)})"
+                    f"Insufficient funds in {pool_id} ({display_amount(balance)} available, "
+                    f"need {display_amount(cost)})"
                 )
             if cost == 0:
                 raise InvalidInput("that request costs nothing; there is nothing to spend")
@@ -695,8 +762,15 @@ def _text(value: str, what: str, *, limit: int = MAX_TEXT) -> str:
     return value.strip()
 
 
-def _tokens_text(micro: int) -> str:
-    return display_amount(micro)
+def _refusal_event(row: RefusalRow) -> RefusalEvent:
+    return RefusalEvent(row.seq, row.at, row.agent, row.pool_id, row.operation, row.code,
+                        row.message, row.amount)
+
+
+def _hex(value: str, what: str) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9a-fA-F]{4,64}", value):
+        raise InvalidInput(f"{what} must be hexadecimal, got {str(value)[:80]!r}")
+    return value
 
 
 def _raise_if_refused(decision: rules.SpendDecision) -> None:

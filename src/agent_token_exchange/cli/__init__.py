@@ -9,6 +9,9 @@ import typer
 
 from ..errors import ExchangeError
 from . import core
+from .bd import bd_app
+from .git import git_app
+from .hooks import hook_app, hooks_app
 from .options import with_database_option
 from .output import emit_error, emit_usage_error
 from .pool import pool_app
@@ -24,6 +27,8 @@ app = typer.Typer(
 )
 core.register(app)
 app.add_typer(pool_app)
+for group in (hooks_app, hook_app, git_app, bd_app):
+    app.add_typer(group)
 
 
 def main(argv: list[str] | None = None) -> int:

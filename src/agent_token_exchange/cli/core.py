@@ -112,8 +112,8 @@ def commit(
 ) -> None:
     """Pay a git commit: base rate × project multiplier × message bonus.
 
-    Example: token-exchange commit claude@aygp-dr.ai nexushive-setup "hotfix: critical security patch"
-    """  # noqa: E501
+    Example: token-exchange commit claude@aygp-dr.ai nexushive-setup "hotfix: security patch"
+    """
     with open_from(home) as ex:
         paid = ex.commit(author_email, project, message, sha)
     if json:
