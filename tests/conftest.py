@@ -60,6 +60,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if pg_server_url() is not None:
         return
     postgres_only = [item for item in items if "pg_database" in getattr(item, "fixturenames", ())]
+    # (pg_url and pg_schemas depend on pg_database, so their tests are among these.)
     if postgres_only:
         config.hook.pytest_deselected(items=postgres_only)
         items[:] = [item for item in items if item not in postgres_only]
@@ -219,6 +220,14 @@ def make_database_url(
     yield make
     for schema in taken:
         pool.checkin(schema)
+
+
+@pytest.fixture
+def pg_url(pg_schemas: SchemaPool) -> Iterator[str]:
+    """A fresh PostgreSQL schema's URL, for tests of PostgreSQL alone."""
+    schema = pg_schemas.checkout()
+    yield pg_schemas.url(schema)
+    pg_schemas.checkin(schema)
 
 
 @pytest.fixture

@@ -160,3 +160,30 @@ def test_a_database_without_an_exchange_says_to_run_init(
     url = f"{pg_database}?options=-csearch_path%3Duntouched"
     assert main(["status", "--home", str(tmp_path), "--database", url]) == 3
     assert "no exchange in this database" in capsys.readouterr().err
+
+
+def test_init_does_not_silently_move_a_sqlite_exchange(
+        tmp_path: Path, pg_database: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """A home whose ledger is SQLite refuses `init --database`: its history would be
+    left behind."""
+    init_exchange(tmp_path)
+    assert main(["init", "--home", str(tmp_path), "--database", pg_database]) == 2
+    assert "keeps its ledger in" in capsys.readouterr().err
+    assert not (tmp_path / ".exchange" / "database.url").exists()
+
+
+def test_a_lost_connection_is_one_clear_error(tmp_path: Path, pg_url: str) -> None:
+    """The server ending the session mid-use is an IntegrityError naming the cause (not a
+    driver traceback), and nothing half-written stays behind."""
+    import psycopg
+
+    init_exchange(tmp_path, database=pg_url)
+    with open_ex(tmp_path) as ex:
+        before = ex.store.last_seq()
+        with psycopg.connect(pg_url, autocommit=True) as other:
+            other.execute("SELECT pg_terminate_backend(%s)", (ex.store.conn.info.backend_pid,))
+        with pytest.raises(IntegrityError, match="lost the connection to PostgreSQL"):
+            ex.llm("claude", "coding", 10_000)
+    with open_ex(tmp_path) as ex:
+        assert ex.store.last_seq() == before
+        assert ex.balance("claude").tokens == to_micro(10_000)

@@ -86,8 +86,7 @@ class Exchange:
             missing = [name for name in wanted if self.store.account(name) is None]
         if not missing:
             return
-        with self.store.transaction():
-            # Only the process whose insert created an account grants or funds it.
+        with self.store.transaction():  # only whoever creates an account grants or funds it
             now = self.clock.now_us()
             for name in (MINT, INFERENCE):
                 self.store.create_account(name, "system", now)
@@ -751,7 +750,6 @@ class _LockSetMoved(Exception):
     """The accounts an operation must lock changed while it was locking them."""
 
 
-
 def _text(value: str, what: str, *, limit: int = MAX_TEXT) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput(f"{what} must not be empty")
@@ -820,6 +818,11 @@ def init_exchange(
     Leaves an existing config untouched."""
     paths = paths_for(home)
     url = _database_url(paths, database)
+    if url is not None and paths.database.exists():
+        raise InvalidInput(
+            f"{paths.home} keeps its ledger in {paths.database}; an exchange does not move "
+            "to PostgreSQL by init (export it and import it into a new PostgreSQL home)"
+        )
     paths.state.mkdir(parents=True, exist_ok=True)
     if not paths.config.exists():
         # Written aside and linked in: a concurrent init never reads a half-written config.

@@ -146,9 +146,17 @@ class PostgresStore(Store):
     # -- statements and transactions ------------------------------------------------------
 
     def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
-        if not params:
-            return self.conn.execute(sql)
-        return self.conn.execute(to_pyformat(sql), params)  # type: ignore[arg-type]
+        try:
+            if not params:
+                return self.conn.execute(sql)
+            return self.conn.execute(to_pyformat(sql), params)  # type: ignore[arg-type]
+        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            if isinstance(exc, _RETRYABLE):
+                raise
+            # The server went away or shut down: one clear line, not a driver traceback.
+            raise IntegrityError(
+                f"{self.where}: lost the connection to PostgreSQL ({_first_line(exc)})"
+            ) from None
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -181,18 +189,13 @@ class PostgresStore(Store):
             self._rollback()
 
     def _begin(self, statement: str) -> None:
-        try:
-            self._execute(statement)
-        except psycopg.OperationalError as exc:
-            raise IntegrityError(
-                f"{self.where}: cannot start a transaction ({_first_line(exc)})"
-            ) from None
+        self._execute(statement)
         self._in_transaction = True
 
     def _rollback(self) -> None:
         try:
             self._execute("ROLLBACK")
-        except psycopg.Error:
+        except (psycopg.Error, IntegrityError):
             pass  # the connection is gone; the server has rolled back already
         finally:
             self._in_transaction = False
