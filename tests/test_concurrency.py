@@ -117,6 +117,8 @@ def _operations() -> list[tuple[str, tuple[Any, ...]]]:
     for i in range(6):  # a second pool, dissolved while its members pay in
         ops.append(("contribute_2", (AGENTS[i % 3], 200, f"put2-{i}")))
     ops.insert(40, ("dissolve_2", ("dissolve-2",)))
+    for i in range(4):  # commits, paid from two contracts once per SHA
+        ops.append(("commit", (AGENTS[i], f"{i + 1:x}" * 8)))
     return ops
 
 
@@ -138,6 +140,13 @@ def _apply(ex: Exchange, op: str, args: tuple[Any, ...]) -> Any:
         return ex.pool_contribute("pool-2", agent, amount, idempotency_key=key).seq
     if op == "dissolve_2":
         return ex.pool_dissolve("pool-2", idempotency_key=args[0]).amount
+    if op == "commit":
+        agent, sha = args
+        project = "nexushive-setup" if int(sha[0], 16) % 2 else "claude-monitor"
+        return ex.commit(f"{agent}@team.dev", project, "fix: load", sha=sha).seq
+    if op == "doctor":  # a consistent view mid-load, while the others write
+        report = ex.doctor(fix=args[0])
+        return "healthy" if report.healthy else str(report.errors)
     if op == "reuse":  # a key first used for another request
         agent, key = args
         return ex.llm(agent, "coding", 1_000, "claude-opus", idempotency_key=key).seq
@@ -153,11 +162,13 @@ def _hammer(index: int, barrier: Any, results: Any, home: str) -> None:
         # Plus what only this worker sends: two unkeyed spends and a reused key.
         ops += [("unkeyed", (AGENTS[index % 4],)), ("unkeyed", (AGENTS[(index + 1) % 4],)),
                 ("reuse", (AGENTS[(index + 1) % 4], "spend-0"))]
+        ops.insert(len(ops) // 2, ("doctor", (False,)))
+        ops.insert(len(ops) * 3 // 4, ("doctor", (True,)))  # --fix: locks every account
         outcomes = []
         with open_exchange(home, clock=SystemClock(), durable=False) as ex:
             barrier.wait(timeout=DEADLINE_S)
             for op, args in ops:
-                key = args[-1] if op not in ("unkeyed", "reuse") else f"{op}-{index}"
+                key = args[-1] if op not in ("unkeyed", "reuse", "doctor") else f"{op}-{index}"
                 try:
                     outcomes.append((key, "ok", _apply(ex, op, args)))
                 except Conflict:
@@ -170,8 +181,9 @@ def _hammer(index: int, barrier: Any, results: Any, home: str) -> None:
 
 
 def test_eight_processes_hammering_one_exchange_keep_every_invariant(home: Path) -> None:
-    """Spends, contributions, awards and pool spends, each keyed operation sent by all
-    eight processes at once: each applied once, every replay answered with the first
+    """Spends, contributions, awards, commits, pool spends and a dissolution, each keyed
+    operation sent by all eight processes at once, and a doctor run in each mid-load (it
+    sees a consistent ledger): each applied once, every replay answered with the first
     result, and the ledger consistent and within every limit afterwards."""
     with open_exchange(home, clock=SimulatedClock()) as ex:
         ex.pool_create("shared", "claude", 100)
@@ -190,9 +202,10 @@ def test_eight_processes_hammering_one_exchange_keep_every_invariant(home: Path)
     for key, outcome, seq in outcomes:
         by_key[key].add((outcome, seq))
     for key, seen in by_key.items():
-        if key.startswith(("unkeyed", "reuse")):
+        if key.startswith(("unkeyed", "reuse", "doctor")):
             continue
         assert len(seen) == 1, f"{key} answered differently across replays: {seen}"
+    assert [seq for key, _, seq in outcomes if key.startswith("doctor")] == ["healthy"] * 16
     assert all(outcome == "conflict" for key, outcome, _ in outcomes if key.startswith("reuse"))
     assert any(outcome == "ok" for key, outcome, _ in outcomes if key.startswith("spend-"))
     refusals = {outcome for _, outcome, _ in outcomes} - {"ok", "conflict"}
@@ -209,14 +222,17 @@ def test_eight_processes_hammering_one_exchange_keep_every_invariant(home: Path)
         # Each key applied once, at the seq every replay reported (a dissolution's refunds
         # all carry its key).
         keyed = Counter(t.idempotency_key for t in transfers if t.idempotency_key)
+        shas = {args[1] for op, args in _operations() if op == "commit"}
         assert keyed.pop("client:dissolve-2") >= 1
         assert max(keyed.values()) == 1
         for key, seen in by_key.items():
-            if key.startswith(("unkeyed", "reuse")):
+            if key.startswith(("unkeyed", "reuse", "doctor")):
                 continue
             ((outcome, seq),) = seen
             if key == "dissolve-2":
                 assert outcome == "ok"
+            elif key in shas:  # a commit, keyed by its SHA
+                assert outcome == "ok" and store.transfer(seq).idempotency_key == f"commit:{key}"
             elif outcome == "ok":
                 assert store.transfer(seq).idempotency_key == f"client:{key}"
             else:
