@@ -4,11 +4,14 @@ The SQL is the shared ``Store``'s; this module supplies the connection, transact
 migrations and the locks that make concurrent writers safe:
 
 - every write transaction runs at READ COMMITTED and first locks the ``accounts`` rows
-  it will touch, in name order (``lock_accounts``), so a check and the write it permits
-  see no other writer in between, and two writers never wait on each other in a cycle;
-- appending a transfer takes a lock on the transfer log (always the last lock an
-  operation takes), so sequence numbers are gap-free and follow commit order even when
-  a transaction that inserted a transfer rolls back;
+  it checks (wallets, pools, contracts), in name order (``lock_accounts``), so a check
+  and the write it permits see no other writer in between;
+- appending a transfer then takes a lock on the transfer log, held to commit, so
+  sequence numbers are gap-free and follow commit order even when a transaction that
+  inserted a transfer rolls back; the system accounts (mint, inference), never checked,
+  are only touched under it. One global order (accounts by name, then the log, then the
+  system accounts) means no two writers ever wait on each other in a cycle. The price:
+  appends, and so commits, are serial (see bench/bench_postgres.py);
 - migrations run under an advisory lock, so many processes may open a new database at
   once.
 
