@@ -8,7 +8,7 @@ import sys
 import typer
 
 from ..errors import ExchangeError
-from . import core
+from . import core, simulate
 from .output import emit_error, emit_usage_error
 from .pool import pool_app
 
@@ -23,6 +23,7 @@ app = typer.Typer(
 )
 core.register(app)
 app.add_typer(pool_app)
+simulate.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:
