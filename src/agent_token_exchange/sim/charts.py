@@ -127,6 +127,7 @@ def refusals_chart(result: RunResult, path: Path) -> None:
         ax.bar(hours, heights, bottom=bottoms, label=kind, color=KIND_COLOURS[kind])
         bottoms = [b + h for b, h in zip(bottoms, heights, strict=True)]
     ax.set(title="Refusals per hour", xlabel="hour since start", ylabel="refusals")
+    ax.yaxis.get_major_locator().set_params(integer=True)
     if kinds:
         ax.legend(fontsize="small")
     ax.grid(axis="y", alpha=0.3)

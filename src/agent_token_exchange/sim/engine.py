@@ -22,7 +22,7 @@ from typing import Any
 from .. import rules
 from ..clock import HOUR_US, MICROS_PER_SECOND, SimulatedClock
 from ..config import Config
-from ..errors import BudgetExhausted, InsufficientFunds, RateLimited, Refused
+from ..errors import BudgetExhausted, InsufficientFunds, IntegrityError, RateLimited, Refused
 from ..exchange import Exchange
 from ..ledger import SQLiteStore
 from ..ledger.kinds import wallet
@@ -114,10 +114,11 @@ class RunResult:
 def run_simulation(
     scenario: Scenario, seed: int, *, hours: int | None = None,
     config_overrides: dict[str, Any] | None = None, progress: Progress | None = None,
-    base_config: dict[str, Any] | None = None,
+    base_config: dict[str, Any] | None = None, verify: bool = False,
 ) -> RunResult:
     """Run ``scenario`` for ``hours`` (default: the scenario's) with ``seed``, under
-    ``base_config`` (default: the built-in rules) with the scenario's changes."""
+    ``base_config`` (default: the built-in rules) with the scenario's changes. With
+    ``verify``, the exchange's doctor checks every ledger invariant at the end."""
     config = build_config(scenario, config_overrides, base_config)
     with tempfile.TemporaryDirectory(prefix="token-exchange-sim-") as tmp:
         clock = SimulatedClock(scenario.start_us)
@@ -126,6 +127,11 @@ def run_simulation(
         try:
             run = _Run(scenario, config, exchange, clock, random.Random(seed))
             run.play(hours or scenario.hours, progress)
+            if verify:
+                report = exchange.doctor()
+                if not report.healthy:
+                    raise IntegrityError("simulation ledger: " + "; ".join(
+                        f.message for f in report.errors))
             return run.result(seed, hours or scenario.hours)
         finally:
             exchange.close()

@@ -116,7 +116,7 @@ def _runs_outcome(plan: Plan, results: list[RunResult], out: Path | None) -> Out
         first = run_json(results[0])
         names = charts.run_charts(results[0], out)
         charts.runs_chart({**summary, "runs": plan.runs}, out / "runs.png")
-        page = {**first, **payload, "summary": {**summary, "runs": plan.runs}}
+        page = {**first, "summary": {**summary, "runs": plan.runs}}
         files = _write_files(out, page, [("", r) for r in results], ["runs.png", *names],
                              json_payload=payload)
 

@@ -112,10 +112,12 @@ def print_summary(console: Console, summary: dict[str, Any], scenario: str, hour
     seeds = summary["seeds"]
     console.print(f"Simulation '{scenario}': {runs} runs of {hours} hours "
                   f"(seeds {seeds[0]}-{seeds[-1]}): mean ± standard deviation")
-    grid = _table("Final Balances over runs", "Agent", "Start", "Earned", "Spent", "Final",
-                  "Net", "In red", right=("Start", "Earned", "Spent", "Final", "Net", "In red"))
+    grid = _table("Final Balances over runs (start "
+                  f"{whole(_micro(summary['spread'][0]['start']['mean']))})", "Agent", "Earned",
+                  "Spent", "Final", "Net", "In red",
+                  right=("Earned", "Spent", "Final", "Net", "In red"))
     for spread in summary["spread"][:30]:
-        cells = [_pm(spread[f]) for f in FIGURES]
+        cells = [_pm(spread[f]) for f in FIGURES[1:]]
         cells[-1] = _pm(spread["net"], signed=True)
         grid.add_row(spread["name"], *cells,
                      f"{summary['runs_in_red'].get(spread['name'], 0)}/{runs}")
@@ -136,8 +138,9 @@ def print_sweep(console: Console, sweep: dict[str, Any], scenario: str, hours: i
     console.print(f"Simulation '{scenario}': {hours} hours, sweeping {sweep['key']} over "
                   f"{', '.join(v['value'] for v in values)} "
                   f"({sweep['runs_per_value']} run(s) per value; mean final balance and net)")
-    columns = [f"{sweep['key']}={v['value']}" for v in values]
-    grid = _table(f"Final balance by {sweep['key']}", "Agent", *columns, right=tuple(columns))
+    columns = [v["value"] for v in values]
+    grid = _table(f"Final balance (net) by {sweep['key']}", "Agent", *columns,
+                  right=tuple(columns))
     names = [a["name"] for a in values[0]["agents"]][:30]
     for i, name in enumerate(names):
         cells = []
