@@ -19,8 +19,8 @@ def run_doctor(store: Store, config: Config, *, fix: bool = False) -> DoctorRepo
     """Run every check inside the caller's transaction and return the findings."""
     findings: list[Finding] = []
     findings += _check_sequence(store)
+    findings += _check_cached_figures(store, fix)  # first: a fix here mends conservation
     findings += _check_conservation(store)
-    findings += _check_cached_figures(store, fix)
     findings += _check_floors(store, config)
     findings += _check_pools(store, fix)
     findings += _check_idempotency(store)
@@ -173,7 +173,9 @@ def _check_consumption(store: Store, config: Config, fix: bool) -> list[Finding]
     return findings
 
 
-def _window_overruns(agent: str, spends: list[tuple[int, int, int]], config: Config) -> list[Finding]:
+def _window_overruns(
+    agent: str, spends: list[tuple[int, int, int]], config: Config
+) -> list[Finding]:
     limits = config.limits_for(agent)
     findings = []
     for window, limit, label in ((HOUR_US, limits.hourly, "hourly"),

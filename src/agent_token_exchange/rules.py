@@ -61,9 +61,9 @@ def commit_bonus(config: Config, message: str) -> tuple[Decimal, str | None]:
     words = set(re.findall(r"[a-z0-9]+", message.lower()))
     best, best_class = Decimal(1), None
     for bonus in config.commit_bonuses:
-        if any(_keyword_in(keyword.lower(), words, message) for keyword in bonus.keywords):
-            if bonus.multiplier > best:
-                best, best_class = bonus.multiplier, bonus.name
+        found = any(_keyword_in(keyword.lower(), words, message) for keyword in bonus.keywords)
+        if found and bonus.multiplier > best:
+            best, best_class = bonus.multiplier, bonus.name
     return best, best_class
 
 

@@ -109,7 +109,7 @@ def commit(
 ) -> None:
     """Pay a git commit: base rate × project multiplier × message bonus.
 
-    Example: token-exchange commit claude@aygp-dr.ai nexushive-setup "hotfix: critical security patch"
+    Example: token-exchange commit claude@aygp-dr.ai nexushive-setup "hotfix: security patch"
     """
     with open_from(home) as ex:
         paid = ex.commit(author_email, project, message, sha)

@@ -141,7 +141,9 @@ class Store:
 
     def accounts(self, kind: str | None = None) -> list[Account]:
         if kind is None:
-            rows = self._all("SELECT name, kind, balance, earned, spent FROM accounts ORDER BY name")
+            rows = self._all(
+                "SELECT name, kind, balance, earned, spent FROM accounts ORDER BY name"
+            )
         else:
             rows = self._all(
                 "SELECT name, kind, balance, earned, spent FROM accounts WHERE kind = ? "

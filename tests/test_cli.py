@@ -1,0 +1,187 @@
+"""The CLI through its real entry point: output, JSON shapes, exit codes, bad input."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agent_token_exchange import open_exchange
+
+from .ledger_checks import snapshot
+
+
+def test_console_scripts_run_as_installed(home):
+    """`token-exchange` and `atx` are real console scripts that exit with the right codes."""
+    bindir = Path(sys.executable).parent
+    for script in ("token-exchange", "atx"):
+        exe = shutil.which(script, path=str(bindir)) or shutil.which(script)
+        assert exe, f"{script} is not installed"
+        ok = subprocess.run([exe, "balance", "zero", "--json", "--home", str(home)],
+                            capture_output=True, text=True, timeout=60)
+        assert ok.returncode == 0 and '"tokens": "10000"' in ok.stdout
+        refused = subprocess.run([exe, "llm", "claude", "coding", "44000", "--home", str(home)],
+                                 capture_output=True, text=True, timeout=60)
+        assert refused.returncode == 1
+        assert refused.stderr.strip() == "🚫 Exceeds burst limit (660.00 > 500)"
+
+
+def test_init_creates_config_and_database(tmp_path, cli):
+    target = tmp_path / "team"
+    result = cli("init", "--json", "--home", str(target), with_home=False)
+    assert result.code == 0 and result.json["created"] is True
+    assert (target / ".exchange" / "config.toml").read_text().startswith("# Agent Token")
+    again = cli("init", "--home", str(target), with_home=False)
+    assert again.code == 0 and "already initialised" in again.out
+
+
+def test_home_is_found_walking_up(home, monkeypatch, capsys):
+    from agent_token_exchange.cli import main
+
+    nested = home / "src" / "deep"
+    nested.mkdir(parents=True)
+    monkeypatch.chdir(nested)
+    assert main(["balance", "zero", "--json"]) == 0
+    assert '"agent": "zero"' in capsys.readouterr().out
+
+
+def test_env_home_is_used(home, monkeypatch, tmp_path, capsys):
+    from agent_token_exchange.cli import main
+
+    monkeypatch.chdir(tmp_path.parent)
+    monkeypatch.setenv("TOKEN_EXCHANGE_HOME", str(home))
+    assert main(["status", "--json"]) == 0
+    assert len(__import__("json").loads(capsys.readouterr().out)["agents"]) == 6
+
+
+def test_no_exchange_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    from agent_token_exchange.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["status"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: no exchange found") and err.count("\n") == 1
+
+
+def test_balance_json_shape(cli):
+    assert cli("balance", "zero", "--json").json == {
+        "ok": True, "agent": "zero", "tokens": "10000", "earned": "0", "spent": "0"}
+
+
+def test_commit_llm_award_json_carry_amount_and_tokens(cli):
+    commit = cli("commit", "claude@aygp-dr.ai", "nexushive-setup",
+                 "hotfix: critical security patch", "--sha", "abc123", "--json").json
+    assert (commit["amount"], commit["tokens"], commit["agent"]) == ("600", "10600", "claude")
+    llm = cli("llm", "zero", "coding", "5000", "--json").json
+    assert (llm["amount"], llm["tokens"], llm["model"]) == ("0.5", "9999.5", "llama3.2")
+    award = cli("award", "builder", "150", "beads", "Closed issue", "--json").json
+    assert (award["amount"], award["tokens"]) == ("150", "10150")
+
+
+def test_pool_commands_json(cli):
+    created = cli("pool", "create", "opus-team", "claude", "100", "--json").json
+    assert created["id"] == "pool-1"
+    assert cli("pool", "join", "pool-1", "builder", "--json").code == 0
+    contributed = cli("pool", "contribute", "pool-1", "claude", "600", "--json").json
+    assert (contributed["amount"], contributed["tokens"]) == ("600", "9400")
+    cli("pool", "contribute", "pool-1", "builder", "400")
+    spent = cli("pool", "spend", "pool-1", "claude-opus", "10000", "complex analysis",
+                "--json").json
+    assert spent["amount"] == "150"
+    assert {c["agent"]: c["share_percent"] for c in spent["credits"]} == {
+        "claude": "60.00", "builder": "40.00"}
+    shown = cli("pool", "show", "pool-1", "--json").json
+    assert shown["balance"] == "850" and len(shown["members"]) == 2
+    assert len(cli("pool", "list", "--json").json["pools"]) == 1
+    dissolved = cli("pool", "dissolve", "pool-1", "--json").json
+    assert dissolved["amount"] == "850"
+
+
+def test_human_output_has_the_seeds_feel(cli):
+    ok = cli("llm", "zero", "coding", "5000")
+    assert ok.code == 0 and ok.out.startswith("✅ zero used 0.50 tokens on llama3.2")
+    refused = cli("llm", "claude", "coding", "44000")
+    assert refused.code == 1 and refused.err == "🚫 Exceeds burst limit (660.00 > 500)\n"
+    status = cli("status")
+    assert "claude" in status.out and "10,000.00" in status.out
+    assert "Exceeds burst limit" in cli("limits", "claude").out
+    assert "inference" in cli("history", "zero", "--limit", "1").out
+
+
+def test_refusal_json_and_exit_code(cli):
+    result = cli("llm", "claude", "coding", "44000", "--json")
+    assert result.code == 1
+    assert result.json == {"ok": False, "error": {
+        "code": "burst_limit", "message": "Exceeds burst limit (660.00 > 500)"}}
+
+
+BAD_INPUTS = [
+    ("award", "zero", "-5", "s", "d"),
+    ("award", "zero", "0", "s", "d"),
+    ("award", "zero", "abc", "s", "d"),
+    ("award", "zero", "NaN", "s", "d"),
+    ("award", "zero", "1e309", "s", "d"),
+    ("award", "zero", "1.0000001", "s", "d"),
+    ("award", "zero", "5", "s", ""),
+    ("award", "../zero", "5", "s", "d"),
+    ("award", "zero'", "5", "s", "d"),
+    ("llm", "nobody", "coding", "10"),
+    ("llm", "zero", "coding", "-10"),
+    ("llm", "zero", "coding", "10", "--model", "gpt-9"),
+    ("commit", "zero@x.io", "p", ""),
+    ("commit", "nobody@x.io", "p", "fix"),
+    ("commit", "zero@x.io", "p", "fix", "--sha", "not-hex"),
+    ("pool", "create", "", "claude", "100"),
+    ("pool", "contribute", "pool-9", "claude", "100"),
+    ("pool", "spend", "pool-x", "claude-opus", "10", "d"),
+    ("history", "zero", "--limit", "0"),
+    ("llm", "zero"),
+    ("frobnicate",),
+]
+
+
+@pytest.mark.parametrize("args", BAD_INPUTS, ids=lambda a: " ".join(a))
+def test_bad_input_is_one_line_exit_2_and_changes_nothing(cli, home, args):
+    with open_exchange(home) as ex:
+        before = snapshot(ex)
+    human = cli(*args)
+    assert human.code == 2, human
+    assert human.err.startswith("error: ") and human.err.count("\n") == 1, human.err
+    assert "Traceback" not in human.err + human.out
+    machine = cli(*args, "--json")
+    assert machine.code == 2 and machine.json["ok"] is False and machine.json["error"]["message"]
+    with open_exchange(home) as ex:
+        assert snapshot(ex) == before
+
+
+def test_doctor_clean_and_broken(cli, home):
+    assert cli("doctor").code == 0
+    with open_exchange(home) as ex, ex.store.transaction():
+        ex.store._execute("UPDATE accounts SET balance = balance + 5 WHERE name = ?",
+                          ("agent:zero",))
+    broken = cli("doctor", "--json")
+    assert broken.code == 3 and broken.json["ok"] is False
+    assert any(not f["ok"] and "agent:zero" in f["message"] for f in broken.json["findings"])
+    fixed = cli("doctor", "--fix")
+    assert fixed.code == 0 and "rebuilt" in fixed.out
+    assert cli("doctor").code == 0
+
+
+def test_invalid_config_is_one_line(cli, home):
+    config = home / ".exchange" / "config.toml"
+    config.write_text(config.read_text().replace("hourly = 1000", 'hourly = "lots"'))
+    result = cli("status")
+    assert result.code == 2
+    assert "rate_limits.hourly" in result.err and result.err.count("\n") == 1
+
+
+def test_corrupt_database_is_an_integrity_error(cli, home):
+    (home / ".exchange" / "exchange.db").write_bytes(b"this is not a database" * 100)
+    for suffix in ("-wal", "-shm"):
+        path = home / ".exchange" / f"exchange.db{suffix}"
+        if path.exists():
+            os.remove(path)
+    result = cli("status")
+    assert result.code == 3 and result.err.startswith("integrity problem:")

@@ -1,0 +1,46 @@
+"""The config file: defaults are the seed's tables; a bad file is one line naming the key."""
+
+import pytest
+
+from agent_token_exchange.config import Config, default_config_text, parse_config_text
+from agent_token_exchange.errors import ConfigError
+
+
+def test_defaults_are_the_seeds_limits_and_start_balance():
+    config = Config.default()
+    limits = config.rate_limits
+    assert (limits.hourly, limits.daily, limits.burst, limits.reserve) == (1000, 10000, 500, 500)
+    assert config.start_balance == 10000
+    assert [c.name for c in config.contracts] == ["nexushive-setup", "claude-monitor", "scheme",
+                                                  "default"]
+    assert config.pools.min_members == 2
+
+
+def test_written_config_has_comments_and_parses_back():
+    text = default_config_text()
+    assert text.count("#") > 10
+    assert parse_config_text(text) == Config.default()
+
+
+@pytest.mark.parametrize(
+    ("edit", "key"),
+    [(("hourly = 1000", 'hourly = "lots"'), "rate_limits.hourly"),
+     (("burst = 500", "burst = -5"), "rate_limits.burst"),
+     (('primary_llm = "llama3.2"', 'primary_llm = "gpt-9"'), "agents.zero.primary_llm"),
+     (('pattern = "scheme-.*"', 'pattern = "scheme-("'), "contracts.2.pattern"),
+     (("min_members = 2", "min_members = 2\nmax_members = 3"), "pools.max_members"),
+     (("start_balance = 10000", "start_balance = 10000.1234567"), "start_balance"),
+     (("[agents.zero]", "[agents.\"Zero/../x\"]"), "agents"),
+     (("level = 5", "level = 5\nlevel = 6"), "not valid TOML")],
+)
+def test_invalid_config_names_the_key(edit, key):
+    with pytest.raises(ConfigError) as caught:
+        parse_config_text(default_config_text().replace(*edit, 1))
+    message = caught.value.message
+    assert key in message and "\n" not in message
+
+
+def test_missing_default_contract_is_reported():
+    text = default_config_text().replace('name = "default"', 'name = "fallback"')
+    with pytest.raises(ConfigError, match="default"):
+        parse_config_text(text)

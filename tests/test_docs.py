@@ -1,0 +1,52 @@
+"""Docs are tested: every command has help with an example and a row in the README."""
+
+import re
+from pathlib import Path
+
+import typer.main
+
+from agent_token_exchange.cli import app
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+
+
+def all_commands():
+    """(command path, click command) for every leaf command of the CLI."""
+    root = typer.main.get_command(app)
+    found = []
+
+    def walk(group, prefix):
+        for name, command in sorted(group.commands.items()):
+            if hasattr(command, "commands"):
+                walk(command, [*prefix, name])
+            else:
+                found.append((" ".join([*prefix, name]), command))
+
+    walk(root, [])
+    return found
+
+
+def test_the_cli_has_the_seeds_commands():
+    names = {path for path, _ in all_commands()}
+    expected = {"init", "status", "balance", "history", "commit", "llm", "award", "limits",
+                "doctor", "pool create", "pool join", "pool contribute", "pool spend",
+                "pool show", "pool list", "pool dissolve"}
+    assert expected <= names
+
+
+def test_every_command_has_help_with_an_example():
+    for path, command in all_commands():
+        assert command.help and len(command.help.strip()) > 20, path
+        assert "Example: token-exchange " + path in command.help, path
+
+
+def test_every_command_is_in_the_readme_reference():
+    rows = set(re.findall(r"^\| `token-exchange ([a-z -]+?)`", README, re.MULTILINE))
+    for path, _ in all_commands():
+        assert path in rows, f"`token-exchange {path}` is missing from README's reference"
+
+
+def test_every_command_takes_home_and_json():
+    for path, command in all_commands():
+        options = {opt for param in command.params for opt in getattr(param, "opts", [])}
+        assert {"--home", "--json"} <= options, path

@@ -1,0 +1,223 @@
+"""The exchange's operations: what they pay and charge, and what they refuse."""
+
+import pytest
+
+from agent_token_exchange import (
+    BudgetExhausted,
+    Conflict,
+    InsufficientFunds,
+    InvalidInput,
+    NotAllowed,
+    RateLimited,
+    init_exchange,
+    open_exchange,
+)
+from agent_token_exchange.config import default_config_text
+from agent_token_exchange.money import MICRO
+
+from .ledger_checks import assert_invariants, snapshot
+
+T = MICRO
+
+
+def test_every_agent_starts_with_10000(exchange):
+    assert {exchange.balance(a).tokens for a in exchange.agents()} == {10_000 * T}
+    assert_invariants(exchange)
+
+
+def test_commit_pays_from_the_contract_budget(exchange):
+    paid = exchange.commit("claude@aygp-dr.ai", "nexushive-setup",
+                           "hotfix: critical security patch", sha="abc123")
+    assert (paid.agent, paid.amount, paid.tokens) == ("claude", 600 * T, 10_600 * T)
+    assert exchange.store.account("contract:nexushive-setup").balance == 49_400 * T
+    wallet = exchange.balance("claude")
+    assert (wallet.earned, wallet.spent) == (600 * T, 0)
+    assert_invariants(exchange)
+
+
+def test_same_sha_pays_once(exchange):
+    first = exchange.commit("zero@x.io", "p", "fix: a", sha="deadbeef")
+    again = exchange.commit("zero@x.io", "p", "fix: a", sha="DEADBEEF")
+    assert again == first
+    assert exchange.balance("zero").earned == first.amount
+
+
+def test_same_sha_with_another_message_is_a_conflict(exchange):
+    exchange.commit("zero@x.io", "p", "fix: a", sha="deadbeef")
+    before = snapshot(exchange)
+    with pytest.raises(Conflict):
+        exchange.commit("zero@x.io", "p", "feat: b", sha="deadbeef")
+    assert snapshot(exchange) == before
+
+
+def test_unknown_author_writes_nothing(exchange):
+    before = snapshot(exchange)
+    with pytest.raises(InvalidInput, match="unknown commit author"):
+        exchange.commit("stranger@example.com", "p", "fix: x")
+    assert snapshot(exchange) == before
+
+
+def test_contract_budget_caps_then_exhausts(tmp_path, clock):
+    (tmp_path / ".exchange").mkdir()
+    (tmp_path / ".exchange" / "config.toml").write_text(
+        default_config_text().replace("budget = 10000", "budget = 100"))
+    init_exchange(tmp_path, clock=clock)  # keeps the edited config; funds 100
+    with open_exchange(tmp_path, clock=clock) as ex2:
+        first = ex2.commit("claude@x.io", "misc", "work")  # reward 150, capped at 100
+        assert (first.amount, first.reward) == (100 * T, 150 * T) and first.note
+        before = snapshot(ex2)
+        with pytest.raises(BudgetExhausted, match="budget exhausted"):
+            ex2.commit("claude@x.io", "misc", "more work")
+        assert snapshot(ex2) == before
+        assert_invariants(ex2)
+
+
+def test_llm_charges_the_preferred_model(exchange):
+    charge = exchange.llm("zero", "coding", 5000)
+    assert (charge.model, charge.amount, charge.tokens) == ("llama3.2", T // 2,
+                                                            10_000 * T - T // 2)
+    assert exchange.balance("zero").spent == T // 2
+    assert exchange.store.account("system:inference").balance == T // 2
+
+
+def test_refusals_change_no_balance_and_are_recorded(exchange):
+    before = snapshot(exchange)
+    with pytest.raises(RateLimited) as caught:
+        exchange.llm("claude", "coding", 44000)
+    assert caught.value.kind == "burst"
+    assert str(caught.value) == "Exceeds burst limit (660.00 > 500)"
+    assert snapshot(exchange) == before
+    events = exchange.refusals("claude")
+    assert [(e.code, e.amount) for e in events] == [("burst_limit", 660 * T)]
+
+
+def test_hourly_limit_in_the_seeds_words(exchange):
+    for _ in range(6):
+        exchange.llm("claude", "coding", 9000)  # 135 each: 810 in all
+    seed_words = r"Hourly limit reached \(810.00/1000 used, need 195.00\)"
+    with pytest.raises(RateLimited, match=seed_words):
+        exchange.llm("claude", "coding", 13000)
+
+
+def test_reserve_blocks_outflows(exchange):
+    exchange.store  # noqa: B018
+    pool = exchange.pool_create("p", "zero", 1)
+    exchange.pool_contribute(pool.id, "zero", 9_500)
+    before = snapshot(exchange)
+    with pytest.raises(InsufficientFunds, match="Would breach emergency reserve"):
+        exchange.pool_contribute(pool.id, "zero", 1)
+    with pytest.raises(InsufficientFunds, match="Insufficient funds"):
+        exchange.pool_contribute(pool.id, "zero", 501)
+    assert snapshot(exchange) == before
+
+
+def test_award_mints_into_the_wallet(exchange):
+    paid = exchange.award("builder", "150", "beads-integration", "Closed issue")
+    assert paid.amount == 150 * T and exchange.balance("builder").earned == 150 * T
+    assert_invariants(exchange)
+
+
+@pytest.mark.parametrize("agent", ["nobody", "../etc/passwd", "x'; DROP TABLE accounts;--",
+                                   "Claude", "", "é"])
+def test_bad_agent_names_are_invalid_input(exchange, agent):
+    before = snapshot(exchange)
+    with pytest.raises(InvalidInput):
+        exchange.balance(agent)
+    with pytest.raises(InvalidInput):
+        exchange.award(agent, 1, "s", "d")
+    assert snapshot(exchange) == before
+
+
+def test_unknown_model_is_invalid_input(exchange):
+    with pytest.raises(InvalidInput, match="unknown model"):
+        exchange.llm("zero", "coding", 10, model="gpt-9")
+
+
+def test_idempotency_key_replays_first_result_and_first_refusal(exchange):
+    first = exchange.llm("zero", "coding", 1000, idempotency_key="req-1")
+    assert exchange.llm("zero", "coding", 1000, idempotency_key="req-1") == first
+    assert exchange.balance("zero").spent == first.amount
+    with pytest.raises(Conflict):
+        exchange.llm("zero", "coding", 2000, idempotency_key="req-1")
+    with pytest.raises(RateLimited):
+        exchange.llm("claude", "coding", 44000, idempotency_key="req-2")
+    # Even a request that would now pass replays the first refusal under the same key.
+    with pytest.raises(RateLimited, match="burst"):
+        exchange.llm("claude", "coding", 44000, idempotency_key="req-2")
+    assert_invariants(exchange)
+
+
+def test_pool_lifecycle_credits_and_refunds_pro_rata(exchange):
+    pool = exchange.pool_create("opus-team", "claude", 100)
+    exchange.pool_join(pool.id, "builder")
+    exchange.pool_contribute(pool.id, "claude", 600)
+    with pytest.raises(NotAllowed, match="needs 2 contributing members"):
+        exchange.pool_spend(pool.id, "claude-opus", 10000, "alone")
+    exchange.pool_contribute(pool.id, "builder", 400)
+    spend = exchange.pool_spend(pool.id, "claude-opus", 10000, "complex analysis")
+    credits = {c.agent: (c.credited, c.share_percent) for c in spend.credits}
+    assert credits == {"claude": (90 * T, "60.00"), "builder": (60 * T, "40.00")}
+    assert spend.pool_balance == 850 * T
+    done = exchange.pool_dissolve(pool.id)
+    assert {r.agent: r.amount for r in done.refunds} == {"claude": 510 * T, "builder": 340 * T}
+    assert exchange.balance("claude").tokens == 10_000 * T - 90 * T
+    assert exchange.balance("claude").spent == 90 * T
+    with pytest.raises(NotAllowed, match="dissolved"):
+        exchange.pool_contribute(pool.id, "claude", 100)
+    assert_invariants(exchange)
+
+
+def test_pool_rules_refuse_non_members_small_and_oversized(exchange):
+    pool = exchange.pool_create("p", "claude", 100)
+    with pytest.raises(NotAllowed, match="not a member"):
+        exchange.pool_contribute(pool.id, "zero", 200)
+    with pytest.raises(NotAllowed, match="below"):
+        exchange.pool_contribute(pool.id, "claude", 50)
+    exchange.pool_join(pool.id, "zero")
+    exchange.pool_contribute(pool.id, "claude", 100)
+    exchange.pool_contribute(pool.id, "zero", 100)
+    with pytest.raises(InsufficientFunds, match="Insufficient funds in pool-1"):
+        exchange.pool_spend(pool.id, "claude-opus", 20000, "too big")  # 300 > 200
+    with pytest.raises(InvalidInput, match="unknown pool"):
+        exchange.pool_show("pool-99")
+    assert_invariants(exchange)
+
+
+def test_dissolve_refund_is_exact_to_the_micro_token(exchange):
+    pool = exchange.pool_create("p", "claude", "0.000001")
+    for agent in ("builder", "zero"):
+        exchange.pool_join(pool.id, agent)
+    for agent in ("claude", "builder", "zero"):
+        exchange.pool_contribute(pool.id, agent, "1")
+    exchange.pool_spend(pool.id, "llama3.2", 1, "tiny")  # 0.0001 spent
+    done = exchange.pool_dissolve(pool.id)
+    assert sum(r.amount for r in done.refunds) == 3 * T - 100
+    assert_invariants(exchange)
+
+
+def test_issue_pays_once(exchange):
+    first = exchange.pay_issue("bd-1", "zero", priority=2, issue_type="bug")
+    again = exchange.pay_issue("bd-1", "zero", priority=2, issue_type="bug")
+    assert first.amount == again.amount == 450 * T
+    assert exchange.balance("zero").earned == 450 * T
+
+
+def test_history_shows_the_seeds_wallet_view(exchange):
+    exchange.commit("zero@x.io", "claude-monitor", "docs: readme")
+    exchange.llm("zero", "coding", 1000)
+    newest, earning, grant = exchange.history("zero", limit=3)
+    assert (newest.type, newest.amount) == ("inference", -100_000)
+    assert (earning.type, earning.project, earning.amount) == ("commit", "claude-monitor",
+                                                                int(90 * 1.5 * 1.1 * T))
+    assert grant.type == "grant"
+
+
+def test_dissolve_remainder_goes_to_the_largest_contributor(exchange):
+    pool = exchange.pool_create("p", "claude", 1)
+    exchange.pool_join(pool.id, "builder")
+    exchange.pool_contribute(pool.id, "claude", 2)
+    exchange.pool_contribute(pool.id, "builder", 1)
+    exchange.pool_spend(pool.id, "llama3.2", 1, "tiny")  # 100 micro-tokens
+    refunds = {r.agent: r.amount for r in exchange.pool_dissolve(pool.id).refunds}
+    # 2,999,900 split 2:1 is 1,999,933.33 / 999,966.67: floors, remainder 1 to claude.
+    assert refunds == {"claude": 1_999_934, "builder": 999_966}

@@ -1,0 +1,170 @@
+"""Every rule of the seed's economy against the seed's own tables and examples."""
+
+from decimal import Decimal
+
+import pytest
+
+from agent_token_exchange import rules
+from agent_token_exchange.config import Config, default_config_text, parse_config_text
+from agent_token_exchange.money import MICRO
+
+CONFIG = Config.default()
+T = MICRO  # one token
+
+
+def test_p2_bug_earns_450():
+    """The seed's example: a P2 bug fix earns 300 × 1.5 = 450 tokens."""
+    assert rules.issue_reward(CONFIG, priority=2, issue_type="bug").amount == 450 * T
+
+
+def test_claude_hotfix_on_nexushive_earns_600():
+    """claude committing 'hotfix: critical security patch' to nexushive-setup: 150×2×2."""
+    reward = rules.commit_reward(CONFIG, "claude", "nexushive-setup",
+                                 "hotfix: critical security patch")
+    assert reward.amount == 600 * T
+    assert (reward.contract, reward.bonus_class) == ("nexushive-setup", "emergency")
+
+
+def test_pool_600_400_credits_60_40():
+    """A pool funded 600 + 400 credits 60 % / 40 % of a spend."""
+    assert rules.proportional_split(100 * T, {"a": 600 * T, "b": 400 * T}) == {
+        "a": 60 * T, "b": 40 * T}
+    assert rules.share_percent(600, 1000) == Decimal("60.00")
+
+
+@pytest.mark.parametrize(
+    ("agent", "level", "base_rate", "primary"),
+    [("claude", 7, 150, "claude-opus"), ("builder", 6, 120, "qwen2.5-coder"),
+     ("lambda", 6, 110, "claude-opus"), ("spark", 6, 115, "claude-sonnet"),
+     ("observer", 5, 100, "gemini-pro"), ("zero", 5, 90, "llama3.2")],
+)
+def test_agent_hierarchy_matches_the_seed(agent, level, base_rate, primary):
+    spec = CONFIG.agents[agent]
+    assert (spec.level, spec.base_rate, spec.primary_llm) == (level, base_rate, primary)
+
+
+@pytest.mark.parametrize(
+    ("model", "per_1k"),
+    [("claude-opus", 15), ("claude-sonnet", 3), ("gemini-pro", 2), ("llama3.2", Decimal("0.1")),
+     ("qwen2.5-coder", Decimal("0.1"))],
+)
+def test_llm_costs_per_1k_match_the_seed(model, per_1k):
+    assert rules.llm_cost(CONFIG, model, 1000) == int(Decimal(per_1k) * T)
+
+
+def test_llm_cost_rounds_half_up_once():
+    # llama3.2: 0.1 per 1K = 100 micro per token; 5 tokens = 500 micro exactly.
+    assert rules.llm_cost(CONFIG, "llama3.2", 5) == 500
+    # claude-opus: 15 per 1K = 15,000 micro per token.
+    assert rules.llm_cost(CONFIG, "claude-opus", 44000) == 660 * T
+
+
+def test_preferred_llms_follow_the_seed():
+    assert rules.preferred_llm(CONFIG, "builder", "coding") == "qwen2.5-coder"
+    assert rules.preferred_llm(CONFIG, "builder", "planning") == "claude-sonnet"
+    assert rules.preferred_llm(CONFIG, "zero", "anything") == "llama3.2"
+    assert rules.preferred_llm(CONFIG, "claude", "coding") == "claude-opus"
+    assert rules.preferred_llm(CONFIG, "spark", "chat") == "llama3.2"
+    assert rules.preferred_llm(CONFIG, "observer", "analysis") == "gemini-pro"
+
+
+@pytest.mark.parametrize(
+    ("project", "contract", "multiplier"),
+    [("nexushive-setup", "nexushive-setup", Decimal("2.0")),
+     ("claude-monitor", "claude-monitor", Decimal("1.5")),
+     ("scheme-parser", "scheme", Decimal("1.8")), ("scheme-", "scheme", Decimal("1.8")),
+     ("my-scheme-parser", "default", Decimal("1.0")),  # full match, not search
+     ("nexushive-setup-2", "default", Decimal("1.0")), ("anything", "default", Decimal("1.0"))],
+)
+def test_contracts_match_the_whole_project_name(project, contract, multiplier):
+    found = rules.match_contract(CONFIG, project)
+    assert (found.name, found.multiplier) == (contract, multiplier)
+
+
+@pytest.mark.parametrize(
+    ("message", "bonus"),
+    [("hotfix: critical security patch", "2.0"), ("fix: off by one", "1.5"),
+     ("Fix the bug", "1.5"), ("test: cover the reader", "1.3"), ("add spec", "1.3"),
+     ("refactor(core): split", "1.2"), ("docs(readme): explain pools", "1.1"),
+     ("add feature", "1"), ("prefix the fixture", "1"),  # whole words only
+     ("URGENT docs", "2.0"), ("resolve and optimize", "1.5")],
+)
+def test_commit_bonus_is_the_largest_whole_keyword_class(message, bonus):
+    assert rules.commit_bonus(CONFIG, message)[0] == Decimal(bonus)
+
+
+@pytest.mark.parametrize(
+    ("priority", "issue_type", "labels", "amount"),
+    [(1, "feature", (), 500), (2, "bug", (), 450), (3, "task", (), 120), (4, "docs", (), 45),
+     (4, "chore", (), 37.5), (0, "bug", (), 750), (None, "feature", (), 500),
+     (2, "bug", ("security",), 600), (2, "question", (), 300), (2, "epic", (), 0),
+     (2, "molecule", (), 0), (2, "merge-request", (), 0)],
+)
+def test_issue_rewards_follow_the_table_and_rulings(priority, issue_type, labels, amount):
+    reward = rules.issue_reward(CONFIG, priority=priority, issue_type=issue_type, labels=labels)
+    assert reward.amount == int(Decimal(str(amount)) * T)
+
+
+@pytest.mark.parametrize("reason", ["Won't fix", "duplicate of bd-12", "Cancelled", "abandoned"])
+def test_failure_closes_earn_nothing(reason):
+    assert rules.issue_reward(CONFIG, priority=1, issue_type="bug",
+                              close_reason=reason).amount == 0
+
+
+def test_tombstoned_issues_earn_nothing():
+    assert rules.issue_reward(CONFIG, priority=1, issue_type="bug", tombstoned=True).amount == 0
+
+
+def test_author_email_maps_to_agent():
+    assert rules.agent_for_email(CONFIG, "claude@aygp-dr.ai") == "claude"
+    assert rules.agent_for_email(CONFIG, "Builder@Example.com") == "builder"
+    assert rules.agent_for_email(CONFIG, "stranger@example.com") is None
+
+
+LIMITS = CONFIG.limits_for("claude")
+
+
+def test_burst_message_in_the_seeds_words():
+    decision = rules.check_consumption(LIMITS, amount=660 * T, balance=10_000 * T,
+                                       hourly_used=0, daily_used=0)
+    assert (decision.code, decision.message) == ("burst_limit",
+                                                 "Exceeds burst limit (660.00 > 500)")
+
+
+def test_hourly_message_in_the_seeds_words():
+    decision = rules.check_consumption(LIMITS, amount=195 * T, balance=10_000 * T,
+                                       hourly_used=810 * T, daily_used=810 * T)
+    assert decision.message == "Hourly limit reached (810.00/1000 used, need 195.00)"
+
+
+def test_daily_reserve_and_funds_messages():
+    daily = rules.check_consumption(LIMITS, amount=100 * T, balance=10_000 * T,
+                                    hourly_used=0, daily_used=9_950 * T)
+    assert daily.message.startswith("Daily limit reached (9950.00/10000 used")
+    reserve = rules.check_consumption(LIMITS, amount=400 * T, balance=800 * T,
+                                      hourly_used=0, daily_used=0)
+    assert reserve.message.startswith("Would breach emergency reserve")
+    funds = rules.check_outflow(LIMITS, amount=900 * T, balance=800 * T)
+    assert funds.message.startswith("Insufficient funds")
+
+
+def test_limits_are_inclusive_at_the_edge():
+    """Exactly reaching a limit is allowed; one micro-token more is not."""
+    ok = rules.check_consumption(LIMITS, amount=500 * T, balance=10_000 * T,
+                                 hourly_used=500 * T, daily_used=500 * T)
+    over = rules.check_consumption(LIMITS, amount=500 * T + 1, balance=10_000 * T,
+                                   hourly_used=0, daily_used=0)
+    assert ok.allowed and over.code == "burst_limit"
+
+
+def test_per_agent_overrides_apply():
+    config = parse_config_text(default_config_text().replace(
+        "[agents.claude.preferred_llms]", "[agents.claude.rate_limits]\nburst = 800\n"
+        "[agents.claude.preferred_llms]"))
+    assert config.limits_for("claude").burst == 800 * T
+    assert config.limits_for("zero").burst == 500 * T
+
+
+def test_proportional_split_sums_exactly_with_remainder_to_largest():
+    shares = rules.proportional_split(101, {"a": 1, "b": 1, "c": 2})
+    assert shares == {"a": 25, "b": 25, "c": 51}
