@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench bench-sim clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_spend.py
+
+# The simulation: calibration against the seed's table (20 seeds) and how run time grows
+# with agents and hours.
+bench-sim: $(STAMP)
+	$(BIN)/python bench/sim_calibration.py
+	$(BIN)/python bench/sim_scaling.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info

@@ -343,6 +343,7 @@ class _Run:
         pool["spent"] += done.amount
         pool["requests"] += 1
         for credit in done.credits:
+            # The request's tokens are shared, so they are not counted per contributor.
             self._use(credit.agent, model, True, 0, credit.credited)
 
     def _pool_dissolve(self, pool: dict[str, Any]) -> None:
@@ -362,7 +363,7 @@ class _Run:
         use = self.usage.get(key)
         if use is None:
             use = self.usage[key] = ModelUse(agent, model, pooled)
-        use.requests += 0 if pooled else 1
+        use.requests += 1  # a pooled request counts once for each contributor
         use.inference_tokens += tokens
         use.spent += amount
 
@@ -401,8 +402,8 @@ class _Run:
                 refusals={k.removeprefix("refused_"): v for k, v in sorted(tally.items())
                           if k.startswith("refused_")},
             ))
-        usage = sorted(self.usage.values(), key=lambda u: (self.agents.index(u.agent),
-                                                           u.pooled, u.model))
+        position = {agent: i for i, agent in enumerate(self.agents)}
+        usage = sorted(self.usage.values(), key=lambda u: (position[u.agent], u.pooled, u.model))
         pools = [{"name": p["name"], "id": p["id"], "creator": p["creator"],
                   "contributed": dict(sorted(p["contributed"].items())), "spent": p["spent"],
                   "requests": p["requests"], "refunded": p["refunded"]} for p in self.pools]

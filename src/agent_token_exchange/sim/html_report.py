@@ -4,16 +4,19 @@ the file can be mailed or archived alone). Built from the same JSON the CLI prin
 from __future__ import annotations
 
 import base64
+import re
 from html import escape
 from pathlib import Path
 from typing import Any
+
+_NUMBER = re.compile(r"[-+]?[0-9][0-9,]*(\.[0-9]+)?( \(.*\)| ± [0-9.,]+)?")
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px;
        color: #222; padding: 0 1rem; }
 table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; }
-th, td { border-bottom: 1px solid #ddd; padding: 0.3rem 0.7rem; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
+th, td { border-bottom: 1px solid #ddd; padding: 0.3rem 0.7rem; text-align: left; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
 th { background: #f4f4f4; }
 td.neg { color: #b00020; }
 pre { background: #f7f7f7; padding: 0.8rem; overflow-x: auto; }
@@ -28,8 +31,13 @@ def _table(headers: list[str], rows: list[list[Any]]) -> str:
         cells = []
         for cell in row:
             text = escape(str(cell))
-            negative = text.startswith("-") and text[1:2].isdigit()
-            cells.append(f'<td class="neg">{text}</td>' if negative else f"<td>{text}</td>")
+            classes = []
+            if _NUMBER.fullmatch(text):
+                classes.append("num")
+                if text.startswith("-"):
+                    classes.append("neg")
+            cells.append(f'<td class="{" ".join(classes)}">{text}</td>' if classes
+                         else f"<td>{text}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"
 
