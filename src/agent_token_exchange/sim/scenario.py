@@ -237,8 +237,10 @@ def _floats_for_rates(data: dict[str, Any]) -> dict[str, Any]:
 
 def _config_error(exc: ValidationError, source: str) -> ConfigError:
     first = exc.errors()[0]
-    key = ".".join(str(part) for part in first["loc"]) or "(top level)"
-    reason = first["msg"]
+    reason = first["msg"].removeprefix("Value error, ")
+    key = ".".join(str(part) for part in first["loc"])
+    if not key:  # a whole-config check: its message names the key itself
+        return ConfigError(f"{source}: {reason}")
     if first["type"] == "extra_forbidden":
         reason = "unknown key (check the spelling)"
     elif first["type"] == "missing":

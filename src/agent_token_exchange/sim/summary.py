@@ -67,6 +67,28 @@ def summarize(results: list[RunResult]) -> dict[str, Any]:
                 refusals.append({"agent": name, "kind": kind,
                                  **{k: _count(v) for k, v in s.items()},
                                  "runs_with_any": sum(1 for c in counts if c)})
+    blocks = []
+    for i, block in enumerate(results[0].blocks):
+        row: dict[str, Any] = {"name": block.name, "hours": block.label}
+        for figure in ("commits", "issues", "requests", "refused"):
+            row[figure] = {k: _count(v) for k, v in
+                           stats([getattr(r.blocks[i], figure) for r in results]).items()}
+        for figure in ("earned", "spent"):
+            row[figure] = {k: _money(v) for k, v in
+                           stats([getattr(r.blocks[i], figure) for r in results]).items()}
+        blocks.append(row)
+    position = {name: i for i, name in enumerate(names)}
+    spent_by_key: dict[tuple[str, str, bool], list[int]] = {}
+    for run_number, r in enumerate(results):
+        for u in r.model_usage:
+            per_run = spent_by_key.setdefault((u.agent, u.model, u.pooled), [0] * len(results))
+            per_run[run_number] += u.spent
+    usage = [
+        {"agent": agent, "model": model, "pooled": pooled,
+         "spent": {k: _money(v) for k, v in stats(spent_by_key[(agent, model, pooled)]).items()}}
+        for agent, model, pooled in sorted(spent_by_key,
+                                           key=lambda k: (position[k[0]], k[2], k[1]))
+    ]
     in_red = Counter(a.name for r in results for a in r.agents if a.net < 0)
     richest = Counter(max(r.agents, key=lambda a: a.final).name for r in results)
     thriftiest = Counter(min(r.agents, key=lambda a: a.spent).name for r in results)
@@ -76,6 +98,8 @@ def summarize(results: list[RunResult]) -> dict[str, Any]:
         "agents": agents,
         "spread": spread,
         "rate_limits": refusals,
+        "blocks": blocks,
+        "model_usage": usage,
         "runs_in_red": {n: in_red[n] for n in names if in_red[n]},
         "runs_richest": {n: richest[n] for n in names if richest[n]},
         "runs_spending_least": {n: thriftiest[n] for n in names if thriftiest[n]},
