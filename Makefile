@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench bench-git bd-rewards bd-preview bd-close clean
+.PHONY: install demo test lint bench bench-git bench-sim bd-rewards bd-preview bd-close clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ bd-preview: $(STAMP)
 bd-close: $(STAMP)
 	@test -n "$(ISSUE)" || { echo "usage: make bd-close ISSUE=<issue id>" >&2; exit 2; }
 	@$(BIN)/token-exchange bd close "$(ISSUE)" $(if $(AGENT),--agent "$(AGENT)") $(if $(REASON),--reason "$(REASON)")
+# The simulation: calibration against the seed's table (20 seeds) and how run time grows
+# with agents and hours.
+bench-sim: $(STAMP)
+	$(BIN)/python bench/sim_calibration.py
+	$(BIN)/python bench/sim_scaling.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info

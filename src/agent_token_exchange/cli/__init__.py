@@ -8,7 +8,7 @@ import sys
 import typer
 
 from ..errors import ExchangeError
-from . import core
+from . import core, simulate
 from .bd import bd_app
 from .git import git_app
 from .hooks import hook_app, hooks_app
@@ -28,6 +28,7 @@ core.register(app)
 app.add_typer(pool_app)
 for group in (hooks_app, hook_app, git_app, bd_app):
     app.add_typer(group)
+simulate.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:
