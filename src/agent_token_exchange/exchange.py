@@ -17,6 +17,7 @@ from dataclasses import asdict
 from typing import Any, TypeVar
 
 from . import rules
+from .audit import AuditReport, verify_chain
 from .clock import DAY_US, HOUR_US, Clock, SystemClock
 from .config import NAME_PATTERN, Config, default_config_text, load_config
 from .doctor import run_doctor
@@ -201,6 +202,11 @@ class Exchange:
         """Check every invariant; with ``fix`` rebuild what is derived (never a transfer)."""
         with self.store.transaction():
             return run_doctor(self.store, self.config, fix=fix)
+
+    def audit(self, expect_head: str | None = None) -> AuditReport:
+        """Recompute the transfer log's hash chain; names the first altered transfer."""
+        with self.store.snapshot():
+            return verify_chain(self.store, expect_head=expect_head)
 
     # -- earning --------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ import typer
 
 from ..errors import ExchangeError
 from . import core, simulate
+from .audit import audit_app
 from .bd import bd_app
 from .git import git_app
 from .hooks import hook_app, hooks_app
@@ -29,6 +30,7 @@ app.add_typer(pool_app)
 for group in (hooks_app, hook_app, git_app, bd_app):
     app.add_typer(group)
 simulate.register(app)
+app.add_typer(audit_app)
 
 
 def main(argv: list[str] | None = None) -> int:

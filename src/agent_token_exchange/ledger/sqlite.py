@@ -59,6 +59,8 @@ class SQLiteStore(Store):
                     continue
                 for statement in statements_for(migration, "sqlite"):
                     self.conn.execute(statement)
+                if migration.backfill is not None:
+                    migration.backfill(self)
                 self.conn.execute(f"PRAGMA user_version = {migration.number}")
             self.conn.execute("COMMIT")
         except BaseException:
