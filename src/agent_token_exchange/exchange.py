@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -32,6 +33,7 @@ from .errors import (
 )
 from .home import ExchangePaths, paths_for
 from .ledger import Kind, SQLiteStore, Store
+from .ledger.image import LedgerImage, ledger_is_empty, load_image, read_image
 from .ledger.kinds import INFERENCE, MINT, contract_account, pool_account, wallet
 from .ledger.store import RefusalRow
 from .money import display_amount, parse_amount, parse_count, to_micro
@@ -41,6 +43,7 @@ from .records import (
     Credit,
     DoctorReport,
     HistoryEntry,
+    ImportSummary,
     Limits,
     Payment,
     PoolContribution,
@@ -207,6 +210,14 @@ class Exchange:
         """Recompute the transfer log's hash chain; names the first altered transfer."""
         with self.store.snapshot():
             return verify_chain(self.store, expect_head=expect_head)
+
+    def export_image(self, *, since: int | None = None, agent: str | None = None) -> LedgerImage:
+        """Every row of the ledger (or those at/after ``since`` touching ``agent``)."""
+        if agent is not None and (not isinstance(agent, str) or not re.match(NAME_PATTERN, agent)):
+            raise InvalidInput(f"agent name {str(agent)[:40]!r} is not valid: use lowercase "
+                               "letters, digits, - and _")
+        with self.store.snapshot():
+            return read_image(self.store, since=since, agent=agent)
 
     # -- earning --------------------------------------------------------------------------
 
@@ -768,6 +779,64 @@ def init_exchange(home: str | os.PathLike[str], *, clock: Clock | None = None) -
     return paths
 
 
+def import_exchange(
+    home: str | os.PathLike[str], image: LedgerImage, *, clock: Clock | None = None
+) -> ImportSummary:
+    """Load a ledger image (an export, or a migrated Scheme exchange) into an exchange
+    that holds nothing yet, keeping every seq number and time, in one transaction.
+
+    The home gets the default config unless it has one. The image must hold together
+    (hashes chain, stated balances equal what its transfers give, doctor finds no error);
+    otherwise nothing is written and the files this call created are removed."""
+    paths = paths_for(home)
+    created_dir = not paths.state.exists()
+    created_config = not paths.config.exists()
+    created_db = not paths.database.exists()
+    paths.state.mkdir(parents=True, exist_ok=True)
+    if created_config:
+        paths.config.write_text(default_config_text(), "utf-8")
+    try:
+        config = load_config(paths.config)
+        store = SQLiteStore(paths.database, create=True)
+    except BaseException:
+        _remove_created(paths, created_dir, created_config, created_db)
+        raise
+    try:
+        with store.transaction():
+            empty, holding = ledger_is_empty(store)
+            if not empty:
+                raise InvalidInput(
+                    f"the exchange at {paths.state} already holds {holding}; import needs "
+                    "an empty exchange (pass --home with a new directory)")
+            head = load_image(store, image)
+            report = run_doctor(store, config)
+            if not report.healthy:
+                raise InvalidInput("the import does not hold together: "
+                                   + report.errors[0].message + "; nothing was imported")
+        exchange = Exchange(store, config, clock)  # opens accounts config adds beyond it
+    except BaseException:
+        store.close()
+        if created_db:
+            _remove_created(paths, created_dir, created_config, created_db)
+        raise
+    with exchange:
+        wallets = {a.name.removeprefix("agent:") for a in image.accounts if a.kind == "agent"}
+        return ImportSummary(
+            str(paths.home), len(image.transfers), len(image.accounts), len(image.pools),
+            len(image.refusals), len(image.idempotency), head,
+            tuple(sorted(wallets - set(config.agents))))
+
+
+def _remove_created(paths: ExchangePaths, state: bool, config: bool, database: bool) -> None:
+    for made, path in ((database, paths.database), (config, paths.config)):
+        if made:
+            for suffix in ("", "-wal", "-shm"):
+                path.with_name(path.name + suffix).unlink(missing_ok=True)
+    if state:
+        with contextlib.suppress(OSError):
+            paths.state.rmdir()
+
+
 def open_exchange(
     home: str | os.PathLike[str], *, clock: Clock | None = None, durable: bool = True,
     create: bool = False,
@@ -783,4 +852,4 @@ def open_exchange(
         raise
 
 
-__all__ = ["Exchange", "init_exchange", "open_exchange"]
+__all__ = ["Exchange", "import_exchange", "init_exchange", "open_exchange"]

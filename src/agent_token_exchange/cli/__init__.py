@@ -8,7 +8,7 @@ import sys
 import typer
 
 from ..errors import ExchangeError
-from . import core, simulate
+from . import core, simulate, transfer_io
 from .audit import audit_app
 from .bd import bd_app
 from .git import git_app
@@ -26,6 +26,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 core.register(app)
+transfer_io.register(app)
 app.add_typer(pool_app)
 for group in (hooks_app, hook_app, git_app, bd_app):
     app.add_typer(group)

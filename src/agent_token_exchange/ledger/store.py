@@ -196,6 +196,11 @@ class Store:
             "pool_id": pool_id, "idempotency_key": idempotency_key,
         }
         self._append_transfer(fields, transfer_hash(row[1], fields))
+        self._move_balances(kind, source, destination, amount)
+        return int(row[0])
+
+    def _move_balances(self, kind: Kind, source: str, destination: str, amount: int) -> None:
+        """Move both cached balances (and earned/spent) for one transfer."""
         spent = amount if kind in SPENDING_KINDS else 0
         earned = amount if kind in EARNING_KINDS else 0
         refunded = amount if kind in REFUND_KINDS else 0
@@ -208,7 +213,6 @@ class Store:
             "WHERE name = ?",
             (amount, earned, refunded, destination),
         )
-        return int(row[0])
 
     def _append_transfer(self, fields: dict[str, Any], digest: str) -> None:
         columns = ", ".join(HASHED_FIELDS)
@@ -221,6 +225,11 @@ class Store:
             "UPDATE ledger_head SET last_seq = ?, last_hash = ? WHERE id = 1",
             (fields["seq"], digest),
         )
+
+    def restart_numbering(self) -> None:
+        """After rows were written with explicit ids (an import), make the database's own
+        numbering continue after them. SQLite's AUTOINCREMENT does so by itself; a server
+        backend with identity columns overrides this."""
 
     def ledger_head(self) -> tuple[int, str]:
         """(seq, hash) of the newest transfer; (0, GENESIS) for an empty ledger."""
