@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InvalidInput
+from ..money import format_amount
 from .chain import GENESIS, HASHED_FIELDS, transfer_hash
 from .kinds import INFERENCE, Kind
 from .store import RefusalRow, Store, Transfer
@@ -252,8 +253,9 @@ def _check_figures(store: Store, accounts: list[AccountRow]) -> None:
         held = store.account(account.name)
         assert held is not None
         stated = (account.balance, account.earned, account.spent)
-        if (held.balance, held.earned, held.spent) != stated:
+        derived = (held.balance, held.earned, held.spent)
+        if derived != stated:
             raise InvalidInput(
                 f"account {account.name}: the file states balance/earned/spent "
-                f"{stated} micro-tokens but its transfers give "
-                f"{(held.balance, held.earned, held.spent)}; nothing was imported")
+                f"{'/'.join(map(format_amount, stated))} but its transfers give "
+                f"{'/'.join(map(format_amount, derived))}; nothing was imported")
