@@ -131,8 +131,7 @@ class Exchange:
 
     def history(self, agent: str, limit: int = 20) -> list[HistoryEntry]:
         agent = self._agent(agent)
-        if not 1 <= limit <= 100_000:
-            raise InvalidInput(f"limit must be between 1 and 100000, got {limit}")
+        limit = _whole(limit, "limit", 1, 100_000)
         mine = wallet(agent)
         entries = []
         for t in self.store.transfers_for(mine, limit):
@@ -190,6 +189,7 @@ class Exchange:
     def refusals(self, agent: str | None = None, limit: int = 100) -> list[RefusalEvent]:
         if agent is not None:
             agent = self._agent(agent)
+        limit = _whole(limit, "limit", 1, 100_000)
         return [_refusal_event(r) for r in self.store.refusals(agent, limit)]
 
     def pool_show(self, pool_id: str) -> PoolView:
@@ -208,11 +208,17 @@ class Exchange:
 
     def audit(self, expect_head: str | None = None) -> AuditReport:
         """Recompute the transfer log's hash chain; names the first altered transfer."""
+        if expect_head is not None and (not isinstance(expect_head, str)
+                                        or not re.fullmatch(r"[0-9a-f]{64}", expect_head)):
+            raise InvalidInput("an audit head is 64 lowercase hexadecimal digits, got "
+                               f"{str(expect_head)[:80]!r}")
         with self.store.snapshot():
             return verify_chain(self.store, expect_head=expect_head)
 
     def export_image(self, *, since: int | None = None, agent: str | None = None) -> LedgerImage:
         """Every row of the ledger (or those at/after ``since`` touching ``agent``)."""
+        if since is not None:
+            since = _whole(since, "since (microseconds since the epoch)", 0, 2**62)
         if agent is not None and (not isinstance(agent, str) or not re.match(NAME_PATTERN, agent)):
             raise InvalidInput(f"agent name {str(agent)[:40]!r} is not valid: use lowercase "
                                "letters, digits, - and _")
@@ -243,8 +249,8 @@ class Exchange:
             )
         key = None
         if sha is not None:
-            if not re.fullmatch(r"[0-9a-fA-F]{4,64}", sha):
-                raise InvalidInput(f"commit SHA must be hexadecimal, got {sha[:80]!r}")
+            if not isinstance(sha, str) or not re.fullmatch(r"[0-9a-fA-F]{4,64}", sha):
+                raise InvalidInput(f"commit SHA must be hexadecimal, got {str(sha)[:80]!r}")
             key = f"commit:{sha.lower()}"
         else:
             key = self._client_key(idempotency_key)
@@ -370,6 +376,7 @@ class Exchange:
         failure close, an infrastructure type, a tombstone) is settled at zero."""
         agent = self._agent(agent)
         issue_id = _text(issue_id, "issue id", limit=200)
+        _issue_fields(priority, issue_type, labels, close_reason, tombstoned, title)
         reward = rules.issue_reward(
             self.config, priority=priority, issue_type=issue_type, labels=labels,
             close_reason=close_reason, tombstoned=tombstoned,
@@ -404,7 +411,8 @@ class Exchange:
                 f"task type must be a short lowercase word like coding, got {str(task_type)[:40]!r}"
             )
         count = parse_count(token_count)
-        model = model if model is not None else rules.preferred_llm(self.config, agent, task_type)
+        model = (_model(model) if model is not None
+                 else rules.preferred_llm(self.config, agent, task_type))
         cost = rules.llm_cost(self.config, model, count)
         key = self._client_key(idempotency_key)
         request = {"agent": agent, "task_type": task_type, "count": count, "model": model}
@@ -509,7 +517,7 @@ class Exchange:
         """Spend pool tokens on inference; every contributor is credited pro rata."""
         pool_id = self._pool_id(pool_id)
         count = parse_count(token_count)
-        cost = rules.llm_cost(self.config, model, count)
+        cost = rules.llm_cost(self.config, _model(model), count)
         description = _text(description, "description")
         key = self._client_key(idempotency_key)
         request = {"pool": pool_id, "model": model, "count": count, "description": description}
@@ -715,6 +723,10 @@ def _text(value: str, what: str, *, limit: int = MAX_TEXT) -> str:
         raise InvalidInput(f"{what} is too long ({len(value)} characters, at most {limit})")
     if any(ord(ch) < 32 and ch not in "\n\t" for ch in value) or "\x7f" in value:
         raise InvalidInput(f"{what} contains control characters")
+    # Lone surrogates cannot be stored as UTF-8; bidirectional overrides would let a
+    # description display as something other than what it says.
+    if any("\ud800" <= ch <= "\udfff" or ch in _BIDI_CONTROLS for ch in value):
+        raise InvalidInput(f"{what} contains invalid or direction-changing characters")
     return value.strip()
 
 
@@ -727,6 +739,46 @@ def _hex(value: str, what: str) -> str:
     if not isinstance(value, str) or not re.fullmatch(r"[0-9a-fA-F]{4,64}", value):
         raise InvalidInput(f"{what} must be hexadecimal, got {str(value)[:80]!r}")
     return value
+
+
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _whole(value: Any, what: str, low: int, high: int) -> int:
+    """A whole number in [low, high], or InvalidInput (never a TypeError)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidInput(f"{what} must be a whole number from {low} to {high}, "
+                           f"got {str(value)[:40]!r}")
+    return value
+
+
+def _model(model: Any) -> str:
+    if not isinstance(model, str) or not 0 < len(model) <= 100:
+        raise InvalidInput(f"model must be a model name from config.toml, got "
+                           f"{str(model)[:40]!r}")
+    return model
+
+
+def _issue_fields(priority: Any, issue_type: Any, labels: Any, close_reason: Any,
+                  tombstoned: Any, title: Any) -> None:
+    """The shape of an issue's fields, checked before any rule reads them."""
+    if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int)
+                                 or not 0 <= priority <= 9):
+        raise InvalidInput(f"issue priority must be 0-9 or missing, got {str(priority)[:20]!r}")
+    for value, what in ((issue_type, "issue type"), (close_reason, "close reason")):
+        if value is not None and (not isinstance(value, str) or len(value) > 500):
+            raise InvalidInput(f"{what} must be text of at most 500 characters")
+    if not isinstance(labels, tuple | list) or len(labels) > 100 or not all(
+            isinstance(label, str) and len(label) <= 100 for label in labels):
+        raise InvalidInput("issue labels must be a list of at most 100 short strings")
+    if not isinstance(tombstoned, bool):
+        raise InvalidInput("tombstoned must be true or false")
+    if not isinstance(title, str) or len(title) > 10_000:
+        raise InvalidInput("issue title must be text of at most 10000 characters")
+
+
+def _tokens_text(micro: int) -> str:
+    return display_amount(micro)
 
 
 def _raise_if_refused(decision: rules.SpendDecision) -> None:
