@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench bench-git bench-sim bd-rewards bd-preview bd-close clean
+.PHONY: install demo test lint bench bench-git bench-sim bd-rewards bd-preview bd-close bench-audit clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,9 @@ bd-close: $(STAMP)
 bench-sim: $(STAMP)
 	$(BIN)/python bench/sim_calibration.py
 	$(BIN)/python bench/sim_scaling.py
+
+bench-audit: $(STAMP)
+	$(BIN)/python bench/bench_audit.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info

@@ -228,8 +228,11 @@ class Store:
 
     def restart_numbering(self) -> None:
         """After rows were written with explicit ids (an import), make the database's own
-        numbering continue after them. SQLite's AUTOINCREMENT does so by itself; a server
-        backend with identity columns overrides this."""
+        numbering continue after them. SQLite's AUTOINCREMENT does so by itself. A backend
+        with identity columns overrides this for ``refusals.seq`` (transfers take their
+        numbers from ``ledger_head``), e.g. on PostgreSQL:
+        ``SELECT setval(pg_get_serial_sequence('refusals', 'seq'), MAX(seq)) FROM refusals``
+        when there are refusals."""
 
     def ledger_head(self) -> tuple[int, str]:
         """(seq, hash) of the newest transfer; (0, GENESIS) for an empty ledger."""
