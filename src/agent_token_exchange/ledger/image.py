@@ -86,14 +86,15 @@ class LedgerImage:
 
 def read_image(store: Store, *, since: int | None = None, agent: str | None = None) -> LedgerImage:
     """Read every row (or those at/after ``since`` and touching ``agent``), in order.
-    The caller holds a snapshot."""
+    The caller holds a snapshot. Text keys are sorted here, by code point, rather than by
+    the database's collation, so every backend writes the same export."""
     wallet = f"agent:{agent}" if agent else None
-    accounts = [
+    accounts = sorted((
         AccountRow(n, k, int(c), int(b), int(e), int(s))
         for n, k, c, b, e, s in store._all(
-            "SELECT name, kind, created_at, balance, earned, spent FROM accounts ORDER BY name")
+            "SELECT name, kind, created_at, balance, earned, spent FROM accounts")
         if wallet is None or n == wallet
-    ]
+    ), key=lambda a: a.name)
     transfers = [
         t for t in store.transfers()
         if (since is None or t.at >= since)
@@ -101,9 +102,10 @@ def read_image(store: Store, *, since: int | None = None, agent: str | None = No
     ]
     members = [
         PoolMemberRow(p, a, int(j), int(c))
-        for p, a, j, c in store._all(
-            "SELECT m.pool_id, m.agent, m.joined_at, m.contributed FROM pool_members m "
-            "JOIN pools p ON p.id = m.pool_id ORDER BY p.number, m.joined_at, m.agent")
+        for _, p, a, j, c in sorted(store._all(
+            "SELECT p.number, m.pool_id, m.agent, m.joined_at, m.contributed "
+            "FROM pool_members m JOIN pools p ON p.id = m.pool_id"),
+            key=lambda row: (int(row[0]), int(row[3]), row[2]))
     ]
     if agent is not None:
         mine = {m.pool_id for m in members if m.agent == agent}
@@ -120,13 +122,12 @@ def read_image(store: Store, *, since: int | None = None, agent: str | None = No
     kept = {p.id for p in pools}
     members = [m for m in members if m.pool_id in kept]
     kept_seqs = {t.seq for t in transfers}
-    credits = [
+    credits = sorted((
         PoolCreditRow(int(s), a, int(c), int(cr))
         for s, a, c, cr in store._all(
-            "SELECT transfer_seq, agent, contributed, credited FROM pool_credits "
-            "ORDER BY transfer_seq, agent")
+            "SELECT transfer_seq, agent, contributed, credited FROM pool_credits")
         if int(s) in kept_seqs and (agent is None or a == agent)
-    ]
+    ), key=lambda c: (c.seq, c.agent))
     refusals = [
         RefusalRow(*row)
         for row in store._all(
@@ -134,13 +135,12 @@ def read_image(store: Store, *, since: int | None = None, agent: str | None = No
             "ORDER BY seq")
         if (since is None or row[1] >= since) and (agent is None or row[2] == agent)
     ]
-    idempotency = [] if agent is not None else [
+    idempotency = [] if agent is not None else sorted((
         IdempotencyRow(k, h, o, json.loads(r), None if f is None else int(f), int(c))
         for k, h, o, r, f, c in store._all(
-            "SELECT key, request_hash, outcome, result, first_seq, created_at FROM idempotency "
-            "ORDER BY key")
+            "SELECT key, request_hash, outcome, result, first_seq, created_at FROM idempotency")
         if since is None or int(c) >= since
-    ]
+    ), key=lambda r: r.key)
     return LedgerImage(accounts, transfers, pools, members, credits, refusals, idempotency,
                        complete=since is None and agent is None, since=since, agent=agent)
 
