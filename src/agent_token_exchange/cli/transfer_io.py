@@ -71,7 +71,7 @@ def export(
 
 def import_(
     file: Annotated[Path | None, typer.Argument(
-        metavar="[FILE]", help="An export written by `token-exchange export`.",
+        metavar="FILE", help="An export written by `token-exchange export`.",
         show_default=False)] = None,
     from_scheme: Annotated[Path | None, typer.Option(
         "--from-scheme", metavar="DIR", help="Migrate the Scheme prototype's exchange in DIR "
