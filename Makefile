@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench bench-git bench-postgres bd-rewards bd-preview bd-close clean
+.PHONY: install demo test lint bench bench-git bench-postgres bench-sim bd-rewards bd-preview bd-close bench-audit clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,14 @@ bd-preview: $(STAMP)
 bd-close: $(STAMP)
 	@test -n "$(ISSUE)" || { echo "usage: make bd-close ISSUE=<issue id>" >&2; exit 2; }
 	@$(BIN)/token-exchange bd close "$(ISSUE)" $(if $(AGENT),--agent "$(AGENT)") $(if $(REASON),--reason "$(REASON)")
+# The simulation: calibration against the seed's table (20 seeds) and how run time grows
+# with agents and hours.
+bench-sim: $(STAMP)
+	$(BIN)/python bench/sim_calibration.py
+	$(BIN)/python bench/sim_scaling.py
+
+bench-audit: $(STAMP)
+	$(BIN)/python bench/bench_audit.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from agent_token_exchange import SimulatedClock, init_exchange, open_exchange
 from agent_token_exchange.config import default_config_text
+from agent_token_exchange.ledger.chain import transfer_hash
 
 UNLIMITED = (
     default_config_text()
@@ -79,19 +80,28 @@ def add_history(home: Path, transfers: int) -> None:
     db.execute("PRAGMA synchronous = OFF")
     db.execute("BEGIN")
     start_at = SimulatedClock().now_us() - (transfers + 100_000) * 1_000_000
-    (seq,) = db.execute("SELECT COALESCE(MAX(seq), 0) FROM transfers").fetchone()
+    (seq, previous) = db.execute("SELECT last_seq, last_hash FROM ledger_head").fetchone()
     batch = 50_000
     for offset in range(0, transfers, batch):
         n = min(batch, transfers - offset)
         rows = [(seq + offset + i + 1, start_at + (offset + i) * 1_000_000) for i in range(n)]
+        hashed = []
+        for s, at in rows:  # keep the audit chain whole, as post_transfer would
+            previous = transfer_hash(previous, {
+                "seq": s, "at": at, "kind": "inference", "source": "agent:zero",
+                "destination": "system:inference", "amount": 1, "description": "history",
+                "project": None, "model": "llama3.2", "inference_tokens": 1, "pool_id": None,
+                "idempotency_key": None})
+            hashed.append((s, at, previous))
         db.executemany(
             "INSERT INTO transfers (seq, at, kind, source, destination, amount, description, "
-            "model, inference_tokens) VALUES (?, ?, 'inference', 'agent:zero', "
-            "'system:inference', 1, 'history', 'llama3.2', 1)", rows)
+            "model, inference_tokens, hash) VALUES (?, ?, 'inference', 'agent:zero', "
+            "'system:inference', 1, 'history', 'llama3.2', 1, ?)", hashed)
         db.executemany(
             "INSERT INTO consumption (agent, at, cumulative, amount, transfer_seq) "
             "VALUES ('zero', ?, ?, 1, ?)",
             [(at, s - seq, s) for s, at in rows])
+    db.execute("UPDATE ledger_head SET last_seq = ?, last_hash = ?", (seq + transfers, previous))
     db.execute("UPDATE accounts SET balance = balance - ?, spent = spent + ? "
                "WHERE name = 'agent:zero'", (transfers, transfers))
     db.execute("UPDATE accounts SET balance = balance + ?, spent = spent WHERE name = "

@@ -141,14 +141,21 @@ class SchemaPool:
         self.conn = psycopg.connect(database, autocommit=True)
         self.names = itertools.count(1)
         self.free: list[str] = []
-        reference = self._create()
+        self.reference_schema = reference = self._create()
         PostgresStore(self.url(reference), create=True).close()
         self.reference = self._fingerprint(reference)
+        # What the migrations themselves put in tables (the schema version, the chain's
+        # head): a recycled schema gets these rows back after it is emptied.
+        tables = [t for (t,) in self.conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s", (reference,))]
+        self.seeded = [t for t in tables if self.conn.execute(
+            f'SELECT EXISTS (SELECT 1 FROM {reference}."{t}")').fetchone()[0]]
 
     def url(self, schema: str) -> str:
         return with_database(self.database, urlsplit(self.database).path.lstrip("/"), schema)
 
     def checkout(self) -> str:
+        """A schema for one test: a recycled one, emptied, or a new one."""
         while self.free:
             schema = self.free.pop()
             if self._reset(schema):
@@ -179,10 +186,14 @@ class SchemaPool:
                 # Triggers off while emptying: transfers refuse DELETE, by design.
                 self.conn.execute("SET LOCAL session_replication_role = replica")
                 tables = self.conn.execute(
-                    "SELECT tablename FROM pg_tables WHERE schemaname = %s "
-                    "AND tablename <> 'schema_version'", (schema,)).fetchall()
+                    "SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,)
+                ).fetchall()
                 for (table,) in tables:
                     self.conn.execute(f'DELETE FROM {schema}."{table}"')
+                for table in self.seeded:
+                    self.conn.execute(
+                        f'INSERT INTO {schema}."{table}" OVERRIDING SYSTEM VALUE '
+                        f'SELECT * FROM {self.reference_schema}."{table}"')
                 self.conn.execute(
                     "SELECT setval(oid, 1, false) FROM pg_class "
                     "WHERE relkind = 'S' AND relnamespace = %s::regnamespace", (schema,))

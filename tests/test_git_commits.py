@@ -101,7 +101,9 @@ def test_the_same_change_by_another_agent_is_their_own_work(hooked, home):
     hooked.git("checkout", "-q", "-b", "other", "HEAD~1")
     hooked.commit("feat: shared too", file="x.txt", content="same\n", author="spark@team.dev")
     hooked.git("checkout", "-q", "-b", "third", "main~1")
-    picked = hooked.git("cherry-pick", shared)
+    # A later committer date: within the same second onto the same parent, git would
+    # recreate the very same commit (same SHA) and the patch-id path would not be tested.
+    picked = hooked.git("cherry-pick", shared, env={"GIT_COMMITTER_DATE": "2031-01-01T00:00:00Z"})
     assert "matching patch id" in picked.stderr
     assert [t[0] for t in commit_transfers(home)] == ["agent:claude", "agent:claude",
                                                       "agent:spark"]

@@ -57,6 +57,8 @@ def test_transfers_cannot_be_changed_or_deleted(exchange: Exchange) -> None:
     """The database itself refuses to edit or delete a transfer."""
     with pytest.raises(Exception, match="immutable"), exchange.store.transaction():
         exchange.store._execute("UPDATE transfers SET amount = 1 WHERE seq = 1")
+    with pytest.raises(Exception, match="immutable"), exchange.store.transaction():
+        exchange.store._execute("UPDATE transfers SET hash = 'x' WHERE seq = 1")
     with pytest.raises(Exception, match="permanent"), exchange.store.transaction():
         exchange.store._execute("DELETE FROM transfers WHERE seq = 1")
 

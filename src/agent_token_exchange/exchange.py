@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -19,6 +20,7 @@ from dataclasses import asdict
 from typing import Any, TypeVar
 
 from . import rules
+from .audit import AuditReport, verify_chain
 from .clock import DAY_US, HOUR_US, Clock, SystemClock
 from .config import NAME_PATTERN, Config, default_config_text, load_config
 from .doctor import run_doctor
@@ -33,6 +35,7 @@ from .errors import (
 )
 from .home import ExchangePaths, paths_for
 from .ledger import Kind, Store, is_postgres_url, open_store
+from .ledger.image import LedgerImage, ledger_is_empty, load_image, read_image
 from .ledger.kinds import INFERENCE, MINT, contract_account, pool_account, wallet
 from .ledger.store import RefusalRow
 from .money import display_amount, parse_amount, parse_count, to_micro
@@ -42,6 +45,7 @@ from .records import (
     Credit,
     DoctorReport,
     HistoryEntry,
+    ImportSummary,
     Limits,
     Payment,
     PoolContribution,
@@ -130,8 +134,7 @@ class Exchange:
 
     def history(self, agent: str, limit: int = 20) -> list[HistoryEntry]:
         agent = self._agent(agent)
-        if not 1 <= limit <= 100_000:
-            raise InvalidInput(f"limit must be between 1 and 100000, got {limit}")
+        limit = _whole(limit, "limit", 1, 100_000)
         mine = wallet(agent)
         entries = []
         for t in self.store.transfers_for(mine, limit):
@@ -189,6 +192,7 @@ class Exchange:
     def refusals(self, agent: str | None = None, limit: int = 100) -> list[RefusalEvent]:
         if agent is not None:
             agent = self._agent(agent)
+        limit = _whole(limit, "limit", 1, 100_000)
         return [_refusal_event(r) for r in self.store.refusals(agent, limit)]
 
     def pool_show(self, pool_id: str) -> PoolView:
@@ -208,6 +212,25 @@ class Exchange:
         with self.store.transaction():  # rebuilding: hold every account still meanwhile
             self.store.lock_accounts(a.name for a in self.store.accounts())
             return run_doctor(self.store, self.config, fix=True)
+
+    def audit(self, expect_head: str | None = None) -> AuditReport:
+        """Recompute the transfer log's hash chain; names the first altered transfer."""
+        if expect_head is not None and (not isinstance(expect_head, str)
+                                        or not re.fullmatch(r"[0-9a-f]{64}", expect_head)):
+            raise InvalidInput("an audit head is 64 lowercase hexadecimal digits, got "
+                               f"{str(expect_head)[:80]!r}")
+        with self.store.snapshot():
+            return verify_chain(self.store, expect_head=expect_head)
+
+    def export_image(self, *, since: int | None = None, agent: str | None = None) -> LedgerImage:
+        """Every row of the ledger (or those at/after ``since`` touching ``agent``)."""
+        if since is not None:
+            since = _whole(since, "since (microseconds since the epoch)", 0, 2**62)
+        if agent is not None and (not isinstance(agent, str) or not re.match(NAME_PATTERN, agent)):
+            raise InvalidInput(f"agent name {str(agent)[:40]!r} is not valid: use lowercase "
+                               "letters, digits, - and _")
+        with self.store.snapshot():
+            return read_image(self.store, since=since, agent=agent)
 
     # -- earning --------------------------------------------------------------------------
 
@@ -233,8 +256,8 @@ class Exchange:
             )
         key = None
         if sha is not None:
-            if not re.fullmatch(r"[0-9a-fA-F]{4,64}", sha):
-                raise InvalidInput(f"commit SHA must be hexadecimal, got {sha[:80]!r}")
+            if not isinstance(sha, str) or not re.fullmatch(r"[0-9a-fA-F]{4,64}", sha):
+                raise InvalidInput(f"commit SHA must be hexadecimal, got {str(sha)[:80]!r}")
             key = f"commit:{sha.lower()}"
         else:
             key = self._client_key(idempotency_key)
@@ -362,6 +385,7 @@ class Exchange:
         failure close, an infrastructure type, a tombstone) is settled at zero."""
         agent = self._agent(agent)
         issue_id = _text(issue_id, "issue id", limit=200)
+        _issue_fields(priority, issue_type, labels, close_reason, tombstoned, title)
         reward = rules.issue_reward(
             self.config, priority=priority, issue_type=issue_type, labels=labels,
             close_reason=close_reason, tombstoned=tombstoned,
@@ -397,7 +421,8 @@ class Exchange:
                 f"task type must be a short lowercase word like coding, got {str(task_type)[:40]!r}"
             )
         count = parse_count(token_count)
-        model = model if model is not None else rules.preferred_llm(self.config, agent, task_type)
+        model = (_model(model) if model is not None
+                 else rules.preferred_llm(self.config, agent, task_type))
         cost = rules.llm_cost(self.config, model, count)
         key = self._client_key(idempotency_key)
         request = {"agent": agent, "task_type": task_type, "count": count, "model": model}
@@ -506,7 +531,7 @@ class Exchange:
         """Spend pool tokens on inference; every contributor is credited pro rata."""
         pool_id = self._pool_id(pool_id)
         count = parse_count(token_count)
-        cost = rules.llm_cost(self.config, model, count)
+        cost = rules.llm_cost(self.config, _model(model), count)
         description = _text(description, "description")
         key = self._client_key(idempotency_key)
         request = {"pool": pool_id, "model": model, "count": count, "description": description}
@@ -757,6 +782,10 @@ def _text(value: str, what: str, *, limit: int = MAX_TEXT) -> str:
         raise InvalidInput(f"{what} is too long ({len(value)} characters, at most {limit})")
     if any(ord(ch) < 32 and ch not in "\n\t" for ch in value) or "\x7f" in value:
         raise InvalidInput(f"{what} contains control characters")
+    # Lone surrogates cannot be stored as UTF-8; bidirectional overrides would let a
+    # description display as something other than what it says.
+    if any("\ud800" <= ch <= "\udfff" or ch in _BIDI_CONTROLS for ch in value):
+        raise InvalidInput(f"{what} contains invalid or direction-changing characters")
     return value.strip()
 
 
@@ -769,6 +798,46 @@ def _hex(value: str, what: str) -> str:
     if not isinstance(value, str) or not re.fullmatch(r"[0-9a-fA-F]{4,64}", value):
         raise InvalidInput(f"{what} must be hexadecimal, got {str(value)[:80]!r}")
     return value
+
+
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _whole(value: Any, what: str, low: int, high: int) -> int:
+    """A whole number in [low, high], or InvalidInput (never a TypeError)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidInput(f"{what} must be a whole number from {low} to {high}, "
+                           f"got {str(value)[:40]!r}")
+    return value
+
+
+def _model(model: Any) -> str:
+    if not isinstance(model, str) or not 0 < len(model) <= 100:
+        raise InvalidInput(f"model must be a model name from config.toml, got "
+                           f"{str(model)[:40]!r}")
+    return model
+
+
+def _issue_fields(priority: Any, issue_type: Any, labels: Any, close_reason: Any,
+                  tombstoned: Any, title: Any) -> None:
+    """The shape of an issue's fields, checked before any rule reads them."""
+    if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int)
+                                 or not 0 <= priority <= 9):
+        raise InvalidInput(f"issue priority must be 0-9 or missing, got {str(priority)[:20]!r}")
+    for value, what in ((issue_type, "issue type"), (close_reason, "close reason")):
+        if value is not None and (not isinstance(value, str) or len(value) > 500):
+            raise InvalidInput(f"{what} must be text of at most 500 characters")
+    if not isinstance(labels, tuple | list) or len(labels) > 100 or not all(
+            isinstance(label, str) and len(label) <= 100 for label in labels):
+        raise InvalidInput("issue labels must be a list of at most 100 short strings")
+    if not isinstance(tombstoned, bool):
+        raise InvalidInput("tombstoned must be true or false")
+    if not isinstance(title, str) or len(title) > 10_000:
+        raise InvalidInput("issue title must be text of at most 10000 characters")
+
+
+def _tokens_text(micro: int) -> str:
+    return display_amount(micro)
 
 
 def _raise_if_refused(decision: rules.SpendDecision) -> None:
@@ -840,6 +909,69 @@ def init_exchange(
     return paths
 
 
+def import_exchange(
+    home: str | os.PathLike[str], image: LedgerImage, *, clock: Clock | None = None,
+    database: str | None = None,
+) -> ImportSummary:
+    """Load a ledger image (an export, or a migrated Scheme exchange) into an exchange
+    that holds nothing yet, keeping every seq number and time, in one transaction.
+
+    The home gets the default config unless it has one. The image must hold together
+    (hashes chain, stated balances equal what its transfers give, doctor finds no error);
+    otherwise nothing is written and the files this call created are removed. With a
+    PostgreSQL ``database`` URL (or one the home names), the ledger goes there."""
+    paths = paths_for(home)
+    url = _database_url(paths, database)
+    created_dir = not paths.state.exists()
+    created_config = not paths.config.exists()
+    created_db = url is None and not paths.database.exists()
+    paths.state.mkdir(parents=True, exist_ok=True)
+    if created_config:
+        paths.config.write_text(default_config_text(), "utf-8")
+    try:
+        config = load_config(paths.config)
+        store = open_store(url or paths.database, create=True)
+    except BaseException:
+        _remove_created(paths, created_dir, created_config, created_db)
+        raise
+    try:
+        with store.transaction():
+            empty, holding = ledger_is_empty(store)
+            if not empty:
+                raise InvalidInput(
+                    f"the exchange at {paths.state} already holds {holding}; import needs "
+                    "an empty exchange (pass --home with a new directory)")
+            head = load_image(store, image)
+            report = run_doctor(store, config)
+            if not report.healthy:
+                raise InvalidInput("the import does not hold together: "
+                                   + report.errors[0].message + "; nothing was imported")
+        exchange = Exchange(store, config, clock)  # opens accounts config adds beyond it
+    except BaseException:
+        store.close()
+        if created_db:
+            _remove_created(paths, created_dir, created_config, created_db)
+        raise
+    if url is not None:
+        paths.record_database_url(url)
+    with exchange:
+        wallets = {a.name.removeprefix("agent:") for a in image.accounts if a.kind == "agent"}
+        return ImportSummary(
+            str(paths.home), len(image.transfers), len(image.accounts), len(image.pools),
+            len(image.refusals), len(image.idempotency), head,
+            tuple(sorted(wallets - set(config.agents))))
+
+
+def _remove_created(paths: ExchangePaths, state: bool, config: bool, database: bool) -> None:
+    for made, path in ((database, paths.database), (config, paths.config)):
+        if made:
+            for suffix in ("", "-wal", "-shm"):
+                path.with_name(path.name + suffix).unlink(missing_ok=True)
+    if state:
+        with contextlib.suppress(OSError):
+            paths.state.rmdir()
+
+
 def open_exchange(
     home: str | os.PathLike[str], *, clock: Clock | None = None, durable: bool = True,
     create: bool = False, database: str | None = None,
@@ -868,4 +1000,4 @@ def _database_url(paths: ExchangePaths, explicit: str | None) -> str | None:
     return url
 
 
-__all__ = ["Exchange", "init_exchange", "open_exchange"]
+__all__ = ["Exchange", "import_exchange", "init_exchange", "open_exchange"]

@@ -264,3 +264,18 @@ class DoctorReport(Record):
 
     def to_json(self) -> dict[str, Any]:
         return {"healthy": self.healthy, "findings": [f.to_json() for f in self.findings]}
+
+
+@dataclass(frozen=True)
+class ImportSummary(Record):
+    """What an import wrote; ``unconfigured`` names wallets whose agent config.toml lacks
+    (their history is kept, but the agent cannot act until it is configured)."""
+
+    home: str
+    transfers: int
+    accounts: int
+    pools: int
+    refusals: int
+    idempotency_keys: int
+    head_hash: str
+    unconfigured: tuple[str, ...] = ()

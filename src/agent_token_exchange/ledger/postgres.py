@@ -6,17 +6,17 @@ migrations and the locks that make concurrent writers safe:
 - every write transaction runs at READ COMMITTED and first locks the ``accounts`` rows
   it checks (wallets, pools, contracts), in name order (``lock_accounts``), so a check
   and the write it permits see no other writer in between;
-- appending a transfer then takes a lock on the transfer log, held to commit, so
-  sequence numbers are gap-free and follow commit order even when a transaction that
-  inserted a transfer rolls back; the system accounts (mint, inference), never checked,
-  are only touched under it. One global order (accounts by name, then the log, then the
-  system accounts) means no two writers ever wait on each other in a cycle. The price:
-  appends, and so commits, are serial (see bench/bench_postgres.py);
+- appending a transfer then updates the chain's head row (``ledger_head``, see
+  ledger/chain.py), whose row lock, held to commit, makes sequence numbers gap-free, in
+  commit order, and the hash chain linear; the system accounts (mint, inference), never
+  checked, are only touched after it. One global order (accounts by name, then the head,
+  then the system accounts) means no two writers ever wait on each other in a cycle. The
+  price: appends, and so commits, are serial (see bench/bench_postgres.py);
 - migrations run under an advisory lock, so many processes may open a new database at
   once.
 
 Two exchanges may share a database in different schemas (``options=-csearch_path=NAME``
-in the URL); every lock is keyed on the current schema.
+in the URL); the migration lock is keyed on the current schema.
 """
 
 from __future__ import annotations
@@ -34,10 +34,9 @@ from .schema import MIGRATIONS, SCHEMA_VERSION, statements_for
 from .store import Store
 from .urls import redact
 
-# Advisory lock classes (the first of pg_advisory_xact_lock's two int4 keys); the second
-# key is hashtext(current_schema()), so exchanges in different schemas do not contend.
+# The migrations' advisory lock (the first of pg_advisory_xact_lock's two int4 keys); the
+# second key is hashtext(current_schema()), so exchanges in different schemas do not contend.
 MIGRATION_LOCK = 0x41545801
-TRANSFER_LOG_LOCK = 0x41545802
 
 # Errors after which the whole operation may simply run again (see Exchange._operate).
 _RETRYABLE = (
@@ -125,6 +124,8 @@ class PostgresStore(Store):
                         continue
                     for statement in statements_for(migration, self.dialect):
                         self._execute(statement)
+                    if migration.backfill is not None:
+                        migration.backfill(self)
                     self._execute("UPDATE schema_version SET version = ?", (migration.number,))
         except psycopg.Error as exc:
             raise IntegrityError(
@@ -220,14 +221,12 @@ class PostgresStore(Store):
     def should_retry(self, exc: BaseException) -> bool:
         return isinstance(exc, _RETRYABLE)
 
-    def post_transfer(self, **transfer: Any) -> int:
-        # The transfer log's lock first, so that whatever post_transfer reads of the log
-        # before it appends (its last sequence number, a hash chain's tail) is still the
-        # tail when it appends. The insert trigger takes the same lock again, harmlessly.
+    def restart_numbering(self) -> None:
+        """After an import wrote refusals with their own numbers, continue after them."""
         self._execute(
-            "SELECT pg_advisory_xact_lock(?, hashtext(current_schema()))", (TRANSFER_LOG_LOCK,)
+            "SELECT setval(pg_get_serial_sequence('refusals', 'seq'), MAX(seq)) FROM refusals "
+            "HAVING COUNT(*) > 0"
         )
-        return super().post_transfer(**transfer)
 
 
 def _first_line(exc: BaseException) -> str:
