@@ -625,7 +625,8 @@ class Exchange:
         follow (balance, windows, pool members, the key) read state no other writer can
         change before this one commits. The system accounts (mint, inference) are never
         checked, so they are not locked up front: the store touches them only after the
-        transfer log's lock, which comes after every account lock and is held to commit.
+        chain's head row (ledger_head), which comes after every account lock and is held
+        to commit.
         So every lock is taken in one global order and no two operations wait on each other
         in a cycle. Where the database still aborts a transaction (a serialization failure,
         a deadlock it broke, two first uses of one key racing), the whole operation runs
