@@ -9,7 +9,13 @@ from typing import Any
 
 import pytest
 
-from agent_token_exchange import Exchange, IntegrityError, SimulatedClock, init_exchange
+from agent_token_exchange import (
+    Exchange,
+    IntegrityError,
+    RateLimited,
+    SimulatedClock,
+    init_exchange,
+)
 from agent_token_exchange import open_exchange as open_ex
 from agent_token_exchange.cli import main
 from agent_token_exchange.ledger import SCHEMA_VERSION, Kind
@@ -189,3 +195,25 @@ def test_a_lost_connection_is_one_clear_error(tmp_path: Path, pg_url: str) -> No
     with open_ex(tmp_path) as ex:
         assert ex.store.last_seq() == before
         assert ex.balance("claude").tokens == to_micro(10_000)
+
+
+def test_an_exchange_moves_between_stores_by_export_and_import(
+        exchange: Exchange, home: Path, tmp_path: Path, pg_url: str,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """export (from either store) -> import --database into PostgreSQL -> export gives the
+    same bytes: the way a team moves its exchange onto a server."""
+    exchange.llm("claude", "coding", 10_000)
+    exchange.award("builder", 150, "beads", "closed an issue")
+    with pytest.raises(RateLimited):  # a refusal travels too
+        exchange.llm("claude", "coding", 40_000)
+    first, second, moved = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "moved"
+    assert main(["export", "--out", str(first), "--home", str(home)]) == 0
+    assert main(["import", str(first), "--home", str(moved), "--database", pg_url]) == 0
+    assert (moved / ".exchange" / "database.url").read_text().strip() == pg_url
+    assert main(["export", "--out", str(second), "--home", str(moved)]) == 0
+    capsys.readouterr()
+    assert second.read_bytes() == first.read_bytes()
+    with open_ex(moved) as ex:
+        assert type(ex.store).__name__ == "PostgresStore"
+        assert ex.doctor().healthy
+        assert ex.llm("claude", "coding", 1000).seq == ex.store.last_seq()
