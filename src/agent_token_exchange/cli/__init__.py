@@ -8,14 +8,17 @@ import sys
 import typer
 
 from ..errors import ExchangeError
-from . import core
+from . import core, keys, serve
+from .options import take_server_options
 from .output import emit_error, emit_usage_error
 from .pool import pool_app
 
 app = typer.Typer(
     name="token-exchange",
     help="Agent Token Exchange: agents earn tokens for real work and spend them on LLM "
-    "inference under hourly, daily, burst and reserve limits.",
+    "inference under hourly, daily, burst and reserve limits. Every command also takes "
+    "--server URL and --api-key KEY (or $TOKEN_EXCHANGE_URL, $TOKEN_EXCHANGE_KEY) to work "
+    "against a remote exchange started with `token-exchange serve`.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -23,6 +26,8 @@ app = typer.Typer(
 )
 core.register(app)
 app.add_typer(pool_app)
+app.add_typer(keys.keys_app)
+serve.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     as_json = "--json" in args
     command = typer.main.get_command(app)
     try:
+        args = take_server_options(args)
         result = command.main(args=args, prog_name="token-exchange", standalone_mode=False)
         code = result if isinstance(result, int) else 0
     except typer.Exit as exc:
