@@ -94,6 +94,10 @@ class ExchangeClient:
         data = self._get("/v1/refusals", agent=agent, limit=limit)
         return [RefusalEvent.from_json(r) for r in data["refusals"]]
 
+    def refusals_since(self, after_seq: int = 0, limit: int = 500) -> list[RefusalEvent]:
+        data = self._get("/v1/refusals", after=after_seq, limit=limit)
+        return [RefusalEvent.from_json(r) for r in data["refusals"]]
+
     def pool_show(self, pool_id: str) -> PoolView:
         return PoolView.from_json(self._get(f"/v1/pools/{_part(pool_id)}"))
 

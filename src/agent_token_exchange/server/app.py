@@ -128,6 +128,8 @@ def create_app(
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # a body that is not JSON at all: bad input, like the rest
+            return JSONResponse(error_body(InvalidInput(str(exc.detail))), status_code=422)
         code = "not_found" if exc.status_code == 404 else "http_error"
         return JSONResponse({"ok": False, "error": {"code": code, "message": str(exc.detail)}},
                             status_code=exc.status_code)
@@ -205,14 +207,20 @@ def _api_router() -> APIRouter:
     @api.get("/refusals", response_model=s.RefusalList, responses=ERRORS, tags=["agents"])
     def refusals(caller: Caller, ex: ExchangeDep,
                  agent: Annotated[str | None, Query(max_length=64)] = None,
-                 limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> dict[str, Any]:
-        """Recent refusals, newest first; an agent's key sees its own."""
+                 limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+                 after: Annotated[int | None, Query(ge=0, le=2**62)] = None) -> dict[str, Any]:
+        """Recent refusals, newest first; with ``after``, those past that seq, oldest
+        first. An agent's key sees its own."""
         if agent is not None:
             agent = _agent(ex, agent)
         if not caller.admin:
             caller.require_agent(agent or caller.agent or "")
             agent = caller.agent
-        return {"refusals": [r.to_json() for r in ex.refusals(agent, limit)]}
+        if after is not None:
+            rows = [r for r in ex.refusals_since(after, limit) if agent in (None, r.agent)]
+        else:
+            rows = ex.refusals(agent, limit)
+        return {"refusals": [r.to_json() for r in rows]}
 
     @api.get("/transfers", response_model=s.TransferList, responses=ERRORS, tags=["events"])
     def transfers(caller: Caller, ex: ExchangeDep,
