@@ -143,11 +143,15 @@ def test_events_stream_transfers_and_refusals_as_they_happen(fresh_service: Serv
     with fresh_service.as_agent("zero") as http:
         http.post("/v1/agents/zero/llm", json=LLM)
         http.post("/v1/agents/zero/llm", json={"task_type": "coding", "token_count": 10**7})
-    events = read_events(fresh_service, fresh_service.admin, cursor, 2)
-    assert [name for name, _ in events] == ["transfer", "refusal"]
+    # A write that bypasses the server (another process's connection) is an event too.
+    with open_exchange(fresh_service.home) as ex:
+        ex.award("spark", "7", "hook", "from elsewhere")
+    events = read_events(fresh_service, fresh_service.admin, cursor, 3)
+    assert [name for name, _ in events] == ["transfer", "refusal", "transfer"]
     assert events[0][1]["source"] == "agent:zero"
     assert events[0][1]["amount"] == "0.5"
     assert events[1][1]["code"] == "burst_limit"
+    assert (events[2][1]["destination"], events[2][1]["amount"]) == ("agent:spark", "7")
 
 
 def test_an_agents_event_stream_shows_only_its_own_wallet(fresh_service: Service):

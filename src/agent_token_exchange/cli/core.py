@@ -8,11 +8,11 @@ from typing import Annotated
 import typer
 
 from ..clock import iso_utc
-from ..errors import EXIT_INTEGRITY, IntegrityError
+from ..errors import EXIT_INTEGRITY, IntegrityError, InvalidInput
 from ..exchange import init_exchange
 from ..home import find_home
 from ..money import display_amount
-from .options import Home, Json, open_from
+from .options import Home, Json, open_from, remote
 from .output import compact, emit_json, short_time, signed, stderr, stdout, table, tokens
 
 
@@ -30,6 +30,8 @@ def init(home: Home = None, json: Json = False) -> None:
 
     Example: token-exchange init --home ~/team
     """
+    if remote.url:
+        raise InvalidInput("init creates a local exchange; drop --server")
     paths = find_home(home, for_init=True)
     existed = paths.exists()
     init_exchange(paths.home)

@@ -12,7 +12,9 @@ from fastapi import Depends, Header, Request
 
 from ..clock import Clock
 from ..exchange import Exchange, open_exchange
+from ..home import paths_for
 from ..keys import KeyRing, Principal, Unauthenticated
+from ..ledger import SQLiteStore
 
 
 class Exchanges:
@@ -29,7 +31,19 @@ class Exchanges:
 
     @classmethod
     def at(cls, home: str | os.PathLike[str], clock: Clock | None = None) -> Exchanges:
-        return cls(lambda: open_exchange(home, clock=clock))
+        """Exchanges over the home's database, all with the config read once at start (so
+        a config edited while serving cannot give two threads two economies)."""
+        first = open_exchange(home, clock=clock)
+        database = paths_for(home).database
+
+        def opener() -> Exchange:
+            if not made:
+                made.append(first)
+                return first
+            return Exchange(SQLiteStore(database), first.config, clock)
+
+        made: list[Exchange] = []
+        return cls(opener)
 
     def get(self) -> Exchange:
         ex: Exchange | None = getattr(self._local, "exchange", None)
