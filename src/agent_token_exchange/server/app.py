@@ -310,7 +310,8 @@ def _api_router() -> APIRouter:
     @api.post("/issues", response_model=s.Payment, responses=WRITE_ERRORS, tags=["earning"])
     def pay_issue(body: s.IssueRequest, caller: Caller, ex: ExchangeDep,
                   idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
-        """Pay for a closed issue (admin); an issue pays once, keyed on its id."""
+        """Pay for a closed issue (admin). The issue id is the idempotency key: an issue
+        pays once however often it is sent, so an Idempotency-Key header adds nothing."""
         caller.require_admin()
         return ex.pay_issue(
             body.issue_id, body.agent, priority=body.priority, issue_type=body.issue_type,
