@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import Annotated, Any, cast
 
@@ -17,6 +18,32 @@ from ..keys import KeyRing, Principal, Unauthenticated
 from ..ledger import SQLiteStore
 
 
+class FairLock:
+    """A lock handed to waiters in arrival order (``threading.Lock`` lets a thread that
+    just released it take it again, so under load some requests wait far too long)."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._waiting: deque[threading.Event] = deque()
+        self._held = False
+
+    def __enter__(self) -> None:
+        with self._guard:
+            if not self._held:
+                self._held = True
+                return
+            turn = threading.Event()
+            self._waiting.append(turn)
+        turn.wait()  # the releasing thread hands the lock over; _held stays True
+
+    def __exit__(self, *exc: object) -> None:
+        with self._guard:
+            if self._waiting:
+                self._waiting.popleft().set()
+            else:
+                self._held = False
+
+
 class Exchanges:
     """One open ``Exchange`` per worker thread. A SQLite connection serves one
     transaction at a time, and requests run concurrently in a thread pool; writers still
@@ -27,7 +54,7 @@ class Exchanges:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._open: list[Exchange] = []
-        self.write_lock = threading.Lock()
+        self.write_lock = FairLock()
 
     @classmethod
     def at(cls, home: str | os.PathLike[str], clock: Clock | None = None) -> Exchanges:
