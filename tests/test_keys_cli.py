@@ -16,7 +16,8 @@ def test_create_shows_the_key_once_and_stores_only_its_hash(cli, home):
     assert created.json["agent"] == "claude" and created.json["admin"] is False
     database = (home / ".exchange" / "exchange.db").read_bytes()
     assert key.encode() not in database
-    secret = key.rsplit("_", 1)[1]
+    secret = key.split("_", 2)[2]  # the secret itself may contain "_"
+    assert len(secret) == 43
     assert secret.encode() not in database
     listed = cli("keys", "list", "--json").json["keys"]
     assert [k["key_id"] for k in listed] == [created.json["key_id"]]
