@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench bench-api chromium clean
+.PHONY: install demo test lint bench bench-git bench-sim bd-rewards bd-preview bd-close bench-audit bench-api chromium clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,30 @@ bench: $(STAMP)
 
 bench-api: $(STAMP)
 	$(BIN)/python bench/bench_api.py
+
+# Git: backfill of a generated 10,000-commit repository, and the post-commit hook's time.
+bench-git: $(STAMP)
+	$(BIN)/python bench/bench_git.py
+
+# beads (bd), as the seed's scripts/bd-token-hook: the reward table, every open issue's
+# reward, and closing an issue (make bd-close ISSUE=bd-42 [AGENT=builder] [REASON=...]).
+bd-rewards: $(STAMP)
+	@$(BIN)/token-exchange bd rewards
+
+bd-preview: $(STAMP)
+	@$(BIN)/token-exchange bd preview-all
+
+bd-close: $(STAMP)
+	@test -n "$(ISSUE)" || { echo "usage: make bd-close ISSUE=<issue id>" >&2; exit 2; }
+	@$(BIN)/token-exchange bd close "$(ISSUE)" $(if $(AGENT),--agent "$(AGENT)") $(if $(REASON),--reason "$(REASON)")
+# The simulation: calibration against the seed's table (20 seeds) and how run time grows
+# with agents and hours.
+bench-sim: $(STAMP)
+	$(BIN)/python bench/sim_calibration.py
+	$(BIN)/python bench/sim_scaling.py
+
+bench-audit: $(STAMP)
+	$(BIN)/python bench/bench_audit.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info

@@ -210,3 +210,14 @@ def test_history_shows_the_seeds_wallet_view(exchange):
     assert (earning.type, earning.project, earning.amount) == ("commit", "claude-monitor",
                                                                 int(90 * 1.5 * 1.1 * T))
     assert grant.type == "grant"
+
+
+def test_dissolve_remainder_goes_to_the_largest_contributor(exchange):
+    pool = exchange.pool_create("p", "claude", 1)
+    exchange.pool_join(pool.id, "builder")
+    exchange.pool_contribute(pool.id, "claude", 2)
+    exchange.pool_contribute(pool.id, "builder", 1)
+    exchange.pool_spend(pool.id, "llama3.2", 1, "tiny")  # 100 micro-tokens
+    refunds = {r.agent: r.amount for r in exchange.pool_dissolve(pool.id).refunds}
+    # 2,999,900 split 2:1 is 1,999,933.33 / 999,966.67: floors, remainder 1 to claude.
+    assert refunds == {"claude": 1_999_934, "builder": 999_966}

@@ -80,3 +80,16 @@ def test_window_check_is_a_bounded_number_of_indexed_lookups(exchange, clock):
         exchange.llm("zero", "coding", 10)
     large = steps_for_one_spend()
     assert large < small * 1.5, (small, large)
+
+
+def test_hourly_limit_is_exact_to_the_micro_token(exchange):
+    """Reaching exactly 1,000 in the hour passes; one micro-token more is refused."""
+    exchange.award("claude", 5000, "test", "headroom")
+    for _ in range(2):
+        exchange.llm("claude", "coding", OPUS_450)
+    exchange.llm("claude", "coding", 100, model="llama3.2")  # 0.01
+    exchange.llm("claude", "coding", 99_900, model="llama3.2")  # 9.99 -> 910.00
+    exchange.llm("claude", "coding", 6000)  # 90 -> exactly 1,000.00
+    assert exchange.limits("claude").hourly_used == 1000 * T
+    with pytest.raises(RateLimited, match="Hourly limit reached"):
+        exchange.llm("claude", "coding", 1, model="llama3.2")  # 0.0001 more

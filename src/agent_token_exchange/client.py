@@ -14,6 +14,8 @@ from urllib.parse import quote
 
 import httpx
 
+from .audit import AuditReport
+from .config import Config
 from .errors import (
     BudgetExhausted,
     Conflict,
@@ -60,6 +62,7 @@ class ExchangeClient:
     ) -> None:
         self.url = url.rstrip("/")
         headers = {"Authorization": f"Bearer {key}"} if key else {}
+        self._config: Config | None = None
         self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout,
                                   transport=transport)
 
@@ -116,6 +119,20 @@ class ExchangeClient:
         data = self._get("/v1/transfers", limit=limit)
         return [LedgerTransfer.from_json(t) for t in data["transfers"]]
 
+    @property
+    def config(self) -> Config:
+        """The rules the server runs on (an admin key), fetched once."""
+        if self._config is None:
+            self._config = Config.model_validate(self._get("/v1/config"))
+        return self._config
+
+    def audit(self, expect_head: str | None = None) -> AuditReport:
+        return AuditReport.from_json(self._get("/v1/audit", expect_head=expect_head))
+
+    def export_image(self, *, since: int | None = None, agent: str | None = None) -> Any:
+        raise InvalidInput("export reads the whole database: run it on the exchange's "
+                           "machine (drop --server)")
+
     def doctor(self, fix: bool = False) -> DoctorReport:
         data = self._post("/v1/doctor", {"fix": fix}) if fix else self._get("/v1/doctor")
         return DoctorReport.from_json(data)  # type: ignore[no-any-return]
@@ -124,11 +141,23 @@ class ExchangeClient:
 
     def commit(
         self, author_email: str, project: str, message: str, sha: str | None = None,
-        *, idempotency_key: str | None = None,
+        *, idempotency_key: str | None = None, patch_id: str | None = None,
+        replaces: str | None = None,
     ) -> Payment:
         body = {"author_email": author_email, "project": project, "message": message,
-                "sha": sha}
+                "sha": sha, "patch_id": patch_id, "replaces": replaces}
         return Payment.from_json(self._post("/v1/commits", body, idempotency_key))
+
+    def commit_paid(self, sha: str, *, patch_id: str | None = None,
+                    author_email: str | None = None, replaces: str | None = None) -> bool:
+        return bool(self._get(f"/v1/commits/{_part(sha)}/paid", patch_id=patch_id,
+                              author_email=author_email, replaces=replaces)["paid"])
+
+    def issue_settled(self, issue_id: str) -> bool:
+        return bool(self._get(f"/v1/issues/{_part(issue_id)}/settled")["settled"])
+
+    def budget_left(self, contract: str) -> int:
+        return _micro(self._get(f"/v1/contracts/{_part(contract)}/budget")["budget_left"])
 
     def award(
         self, agent: str, amount: str | int, source: str, description: str,

@@ -122,6 +122,10 @@ class Issues(_Strict):
         return self
 
 
+class Git(_Strict):
+    pay_merge_commits: bool = False
+
+
 class Config(_Strict):
     start_balance: Tokens
     rate_limits: RateLimits
@@ -131,6 +135,7 @@ class Config(_Strict):
     contracts: list[Contract]
     commit_bonuses: list[CommitBonus] = []
     issues: Issues
+    git: Git = Git()
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Config:

@@ -7,6 +7,7 @@ contributions, consumption windows) is derived from them and can be rebuilt with
 
 from __future__ import annotations
 
+from .audit import verify_chain
 from .clock import DAY_US, HOUR_US
 from .config import Config
 from .ledger import Store
@@ -25,6 +26,7 @@ def run_doctor(store: Store, config: Config, *, fix: bool = False) -> DoctorRepo
     findings += _check_pools(store, fix)
     findings += _check_idempotency(store)
     findings += _check_consumption(store, config, fix)
+    findings += _check_chain(store)
     return DoctorReport(tuple(findings))
 
 
@@ -50,6 +52,15 @@ def _check_sequence(store: Store) -> list[Finding]:
         expected += 1
     return [_ok("sequence", f"{len(transfers)} transfers, numbered 1..{len(transfers)} "
                             "with no gaps")]
+
+
+def _check_chain(store: Store) -> list[Finding]:
+    """The audit chain: nothing doctor --fix can rebuild, since transfers are the truth."""
+    report = verify_chain(store)
+    if not report.intact:
+        return [_error("audit", report.problem)]
+    return [_ok("audit", f"hash chain intact over {report.transfers} transfers "
+                         f"(head {report.head_hash[:16]}…)")]
 
 
 def _check_conservation(store: Store) -> list[Finding]:

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -17,6 +18,7 @@ from dataclasses import asdict
 from typing import Any, TypeVar
 
 from . import rules
+from .audit import AuditReport, verify_chain
 from .clock import DAY_US, HOUR_US, Clock, SystemClock
 from .config import NAME_PATTERN, Config, default_config_text, load_config
 from .doctor import run_doctor
@@ -31,7 +33,9 @@ from .errors import (
 )
 from .home import ExchangePaths, paths_for
 from .ledger import Kind, SQLiteStore, Store
+from .ledger.image import LedgerImage, ledger_is_empty, load_image, read_image
 from .ledger.kinds import INFERENCE, MINT, contract_account, pool_account, wallet
+from .ledger.store import RefusalRow
 from .money import display_amount, parse_amount, parse_count, to_micro
 from .records import (
     AgentStatus,
@@ -39,6 +43,7 @@ from .records import (
     Credit,
     DoctorReport,
     HistoryEntry,
+    ImportSummary,
     LedgerTransfer,
     Limits,
     Payment,
@@ -128,8 +133,7 @@ class Exchange:
 
     def history(self, agent: str, limit: int = 20) -> list[HistoryEntry]:
         agent = self._agent(agent)
-        if not 1 <= limit <= 100_000:
-            raise InvalidInput(f"limit must be between 1 and 100000, got {limit}")
+        limit = _whole(limit, "limit", 1, 100_000)
         mine = wallet(agent)
         entries = []
         for t in self.store.transfers_for(mine, limit):
@@ -173,8 +177,7 @@ class Exchange:
                 min(spec.hourly - hourly, spec.daily - daily, spec.burst,
                     account.balance - spec.reserve),
             )
-            recent = tuple(RefusalEvent(*r.__dict__.values())
-                           for r in self.store.refusals(agent, limit=10))
+            recent = tuple(_refusal_event(r) for r in self.store.refusals(agent, limit=10))
             return Limits(
                 agent=agent, tokens=account.balance,
                 hourly_used=hourly, hourly_limit=spec.hourly,
@@ -188,7 +191,8 @@ class Exchange:
     def refusals(self, agent: str | None = None, limit: int = 100) -> list[RefusalEvent]:
         if agent is not None:
             agent = self._agent(agent)
-        return [RefusalEvent(*r.__dict__.values()) for r in self.store.refusals(agent, limit)]
+        limit = _whole(limit, "limit", 1, 100_000)
+        return [_refusal_event(r) for r in self.store.refusals(agent, limit)]
 
     def pool_show(self, pool_id: str) -> PoolView:
         pool_id = self._pool_id(pool_id)
@@ -231,14 +235,38 @@ class Exchange:
         with self.store.transaction():
             return run_doctor(self.store, self.config, fix=fix)
 
+    def audit(self, expect_head: str | None = None) -> AuditReport:
+        """Recompute the transfer log's hash chain; names the first altered transfer."""
+        if expect_head is not None and (not isinstance(expect_head, str)
+                                        or not re.fullmatch(r"[0-9a-f]{64}", expect_head)):
+            raise InvalidInput("an audit head is 64 lowercase hexadecimal digits, got "
+                               f"{str(expect_head)[:80]!r}")
+        with self.store.snapshot():
+            return verify_chain(self.store, expect_head=expect_head)
+
+    def export_image(self, *, since: int | None = None, agent: str | None = None) -> LedgerImage:
+        """Every row of the ledger (or those at/after ``since`` touching ``agent``)."""
+        if since is not None:
+            since = _whole(since, "since (microseconds since the epoch)", 0, 2**62)
+        if agent is not None and (not isinstance(agent, str) or not re.match(NAME_PATTERN, agent)):
+            raise InvalidInput(f"agent name {str(agent)[:40]!r} is not valid: use lowercase "
+                               "letters, digits, - and _")
+        with self.store.snapshot():
+            return read_image(self.store, since=since, agent=agent)
+
     # -- earning --------------------------------------------------------------------------
 
     def commit(
         self, author_email: str, project: str, message: str, sha: str | None = None,
-        *, idempotency_key: str | None = None,
+        *, idempotency_key: str | None = None, patch_id: str | None = None,
+        replaces: str | None = None,
     ) -> Payment:
         """Pay a git commit: base rate × project multiplier × message bonus, from the
-        project's contract budget. With a SHA, a commit pays once however often it is sent."""
+        project's contract budget. With a SHA, a commit pays once however often it is sent.
+
+        The payment follows the work, not only the SHA: a commit that ``replaces`` one
+        already paid (an amend) or carries the ``patch_id`` of a change the same agent was
+        already paid for (a rebase or cherry-pick replaying it) settles at zero."""
         author_email = _text(author_email, "author email", limit=320)
         project = _text(project, "project")
         message = _text(message, "commit message", limit=10_000)
@@ -250,15 +278,27 @@ class Exchange:
             )
         key = None
         if sha is not None:
-            if not re.fullmatch(r"[0-9a-fA-F]{4,64}", sha):
-                raise InvalidInput(f"commit SHA must be hexadecimal, got {sha[:80]!r}")
+            if not isinstance(sha, str) or not re.fullmatch(r"[0-9a-fA-F]{4,64}", sha):
+                raise InvalidInput(f"commit SHA must be hexadecimal, got {str(sha)[:80]!r}")
             key = f"commit:{sha.lower()}"
         else:
             key = self._client_key(idempotency_key)
+        replaced_key = (f"commit:{_hex(replaces, 'replaced commit SHA').lower()}"
+                        if replaces else None)
+        work_key = (f"commit-work:{_hex(patch_id, 'patch id').lower()}:{agent}"
+                    if patch_id else None)
         reward = rules.commit_reward(self.config, agent, project, message)
         request = {"agent": agent, "project": project, "message": message}
+        subject = message.splitlines()[0][:200]
 
         def pay(now: int) -> Payment:
+            already = self._work_already_paid(replaced_key, work_key)
+            if already is not None:
+                if work_key is not None and self.store.idempotency_record(work_key) is None:
+                    self._remember_work(work_key, already, now)
+                return Payment("commit", agent, 0, self._tokens(agent), 0,
+                               contract_account(reward.contract), subject, project, 0,
+                               f"already paid: {already['why']}")
             budget_account = contract_account(reward.contract)
             account = self.store.account(budget_account)
             left = account.balance if account else 0
@@ -272,15 +312,65 @@ class Exchange:
             )
             seq = self.store.post_transfer(
                 at=now, kind=Kind.COMMIT, source=budget_account, destination=wallet(agent),
-                amount=amount, description=message.splitlines()[0][:200], project=project,
+                amount=amount, description=subject, project=project,
                 idempotency_key=key,
             )
+            if work_key is not None and self.store.idempotency_record(work_key) is None:
+                self._remember_work(work_key, {"sha": sha, "seq": seq}, now)
             return Payment(
                 "commit", agent, amount, self._tokens(agent), seq, budget_account,
-                message.splitlines()[0][:200], project, reward.amount, note,
+                subject, project, reward.amount, note,
             )
 
         return self._operate("commit", request, key, pay, Payment, agent=agent)
+
+    def commit_paid(self, sha: str, *, patch_id: str | None = None,
+                    author_email: str | None = None, replaces: str | None = None) -> bool:
+        """Whether the work of this commit was already settled (by SHA, amend or patch id):
+        what a dry run asks before counting a commit."""
+        keys = [f"commit:{_hex(sha, 'commit SHA').lower()}"]
+        if replaces:
+            keys.append(f"commit:{_hex(replaces, 'replaced commit SHA').lower()}")
+        agent = rules.agent_for_email(self.config, author_email) if author_email else None
+        if patch_id and agent:
+            keys.append(f"commit-work:{_hex(patch_id, 'patch id').lower()}:{agent}")
+        with self.store.snapshot():
+            return any((r := self.store.idempotency_record(k)) is not None and r.outcome == "ok"
+                       for k in keys)
+
+    def issue_settled(self, issue_id: str) -> bool:
+        """Whether a closed issue was already paid (or settled at zero)."""
+        with self.store.snapshot():
+            record = self.store.idempotency_record(f"issue:{issue_id}")
+        return record is not None and record.outcome == "ok"
+
+    def budget_left(self, contract: str) -> int:
+        """What is left of a contract's budget, in micro-tokens."""
+        return self._balance(contract_account(contract))
+
+    def _work_already_paid(self, replaced_key: str | None,
+                           work_key: str | None) -> dict[str, Any] | None:
+        """The earlier settlement this commit's work belongs to, if any, with a reason."""
+        if replaced_key is not None:
+            previous = self.store.idempotency_record(replaced_key)
+            if previous is not None and previous.outcome == "ok":
+                sha = replaced_key.removeprefix("commit:")
+                return {"sha": sha, "seq": previous.result.get("seq"),
+                        "why": f"it replaces commit {sha[:12]} (amend)"}
+        if work_key is not None:
+            previous = self.store.idempotency_record(work_key)
+            if previous is not None:
+                sha = str(previous.result.get("sha") or "")
+                return {**previous.result,
+                        "why": f"same change as commit {sha[:12]} (matching patch id)"}
+        return None
+
+    def _remember_work(self, work_key: str, settled: dict[str, Any], now: int) -> None:
+        """Record which commit a change (patch id + agent) was settled by. No transfer
+        carries this key, so it keeps no sequence number."""
+        record = {"sha": settled.get("sha"), "seq": settled.get("seq")}
+        self.store.save_idempotency(work_key, _request_hash("commit-work", record), "ok",
+                                    record, None, now)
 
     def award(
         self, agent: str, amount: str | int, source: str, description: str,
@@ -315,6 +405,7 @@ class Exchange:
         failure close, an infrastructure type, a tombstone) is settled at zero."""
         agent = self._agent(agent)
         issue_id = _text(issue_id, "issue id", limit=200)
+        _issue_fields(priority, issue_type, labels, close_reason, tombstoned, title)
         reward = rules.issue_reward(
             self.config, priority=priority, issue_type=issue_type, labels=labels,
             close_reason=close_reason, tombstoned=tombstoned,
@@ -349,7 +440,8 @@ class Exchange:
                 f"task type must be a short lowercase word like coding, got {str(task_type)[:40]!r}"
             )
         count = parse_count(token_count)
-        model = model if model is not None else rules.preferred_llm(self.config, agent, task_type)
+        model = (_model(model) if model is not None
+                 else rules.preferred_llm(self.config, agent, task_type))
         cost = rules.llm_cost(self.config, model, count)
         key = self._client_key(idempotency_key)
         request = {"agent": agent, "task_type": task_type, "count": count, "model": model}
@@ -429,8 +521,8 @@ class Exchange:
                 raise NotAllowed(f"{agent} is not a member of {pool_id}; join it first")
             if micro < pool.min_contribution:
                 raise NotAllowed(
-                    f"Contribution {_tokens_text(micro)} is below {pool_id}'s minimum "
-                    f"{_tokens_text(pool.min_contribution)}"
+                    f"Contribution {display_amount(micro)} is below {pool_id}'s minimum "
+                    f"{display_amount(pool.min_contribution)}"
                 )
             _raise_if_refused(rules.check_outflow(
                 self.config.limits_for(agent), amount=micro, balance=self._tokens(agent)))
@@ -454,7 +546,7 @@ class Exchange:
         """Spend pool tokens on inference; every contributor is credited pro rata."""
         pool_id = self._pool_id(pool_id)
         count = parse_count(token_count)
-        cost = rules.llm_cost(self.config, model, count)
+        cost = rules.llm_cost(self.config, _model(model), count)
         description = _text(description, "description")
         key = self._client_key(idempotency_key)
         request = {"pool": pool_id, "model": model, "count": count, "description": description}
@@ -472,8 +564,8 @@ class Exchange:
             balance = self._balance(pool_account(pool_id))
             if cost > balance:
                 raise InsufficientFunds(
-                    f"Insufficient funds in {pool_id} ({_tokens_text(balance)} available, "
-                    f"need {_tokens_text(cost)})"
+                    f"Insufficient funds in {pool_id} ({display_amount(balance)} available, "
+                    f"need {display_amount(cost)})"
                 )
             if cost == 0:
                 raise InvalidInput("that request costs nothing; there is nothing to spend")
@@ -665,7 +757,58 @@ def _text(value: str, what: str, *, limit: int = MAX_TEXT) -> str:
         raise InvalidInput(f"{what} is too long ({len(value)} characters, at most {limit})")
     if any(ord(ch) < 32 and ch not in "\n\t" for ch in value) or "\x7f" in value:
         raise InvalidInput(f"{what} contains control characters")
+    # Lone surrogates cannot be stored as UTF-8; bidirectional overrides would let a
+    # description display as something other than what it says.
+    if any("\ud800" <= ch <= "\udfff" or ch in _BIDI_CONTROLS for ch in value):
+        raise InvalidInput(f"{what} contains invalid or direction-changing characters")
     return value.strip()
+
+
+def _refusal_event(row: RefusalRow) -> RefusalEvent:
+    return RefusalEvent(row.seq, row.at, row.agent, row.pool_id, row.operation, row.code,
+                        row.message, row.amount)
+
+
+def _hex(value: str, what: str) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9a-fA-F]{4,64}", value):
+        raise InvalidInput(f"{what} must be hexadecimal, got {str(value)[:80]!r}")
+    return value
+
+
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _whole(value: Any, what: str, low: int, high: int) -> int:
+    """A whole number in [low, high], or InvalidInput (never a TypeError)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidInput(f"{what} must be a whole number from {low} to {high}, "
+                           f"got {str(value)[:40]!r}")
+    return value
+
+
+def _model(model: Any) -> str:
+    if not isinstance(model, str) or not 0 < len(model) <= 100:
+        raise InvalidInput(f"model must be a model name from config.toml, got "
+                           f"{str(model)[:40]!r}")
+    return model
+
+
+def _issue_fields(priority: Any, issue_type: Any, labels: Any, close_reason: Any,
+                  tombstoned: Any, title: Any) -> None:
+    """The shape of an issue's fields, checked before any rule reads them."""
+    if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int)
+                                 or not 0 <= priority <= 9):
+        raise InvalidInput(f"issue priority must be 0-9 or missing, got {str(priority)[:20]!r}")
+    for value, what in ((issue_type, "issue type"), (close_reason, "close reason")):
+        if value is not None and (not isinstance(value, str) or len(value) > 500):
+            raise InvalidInput(f"{what} must be text of at most 500 characters")
+    if not isinstance(labels, tuple | list) or len(labels) > 100 or not all(
+            isinstance(label, str) and len(label) <= 100 for label in labels):
+        raise InvalidInput("issue labels must be a list of at most 100 short strings")
+    if not isinstance(tombstoned, bool):
+        raise InvalidInput("tombstoned must be true or false")
+    if not isinstance(title, str) or len(title) > 10_000:
+        raise InvalidInput("issue title must be text of at most 10000 characters")
 
 
 def _tokens_text(micro: int) -> str:
@@ -722,6 +865,64 @@ def init_exchange(home: str | os.PathLike[str], *, clock: Clock | None = None) -
     return paths
 
 
+def import_exchange(
+    home: str | os.PathLike[str], image: LedgerImage, *, clock: Clock | None = None
+) -> ImportSummary:
+    """Load a ledger image (an export, or a migrated Scheme exchange) into an exchange
+    that holds nothing yet, keeping every seq number and time, in one transaction.
+
+    The home gets the default config unless it has one. The image must hold together
+    (hashes chain, stated balances equal what its transfers give, doctor finds no error);
+    otherwise nothing is written and the files this call created are removed."""
+    paths = paths_for(home)
+    created_dir = not paths.state.exists()
+    created_config = not paths.config.exists()
+    created_db = not paths.database.exists()
+    paths.state.mkdir(parents=True, exist_ok=True)
+    if created_config:
+        paths.config.write_text(default_config_text(), "utf-8")
+    try:
+        config = load_config(paths.config)
+        store = SQLiteStore(paths.database, create=True)
+    except BaseException:
+        _remove_created(paths, created_dir, created_config, created_db)
+        raise
+    try:
+        with store.transaction():
+            empty, holding = ledger_is_empty(store)
+            if not empty:
+                raise InvalidInput(
+                    f"the exchange at {paths.state} already holds {holding}; import needs "
+                    "an empty exchange (pass --home with a new directory)")
+            head = load_image(store, image)
+            report = run_doctor(store, config)
+            if not report.healthy:
+                raise InvalidInput("the import does not hold together: "
+                                   + report.errors[0].message + "; nothing was imported")
+        exchange = Exchange(store, config, clock)  # opens accounts config adds beyond it
+    except BaseException:
+        store.close()
+        if created_db:
+            _remove_created(paths, created_dir, created_config, created_db)
+        raise
+    with exchange:
+        wallets = {a.name.removeprefix("agent:") for a in image.accounts if a.kind == "agent"}
+        return ImportSummary(
+            str(paths.home), len(image.transfers), len(image.accounts), len(image.pools),
+            len(image.refusals), len(image.idempotency), head,
+            tuple(sorted(wallets - set(config.agents))))
+
+
+def _remove_created(paths: ExchangePaths, state: bool, config: bool, database: bool) -> None:
+    for made, path in ((database, paths.database), (config, paths.config)):
+        if made:
+            for suffix in ("", "-wal", "-shm"):
+                path.with_name(path.name + suffix).unlink(missing_ok=True)
+    if state:
+        with contextlib.suppress(OSError):
+            paths.state.rmdir()
+
+
 def open_exchange(
     home: str | os.PathLike[str], *, clock: Clock | None = None, durable: bool = True,
     create: bool = False,
@@ -737,4 +938,4 @@ def open_exchange(
         raise
 
 
-__all__ = ["Exchange", "init_exchange", "open_exchange"]
+__all__ = ["Exchange", "import_exchange", "init_exchange", "open_exchange"]

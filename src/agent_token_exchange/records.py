@@ -288,6 +288,21 @@ class DoctorReport(Record):
 
 
 @dataclass(frozen=True)
+class ImportSummary(Record):
+    """What an import wrote; ``unconfigured`` names wallets whose agent config.toml lacks
+    (their history is kept, but the agent cannot act until it is configured)."""
+
+    home: str
+    transfers: int
+    accounts: int
+    pools: int
+    refusals: int
+    idempotency_keys: int
+    head_hash: str
+    unconfigured: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class LedgerTransfer(Record):
     """One transfer of the ledger, as the live event stream and the dashboard see it."""
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from .config import Config, Contract, ResolvedLimits
 from .errors import InvalidInput
-from .money import MICRO, display_amount, display_limit, round_half_up, to_micro
+from .money import display_amount, display_limit, round_half_up, to_micro
 
 # -- LLM costs --------------------------------------------------------------------------
 
@@ -273,7 +273,3 @@ def proportional_split(total: int, weights: dict[str, int]) -> dict[str, int]:
 def share_percent(weight: int, weight_sum: int) -> Decimal:
     """A contributor's share as a percentage with two decimals (60.00)."""
     return (Decimal(weight) * 100 / Decimal(weight_sum)).quantize(Decimal("0.01"))
-
-
-def tokens_from_micro(micro: int) -> Decimal:
-    return Decimal(micro) / MICRO

@@ -9,6 +9,7 @@ import httpx
 
 from agent_token_exchange import open_exchange
 from agent_token_exchange.keys import KeyRing
+from agent_token_exchange.ledger import SCHEMA_VERSION
 
 from .conftest import Service
 
@@ -32,7 +33,8 @@ def read_events(svc: Service, key: str, after: str, count: int) -> list[tuple[st
 def test_health_docs_and_openapi_need_no_key(service: Service):
     """/health, /docs and /openapi.json answer without a key; the API lists /v1 routes."""
     with service.client() as http:
-        assert http.get("/health").json() == {"status": "ok", "schema_version": 2}
+        assert http.get("/health").json() == {"status": "ok",
+                                              "schema_version": SCHEMA_VERSION}
         assert "swagger" in http.get("/docs").text.lower()
         paths = http.get("/openapi.json").json()["paths"]
     for path in ("/v1/agents", "/v1/agents/{agent}", "/v1/agents/{agent}/history",

@@ -70,6 +70,17 @@ def test_client_records_equal_the_librarys(fresh_service: Service):
             assert [r.to_json() for r in refusals] == [
                 r.to_json() for r in local.refusals_since(0)]
             assert remote.doctor().healthy is True
+            assert remote.config == local.config
+            assert remote.audit().to_json() == local.audit().to_json()
+            assert remote.audit().intact is True
+            assert remote.commit_paid("beef01") is local.commit_paid("beef01") is True
+            assert remote.commit_paid("beef02") is False
+            assert remote.issue_settled("bd-7") is True
+            assert remote.issue_settled("bd-8") is False
+            for contract in ("nexushive-setup", "default"):
+                assert remote.budget_left(contract) == local.budget_left(contract)
+        with pytest.raises(InvalidInput, match="exchange's machine"):
+            remote.export_image()
         dissolved = remote.pool_dissolve("pool-1")
         assert sum(r.amount for r in dissolved.refunds) == dissolved.amount
 

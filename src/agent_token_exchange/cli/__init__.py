@@ -8,7 +8,11 @@ import sys
 import typer
 
 from ..errors import ExchangeError
-from . import core, keys, serve
+from . import core, keys, serve, simulate, transfer_io
+from .audit import audit_app
+from .bd import bd_app
+from .git import git_app
+from .hooks import hook_app, hooks_app
 from .options import take_server_options
 from .output import emit_error, emit_usage_error
 from .pool import pool_app
@@ -25,7 +29,12 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 core.register(app)
+transfer_io.register(app)
 app.add_typer(pool_app)
+for group in (hooks_app, hook_app, git_app, bd_app):
+    app.add_typer(group)
+simulate.register(app)
+app.add_typer(audit_app)
 app.add_typer(keys.keys_app)
 serve.register(app)
 

@@ -14,8 +14,9 @@ from rich.table import Table
 from ..errors import ExchangeError, IntegrityError, Refused, exit_code_for
 from ..money import MICRO
 
-stdout = Console(highlight=False, soft_wrap=True)
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+# emoji=False: text such as "agent:zero: …" must not turn into "agent0️⃣ …".
+stdout = Console(highlight=False, soft_wrap=True, emoji=False)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 def tokens(micro: int) -> str:

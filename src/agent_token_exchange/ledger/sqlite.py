@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -29,17 +29,36 @@ class SQLiteStore(Store):
                 path, isolation_level=None, timeout=30.0, check_same_thread=False
             )
             self.conn.execute("PRAGMA busy_timeout = 30000")
+            self._refuse_what_is_not_an_exchange(create)  # before anything writes to it
             mode = self.conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if mode != "wal":
                 raise IntegrityError(f"{path}: could not switch the database to WAL mode")
             self.conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'OFF'}")
             self.conn.execute("PRAGMA foreign_keys = ON")
             self._migrate()
-        except sqlite3.DatabaseError as exc:
-            raise IntegrityError(
-                f"{path}: not a readable exchange database ({exc}); restore it from a backup"
-            ) from None
+        except BaseException as exc:
+            if hasattr(self, "conn"):
+                self.conn.close()
+            if isinstance(exc, sqlite3.DatabaseError):
+                raise IntegrityError(
+                    f"{path}: not a readable exchange database ({exc}); restore it from a backup"
+                ) from None
+            raise
         self._in_transaction = False
+
+    def _refuse_what_is_not_an_exchange(self, create: bool) -> None:
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if version == 0:
+            # A database no migration has touched: only `init` (or import) may fill it. An
+            # existing file that is empty was most likely truncated; re-creating it would
+            # mint fresh balances over a lost history.
+            tables = self.conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]
+            if tables:
+                raise IntegrityError(f"{self.path}: not an exchange database (it holds other "
+                                     "tables)")
+            if not create:
+                raise IntegrityError(f"{self.path}: the exchange database is empty (was it "
+                                     "truncated?); restore it from a backup")
 
     def _migrate(self) -> None:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
@@ -59,6 +78,8 @@ class SQLiteStore(Store):
                     continue
                 for statement in statements_for(migration, "sqlite"):
                     self.conn.execute(statement)
+                if migration.backfill is not None:
+                    migration.backfill(self)
                 self.conn.execute(f"PRAGMA user_version = {migration.number}")
             self.conn.execute("COMMIT")
         except BaseException:
@@ -69,26 +90,61 @@ class SQLiteStore(Store):
         return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
 
     def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
-        return self.conn.execute(sql, params)
+        try:
+            return self.conn.execute(sql, params)
+        except sqlite3.DatabaseError as exc:
+            raise self._damaged(exc) from None
+
+    def _one(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
+        cursor = self._execute(sql, params)
+        try:
+            return cursor.fetchone()  # type: ignore[no-any-return]
+        except sqlite3.DatabaseError as exc:
+            raise self._damaged(exc) from None
+
+    def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        cursor = self._execute(sql, params)
+        try:
+            return list(cursor.fetchall())
+        except sqlite3.DatabaseError as exc:
+            raise self._damaged(exc) from None
+
+    def _damaged(self, exc: sqlite3.DatabaseError) -> IntegrityError:
+        """A database error met mid-operation: corruption, a full disk, a lock held too
+        long. One line for the user; the transaction is rolled back by the caller."""
+        if isinstance(exc, sqlite3.IntegrityError):
+            return IntegrityError(f"{self.path}: the database refused a write ({exc})")
+        return IntegrityError(f"{self.path}: the database cannot be read or written ({exc}); "
+                              "restore it from a backup or an export")
+
+    def _control(self, sql: str) -> None:
+        """BEGIN / COMMIT / ROLLBACK, with errors mapped like any other statement."""
+        self._execute(sql)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
         if self._in_transaction:
             raise RuntimeError("transactions do not nest")
-        try:
-            self.conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.DatabaseError as exc:
-            raise IntegrityError(f"{self.path}: cannot start a transaction ({exc})") from None
+        self._control("BEGIN IMMEDIATE")
         self._in_transaction = True
         try:
             yield
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            self._rollback()
             raise
         else:
-            self.conn.execute("COMMIT")
+            try:
+                self._control("COMMIT")
+            except BaseException:
+                self._rollback()
+                raise
         finally:
             self._in_transaction = False
+
+    def _rollback(self) -> None:
+        # SQLite may already have rolled back (a full disk, a damaged page): that is fine.
+        with suppress(sqlite3.DatabaseError):
+            self.conn.execute("ROLLBACK")
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
@@ -96,13 +152,13 @@ class SQLiteStore(Store):
         if self._in_transaction:
             yield
             return
-        self.conn.execute("BEGIN")
+        self._control("BEGIN")
         self._in_transaction = True
         try:
             yield
         finally:
-            self.conn.execute("COMMIT")
             self._in_transaction = False
+            self._rollback()  # nothing was written: ending a read is a rollback
 
     def close(self) -> None:
         self.conn.close()

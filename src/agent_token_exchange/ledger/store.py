@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from .chain import HASHED_FIELDS, transfer_hash
 from .kinds import (
     EARNING_KINDS,
     EARNING_SQL,
@@ -47,6 +48,7 @@ class Transfer:
     inference_tokens: int | None
     pool_id: str | None
     idempotency_key: str | None
+    hash: str | None = None  # the audit chain's hash (ledger/chain.py)
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ class RefusalRow:
 
 _TRANSFER_COLUMNS = (
     "seq, at, kind, source, destination, amount, description, project, model, "
-    "inference_tokens, pool_id, idempotency_key"
+    "inference_tokens, pool_id, idempotency_key, hash"
 )
 
 
@@ -186,26 +188,29 @@ class Store:
         pool_id: str | None = None,
         idempotency_key: str | None = None,
     ) -> int:
-        """Append one transfer and move both cached balances; returns its sequence number."""
+        """Append one transfer, chained to the one before, and move both cached balances;
+        returns its sequence number.
+
+        The chain's head row gives the next seq and the previous hash in one primary-key
+        lookup; updating it first also serialises writers on a server database, so the
+        chain stays linear and seq has no gaps."""
         row = self._one(
-            "INSERT INTO transfers (at, kind, source, destination, amount, description, "
-            "project, model, inference_tokens, pool_id, idempotency_key) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
-            (
-                at,
-                kind.value,
-                source,
-                destination,
-                amount,
-                description,
-                project,
-                model,
-                inference_tokens,
-                pool_id,
-                idempotency_key,
-            ),
+            "UPDATE ledger_head SET last_seq = last_seq + 1 WHERE id = 1 "
+            "RETURNING last_seq, last_hash"
         )
-        assert row is not None
+        assert row is not None, "ledger_head is missing: the schema is older than v3"
+        fields = {
+            "seq": int(row[0]), "at": at, "kind": kind.value, "source": source,
+            "destination": destination, "amount": amount, "description": description,
+            "project": project, "model": model, "inference_tokens": inference_tokens,
+            "pool_id": pool_id, "idempotency_key": idempotency_key,
+        }
+        self._append_transfer(fields, transfer_hash(row[1], fields))
+        self._move_balances(kind, source, destination, amount)
+        return int(row[0])
+
+    def _move_balances(self, kind: Kind, source: str, destination: str, amount: int) -> None:
+        """Move both cached balances (and earned/spent) for one transfer."""
         spent = amount if kind in SPENDING_KINDS else 0
         earned = amount if kind in EARNING_KINDS else 0
         refunded = amount if kind in REFUND_KINDS else 0
@@ -218,7 +223,32 @@ class Store:
             "WHERE name = ?",
             (amount, earned, refunded, destination),
         )
-        return int(row[0])
+
+    def _append_transfer(self, fields: dict[str, Any], digest: str) -> None:
+        columns = ", ".join(HASHED_FIELDS)
+        self._execute(
+            f"INSERT INTO transfers ({columns}, hash) "
+            f"VALUES ({', '.join('?' * (len(HASHED_FIELDS) + 1))})",
+            (*(fields[name] for name in HASHED_FIELDS), digest),
+        )
+        self._execute(
+            "UPDATE ledger_head SET last_seq = ?, last_hash = ? WHERE id = 1",
+            (fields["seq"], digest),
+        )
+
+    def restart_numbering(self) -> None:
+        """After rows were written with explicit ids (an import), make the database's own
+        numbering continue after them. SQLite's AUTOINCREMENT does so by itself. A backend
+        with identity columns overrides this for ``refusals.seq`` (transfers take their
+        numbers from ``ledger_head``), e.g. on PostgreSQL:
+        ``SELECT setval(pg_get_serial_sequence('refusals', 'seq'), MAX(seq)) FROM refusals``
+        when there are refusals."""
+
+    def ledger_head(self) -> tuple[int, str]:
+        """(seq, hash) of the newest transfer; (0, GENESIS) for an empty ledger."""
+        row = self._one("SELECT last_seq, last_hash FROM ledger_head WHERE id = 1")
+        assert row is not None, "ledger_head is missing: the schema is older than v3"
+        return int(row[0]), str(row[1])
 
     def transfers_for(self, account: str, limit: int) -> list[Transfer]:
         """The newest ``limit`` transfers touching an account, newest first."""

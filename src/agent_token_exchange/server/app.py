@@ -258,6 +258,47 @@ def _api_router() -> APIRouter:
         caller.require_admin()
         return ex.doctor(fix=False).to_json()
 
+    @api.get("/config", response_model=s.ConfigView, responses=ERRORS, tags=["admin"])
+    def config(caller: Caller, ex: ExchangeDep) -> dict[str, Any]:
+        """The economy's rules the server runs on (admin): config.toml as JSON."""
+        caller.require_admin()
+        return ex.config.model_dump(mode="json")
+
+    @api.get("/audit", response_model=s.AuditReport, responses=ERRORS, tags=["admin"])
+    def audit(caller: Caller, ex: ExchangeDep,
+              expect_head: Annotated[str | None, Query(max_length=64)] = None
+              ) -> dict[str, Any]:
+        """Recompute the transfer log's hash chain (admin)."""
+        caller.require_admin()
+        return ex.audit(expect_head).to_json()
+
+    @api.get("/commits/{sha}/paid", response_model=s.CommitPaid, responses=ERRORS,
+             tags=["earning"])
+    def commit_paid(
+        sha: str, caller: Caller, ex: ExchangeDep,
+        patch_id: Annotated[str | None, Query(max_length=64)] = None,
+        author_email: Annotated[str | None, Query(max_length=320)] = None,
+        replaces: Annotated[str | None, Query(max_length=64)] = None,
+    ) -> dict[str, Any]:
+        """Whether a commit's work was already settled (by SHA, amend or patch id)."""
+        paid = ex.commit_paid(sha, patch_id=patch_id, author_email=author_email,
+                              replaces=replaces)
+        return {"sha": sha, "paid": paid}
+
+    @api.get("/issues/{issue_id}/settled", response_model=s.IssueSettled, responses=ERRORS,
+             tags=["earning"])
+    def issue_settled(issue_id: str, caller: Caller, ex: ExchangeDep) -> dict[str, Any]:
+        """Whether a closed issue was already paid (or settled at zero)."""
+        return {"issue_id": issue_id, "settled": ex.issue_settled(issue_id)}
+
+    @api.get("/contracts/{contract}/budget", response_model=s.BudgetLeft, responses=ERRORS,
+             tags=["earning"])
+    def budget_left(contract: str, caller: Caller, ex: ExchangeDep) -> dict[str, Any]:
+        """What is left of a contract's budget."""
+        if contract not in {c.name for c in ex.config.contracts}:
+            raise NotFound(f"unknown contract {contract[:64]!r}")
+        return {"contract": contract, "budget_left": format_amount(ex.budget_left(contract))}
+
     @api.get("/events", responses={**ERRORS, 200: {
         "content": {"text/event-stream": {}},
         "description": "Server-sent events: `transfer` and `refusal`, data = their JSON"}},
@@ -297,7 +338,8 @@ def _api_router() -> APIRouter:
         """Pay a git commit (admin): base rate × project multiplier × message bonus."""
         caller.require_admin()
         return ex.commit(body.author_email, body.project, body.message, body.sha,
-                         idempotency_key=idempotency_key).to_json()
+                         idempotency_key=idempotency_key, patch_id=body.patch_id,
+                         replaces=body.replaces).to_json()
 
     @api.post("/awards", response_model=s.Payment, responses=WRITE_ERRORS, tags=["earning"])
     def award(body: s.AwardRequest, caller: Caller, ex: ExchangeDep,

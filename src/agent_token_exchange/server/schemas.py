@@ -37,6 +37,8 @@ class CommitRequest(_In):
     project: Text
     message: Annotated[str, Field(min_length=1, max_length=10_000)]
     sha: Annotated[str | None, Field(max_length=64)] = None
+    patch_id: Annotated[str | None, Field(max_length=64)] = None
+    replaces: Annotated[str | None, Field(max_length=64)] = None
 
 
 class AwardRequest(_In):
@@ -306,3 +308,33 @@ class WhoAmI(BaseModel):
     key_id: str
     agent: str | None
     admin: bool
+
+
+class AuditReport(BaseModel):
+    intact: bool
+    transfers: int
+    head_seq: int
+    head_hash: str
+    first_bad_seq: int | None
+    problem: str
+
+
+class CommitPaid(BaseModel):
+    sha: str
+    paid: bool
+
+
+class IssueSettled(BaseModel):
+    issue_id: str
+    settled: bool
+
+
+class BudgetLeft(BaseModel):
+    contract: str
+    budget_left: Amount
+
+
+class ConfigView(BaseModel):
+    """The economy's rules as the server loaded them (config.toml as JSON)."""
+
+    model_config = ConfigDict(extra="allow")

@@ -1,0 +1,139 @@
+"""Export the ledger to JSON or CSV; import an export (or a Scheme prototype's exchange)
+into an empty exchange."""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import InvalidInput
+from ..exchange import import_exchange
+from ..home import find_home
+from ..scheme_import import read_scheme_exchange
+from ..transfer_io import MAX_FILE_BYTES, WRITERS, parse_export, parse_time
+from .options import Home, Json, open_from
+from .output import emit_json, stdout
+
+
+class Format(StrEnum):
+    json = "json"
+    csv = "csv"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("export")(export)
+    app.command("import")(import_)
+
+
+def export(
+    format: Annotated[Format, typer.Option("--format", help="json or csv.")] = Format.json,
+    since: Annotated[str | None, typer.Option(
+        "--since", metavar="DATE", help="Only records at or after DATE (2026-01-31 or "
+        "2026-01-31T12:00:00Z). A filtered export cannot be imported.")] = None,
+    agent: Annotated[str | None, typer.Option(
+        "--agent", metavar="AGENT", help="Only that agent's wallet, transfers, pools and "
+        "refusals. A filtered export cannot be imported.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", metavar="FILE", help="Write to FILE (default: standard output).")] = None,
+    home: Home = None,
+    json: Json = False,
+) -> None:
+    """Export transfers, accounts (wallets, pools, contracts), pools, refusals and
+    idempotency keys, for analysis, auditing or moving an exchange.
+
+    With --json, the export goes to --out and a summary is printed.
+
+    Example: token-exchange export --format csv --since 2026-01-01 --out ledger.csv
+    """
+    if json and out is None:
+        raise InvalidInput("with --json, name the export file with --out FILE")
+    since_us = parse_time(since, "--since") if since is not None else None
+    with open_from(home) as ex:
+        image = ex.export_image(since=since_us, agent=agent)
+    text = WRITERS[format.value](image)
+    if out is None:
+        sys.stdout.write(text)
+        return
+    _write_atomically(out, text)
+    if json:
+        emit_json({"out": str(out), "format": format.value, "complete": image.complete,
+                   "transfers": len(image.transfers), "accounts": len(image.accounts),
+                   "pools": len(image.pools), "refusals": len(image.refusals)})
+    else:
+        stdout.print(f"✅ Exported {len(image.transfers)} transfers, {len(image.accounts)} "
+                     f"accounts and {len(image.pools)} pools to {out}")
+
+
+def import_(
+    file: Annotated[Path | None, typer.Argument(
+        metavar="FILE", help="An export written by `token-exchange export`.",
+        show_default=False)] = None,
+    from_scheme: Annotated[Path | None, typer.Option(
+        "--from-scheme", metavar="DIR", help="Migrate the Scheme prototype's exchange in DIR "
+        "(its .exchange/ with wallets/, pools.scm, ledger.scm).")] = None,
+    home: Home = None,
+    json: Json = False,
+) -> None:
+    """Load an export (or the Scheme prototype's exchange) into an empty exchange.
+
+    Keeps every seq number, time and hash; refuses an exchange that already holds
+    anything, and a file whose balances its own transfers do not give.
+
+    Example: token-exchange import ledger.json --home ~/new-team
+    """
+    if (file is None) == (from_scheme is None):
+        raise InvalidInput("name either an export FILE or --from-scheme DIR")
+    paths = find_home(home, for_init=True)
+    notes: list[str] = []
+    if file is not None:
+        image = parse_export(_read_text(file))
+    else:
+        assert from_scheme is not None
+        migrated = read_scheme_exchange(from_scheme)
+        image, notes = migrated.image, migrated.report
+    summary = import_exchange(paths.home, image)
+    if json:
+        emit_json({**summary.to_json(), "notes": notes})
+        return
+    for note in notes:
+        stdout.print(f"   {note}", markup=False)
+    stdout.print(f"✅ Imported {summary.transfers} transfers, {summary.accounts} accounts, "
+                 f"{summary.pools} pools, {summary.refusals} refusals and "
+                 f"{summary.idempotency_keys} idempotency keys into {paths.state}")
+    stdout.print(f"   audit head {summary.head_hash}")
+    if summary.unconfigured:
+        stdout.print("   ⚠️  not in config.toml (history kept; add them to use their wallets): "
+                     + ", ".join(summary.unconfigured), markup=False)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise InvalidInput(f"{path}: too large to be an export")
+        return path.read_text("utf-8")
+    except FileNotFoundError:
+        raise InvalidInput(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InvalidInput(f"{path}: is a directory, not an export file") from None
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{path}: not UTF-8 text, so not an export") from None
+    except OSError as exc:
+        raise InvalidInput(f"{path}: cannot read it ({exc.strerror})") from None
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        with open(partial, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, path)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise InvalidInput(f"{path}: cannot write it ({exc.strerror})") from None

@@ -1,0 +1,1 @@
+"""Earning from real work: git commits (hooks, backfill) and beads issues (bd)."""

@@ -1,0 +1,177 @@
+"""Paying git commits: the one a post-commit hook just made, and a repository's history.
+
+Both go through ``Exchange.commit`` with the SHA, the patch id and (for an amend) the
+commit it replaces, so the same work is paid once whichever way it arrives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import rules
+from ..errors import BudgetExhausted, Conflict, InvalidInput
+from ..exchange import Exchange
+from ..records import Payment, Record
+from .git import CommitInfo, has_commits, head_commit, project_name, repo_root, walk_history
+
+
+def pay_commit(ex: Exchange, commit: CommitInfo, project: str) -> Payment | None:
+    """Pay one commit; None when it earns nothing by rule (a merge, an unknown author)."""
+    if commit.is_merge and not ex.config.git.pay_merge_commits:
+        return None
+    if not commit.author_email or rules.agent_for_email(ex.config, commit.author_email) is None:
+        return None
+    return ex.commit(commit.author_email, project, commit.message, commit.sha,
+                     patch_id=commit.patch_id, replaces=commit.replaces)
+
+
+def skip_reason(ex: Exchange, commit: CommitInfo) -> str:
+    if commit.is_merge and not ex.config.git.pay_merge_commits:
+        return "merge commits earn nothing (set git.pay_merge_commits to pay them)"
+    return (f"{commit.author_email or 'no author email'} is not a known agent "
+            "(add it to an agent's emails in config.toml)")
+
+
+def pay_head(ex: Exchange, repo: Path, project: str | None) -> tuple[CommitInfo, Payment | None]:
+    """What the post-commit hook does: read HEAD and pay it."""
+    root = repo_root(repo)
+    commit = head_commit(root)
+    return commit, pay_commit(ex, commit, project_name(root, project))
+
+
+@dataclass
+class AgentTotal(Record):
+    MONEY = frozenset({"amount"})
+    agent: str
+    commits: int = 0
+    amount: int = 0
+
+
+@dataclass
+class BackfillReport(Record):
+    """What a backfill paid (or, dry, would pay), per agent, and what it passed over."""
+
+    MONEY = frozenset({"total"})
+    repo: str
+    project: str
+    dry_run: bool
+    commits: int = 0
+    paid: int = 0
+    already_paid: int = 0
+    merges: int = 0
+    unknown_authors: int = 0
+    refused: int = 0
+    total: int = 0
+    agents: list[AgentTotal] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def add(self, agent: str, amount: int) -> None:
+        for row in self.agents:
+            if row.agent == agent:
+                row.commits += 1
+                row.amount += amount
+                break
+        else:
+            self.agents.append(AgentTotal(agent, 1, amount))
+        self.paid += 1
+        self.total += amount
+
+
+def backfill(
+    ex: Exchange, repo: Path | None, *, since: str | None = None, dry_run: bool = False,
+    project: str | None = None, progress: Callable[[int, int], None] | None = None,
+) -> BackfillReport:
+    """Pay every past commit of a known agent, oldest first, once.
+
+    A dry run computes the same figures from the rules (budgets capped as they would be)
+    and writes nothing."""
+    root = repo_root(repo)
+    name = project_name(root, project)
+    commits = list(walk_history(root, since)) if has_commits(root) else []
+    report = BackfillReport(str(root), name, dry_run, commits=len(commits))
+    budgets: dict[str, int] = {}  # dry run: what each contract would have left
+    seen: set[tuple[str, str]] = set()  # dry run: (patch id, agent) counted already
+    for done, commit in enumerate(commits, 1):
+        if progress is not None:
+            progress(done, len(commits))
+        agent = rules.agent_for_email(ex.config, commit.author_email) if commit.author_email \
+            else None
+        if commit.is_merge and not ex.config.git.pay_merge_commits:
+            report.merges += 1
+            continue
+        if agent is None:
+            report.unknown_authors += 1
+            continue
+        if ex.commit_paid(commit.sha, patch_id=commit.patch_id,
+                          author_email=commit.author_email) or (
+                dry_run and commit.patch_id and (commit.patch_id, agent) in seen):
+            report.already_paid += 1
+            continue
+        if dry_run:
+            _dry_pay(ex, commit, agent, name, budgets, report)
+            if commit.patch_id:
+                seen.add((commit.patch_id, agent))
+            continue
+        try:
+            paid = ex.commit(commit.author_email, name, commit.message, commit.sha,
+                             patch_id=commit.patch_id)
+        except BudgetExhausted:
+            report.refused += 1
+            continue
+        except (Conflict, InvalidInput) as exc:
+            report.refused += 1
+            report.problems.append(f"{commit.sha[:12]}: {exc.message}")
+            continue
+        if paid.amount == 0:
+            report.already_paid += 1
+        else:
+            report.add(agent, paid.amount)
+    report.agents.sort(key=lambda row: row.agent)
+    return report
+
+
+def _dry_pay(ex: Exchange, commit: CommitInfo, agent: str, project: str,
+             budgets: dict[str, int], report: BackfillReport) -> None:
+    reward = rules.commit_reward(ex.config, agent, project, commit.message)
+    left = budgets.setdefault(reward.contract, ex.budget_left(reward.contract))
+    amount = min(reward.amount, left)
+    if amount <= 0:
+        report.refused += 1
+        return
+    budgets[reward.contract] = left - amount
+    report.add(agent, amount)
+
+
+def post_commit_hook(home: Path | str | None, repo: Path | str | None,
+                     project: str | None) -> tuple[bool, str, dict[str, object]]:
+    """The post-commit hook's whole job. Never raises: a commit must not break because
+    paying for it did. Returns (paid-or-settled, one line to print, JSON payload)."""
+    from ..exchange import open_exchange
+    from ..home import find_home
+    from ..money import display_amount
+
+    try:
+        paths = find_home(home)
+        if not paths.exists():
+            raise InvalidInput(f"no exchange at {paths.state}")
+        with open_exchange(paths.home) as ex:
+            commit, paid = pay_head(ex, Path(repo or Path.cwd()), project)
+            if paid is None:
+                line = f"token-exchange: {commit.sha[:12]} not paid: {skip_reason(ex, commit)}"
+                return False, line, {"sha": commit.sha, "paid": None,
+                                     "reason": skip_reason(ex, commit)}
+        if paid.amount == 0:
+            line = f"token-exchange: {commit.sha[:12]} earns nothing more: {paid.note}"
+        else:
+            line = (f"token-exchange: {paid.agent} earned {display_amount(paid.amount)} tokens "
+                    f"for {commit.sha[:12]} ({paid.project})")
+        return True, line, {"sha": commit.sha, "paid": paid.to_json()}
+    except Exception as exc:  # noqa: BLE001 - the hook must never break a commit
+        message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+        first = str(message).strip().splitlines()[0] if str(message).strip() else "failed"
+        code = getattr(exc, "code", None) if isinstance(getattr(exc, "code", None), str) \
+            else "hook_error"
+        return False, f"token-exchange: commit not paid: {first}", {
+            "error": {"code": code, "message": first}}

@@ -1,0 +1,329 @@
+"""Export and import files: a ledger image as JSON or CSV, and back.
+
+Both formats hold the same records in the same order — accounts (every wallet, pool,
+contract and system account with its balance, earned and spent), transfers (with their
+audit hashes), pools, pool members, pool credits, refusals and idempotency keys — so
+``export → import → export`` gives the same bytes. Amounts are exact decimal token
+strings ("150", "0.000001", "-190000"); times are UTC ISO-8601 with microseconds.
+
+JSON is one object: a header (``format``, ``version``, ``complete``, ``since``,
+``agent``) and one array per section. CSV is one table a spreadsheet can filter: the
+first column names the record (``export`` for the header row, then ``account``,
+``transfer``, ``pool``, ``pool_member``, ``pool_credit``, ``refusal``, ``idempotency``);
+the other columns are the union of the records' fields, empty where a record has none.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Callable
+from dataclasses import fields as dataclass_fields
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from .errors import InvalidInput
+from .ledger.image import (
+    AccountRow,
+    IdempotencyRow,
+    LedgerImage,
+    PoolCreditRow,
+    PoolImageRow,
+    PoolMemberRow,
+)
+from .ledger.kinds import Kind
+from .ledger.store import RefusalRow, Transfer
+from .money import DECIMALS, MAX_MICRO, MICRO, format_amount
+
+FORMAT = "agent-token-exchange/export"
+VERSION = 1
+MAX_FILE_BYTES = 2 * 1024**3
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_AMOUNT = re.compile(r"^(-?)([0-9]{1,19})(?:\.([0-9]{1,6}))?$")
+_DATE = re.compile(
+    r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)?(?:Z|[+-]\d{2}:\d{2})?$"
+)
+
+
+# -- field codecs: value in the image <-> value in a file -----------------------------
+
+
+def time_text(us: int) -> str:
+    """Exact UTC ISO-8601 with microseconds: 2026-01-01T00:00:00.000001Z."""
+    moment = _EPOCH + timedelta(microseconds=us)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(text: str, what: str) -> int:
+    """ISO-8601 (a date, or a date and time; UTC unless an offset is given) to µs."""
+    if not isinstance(text, str) or not _DATE.match(text.strip()):
+        raise InvalidInput(f"{what} must be a date like 2026-01-31 or 2026-01-31T12:00:00Z, "
+                           f"got {str(text)[:40]!r}")
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"{what} is not a real date: {text[:40]!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def _money(text: Any, what: str, *, signed: bool = False) -> int:
+    match = _AMOUNT.match(text) if isinstance(text, str) else None
+    if match is None or (match.group(1) and not signed):
+        raise InvalidInput(f"{what} must be a decimal amount like 150 or 0.5, got "
+                           f"{str(text)[:40]!r}")
+    micro = int(match.group(2)) * MICRO + int((match.group(3) or "").ljust(DECIMALS, "0"))
+    if abs(micro) > 1000 * MAX_MICRO:
+        raise InvalidInput(f"{what} is too large: {text[:40]!r}")
+    return -micro if match.group(1) else micro
+
+
+def _integer(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not (
+        isinstance(value, int) or (isinstance(value, str) and value.isascii()
+                                   and value.isdigit() and len(value) <= 19)
+    ):
+        raise InvalidInput(f"{what} must be a whole number, got {str(value)[:40]!r}")
+    number = int(value)
+    if not 0 <= number < 2**63:
+        raise InvalidInput(f"{what} is out of range: {number}")
+    return number
+
+
+def _text(value: Any, what: str) -> str:
+    if not isinstance(value, str) or len(value) > 100_000:
+        raise InvalidInput(f"{what} must be text, got {type(value).__name__}")
+    return value
+
+
+# Each section: the record's dataclass, and for each field how it is written and read.
+# Kinds: text, opt (text or null), int, optint, money, signed, optmoney, time, opttime, json.
+SECTIONS: dict[str, tuple[type, dict[str, str]]] = {
+    "accounts": (AccountRow, {"name": "text", "kind": "text", "created_at": "time",
+                              "balance": "signed", "earned": "signed", "spent": "signed"}),
+    "transfers": (Transfer, {"seq": "int", "at": "time", "kind": "text", "source": "text",
+                             "destination": "text", "amount": "money", "description": "text",
+                             "project": "opt", "model": "opt", "inference_tokens": "optint",
+                             "pool_id": "opt", "idempotency_key": "opt", "hash": "opt"}),
+    "pools": (PoolImageRow, {"id": "text", "number": "int", "name": "text", "creator": "text",
+                             "min_contribution": "money", "created_at": "time",
+                             "dissolved_at": "opttime"}),
+    "pool_members": (PoolMemberRow, {"pool_id": "text", "agent": "text", "joined_at": "time",
+                                     "contributed": "signed"}),
+    "pool_credits": (PoolCreditRow, {"seq": "int", "agent": "text", "contributed": "signed",
+                                     "credited": "signed"}),
+    "refusals": (RefusalRow, {"seq": "int", "at": "time", "agent": "opt", "pool_id": "opt",
+                              "operation": "text", "code": "text", "message": "text",
+                              "amount": "optmoney"}),
+    "idempotency": (IdempotencyRow, {"key": "text", "request_hash": "text", "outcome": "text",
+                                     "result": "json", "first_seq": "optint",
+                                     "created_at": "time"}),
+}
+# The CSV record name of each section.
+RECORD_NAMES = {"accounts": "account", "transfers": "transfer", "pools": "pool",
+                "pool_members": "pool_member", "pool_credits": "pool_credit",
+                "refusals": "refusal", "idempotency": "idempotency"}
+HEADER_FIELDS = ("format", "version", "complete", "since", "agent")
+
+
+def _encode(kind: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if kind in ("money", "signed", "optmoney"):
+        return format_amount(value)
+    if kind in ("time", "opttime"):
+        return time_text(value)
+    return value
+
+
+def _decode(kind: str, value: Any, what: str) -> Any:
+    if kind.startswith("opt") and value is None:
+        return None
+    if kind in ("text", "opt"):
+        return _text(value, what)
+    if kind in ("int", "optint"):
+        return _integer(value, what)
+    if kind in ("money", "optmoney"):
+        return _money(value, what)
+    if kind == "signed":
+        return _money(value, what, signed=True)
+    if kind in ("time", "opttime"):
+        return parse_time(value, what)
+    if kind == "json":
+        if not isinstance(value, dict):
+            raise InvalidInput(f"{what} must be a JSON object")
+        return value
+    raise AssertionError(kind)
+
+
+# -- writing ------------------------------------------------------------------------------
+
+
+def _header(image: LedgerImage) -> dict[str, Any]:
+    return {"format": FORMAT, "version": VERSION, "complete": image.complete,
+            "since": None if image.since is None else time_text(image.since),
+            "agent": image.agent}
+
+
+def _records(image: LedgerImage, section: str) -> list[dict[str, Any]]:
+    _, spec = SECTIONS[section]
+    return [{name: _encode(kind, getattr(row, name)) for name, kind in spec.items()}
+            for row in getattr(image, section)]
+
+
+def to_json(image: LedgerImage) -> str:
+    document = _header(image)
+    for section in SECTIONS:
+        document[section] = _records(image, section)
+    return json.dumps(document, ensure_ascii=False, indent=1, sort_keys=False) + "\n"
+
+
+def csv_columns() -> list[str]:
+    columns = ["record", *HEADER_FIELDS]
+    for _, spec in SECTIONS.values():
+        columns += [name for name in spec if name not in columns]
+    return columns
+
+
+def to_csv(image: LedgerImage) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, csv_columns(), lineterminator="\n")
+    writer.writeheader()
+    writer.writerow({"record": "export", **{k: _csv_cell(v) for k, v in
+                                            _header(image).items()}})
+    for section, record in RECORD_NAMES.items():
+        for row in _records(image, section):
+            writer.writerow({"record": record, **{k: _csv_cell(v) for k, v in row.items()}})
+    return out.getvalue()
+
+
+def _csv_cell(value: Any) -> str:
+    """Null is an empty cell; an empty string is written as a quoted "" by a marker."""
+    if value is None:
+        return ""
+    if value == "":
+        return '""'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return str(value)
+
+
+# -- reading ------------------------------------------------------------------------------
+
+
+def parse_export(text: str) -> LedgerImage:
+    """Read a JSON or CSV export; any problem is one InvalidInput naming the record."""
+    stripped = text.lstrip("\ufeff")
+    if stripped.lstrip().startswith("{"):
+        return _from_json(stripped)
+    if stripped.startswith("record,"):
+        return _from_csv(stripped)
+    raise InvalidInput("not an export: expected a JSON or CSV file written by "
+                       "`token-exchange export`")
+
+
+def _from_json(text: str) -> LedgerImage:
+    try:
+        document = json.loads(text, parse_float=lambda s: s, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidInput(f"not valid JSON: {str(exc)[:120]}") from None
+    if not isinstance(document, dict):
+        raise InvalidInput("not an export: the JSON is not an object")
+    sections = {}
+    for section in SECTIONS:
+        rows = document.get(section)
+        if not isinstance(rows, list):
+            raise InvalidInput(f"not a complete export: the {section!r} list is missing")
+        sections[section] = rows
+    return _build(document, sections)
+
+
+def _no_constant(name: str) -> Any:
+    raise InvalidInput(f"not valid JSON: {name} is not a number")
+
+
+def _from_csv(text: str) -> LedgerImage:
+    columns = csv_columns()
+    try:
+        rows = list(csv.DictReader(io.StringIO(text)))
+    except csv.Error as exc:
+        raise InvalidInput(f"not valid CSV: {exc}") from None
+    header: dict[str, Any] | None = None
+    sections: dict[str, list[dict[str, Any]]] = {section: [] for section in SECTIONS}
+    by_record = {record: section for section, record in RECORD_NAMES.items()}
+    for number, row in enumerate(rows, start=2):
+        if None in row or set(row) != set(columns):
+            raise InvalidInput(f"CSV line {number}: the columns are not an export's columns")
+        record = row["record"]
+        if record == "export":
+            header = {k: _csv_value(row[k]) for k in HEADER_FIELDS}
+            header["complete"] = row["complete"] == "true"
+            continue
+        if record not in by_record:
+            raise InvalidInput(f"CSV line {number}: unknown record {record[:40]!r}")
+        section = by_record[record]
+        _, spec = SECTIONS[section]
+        values = {}
+        for name, kind in spec.items():
+            value = _csv_value(row[name])
+            if kind == "json" and isinstance(value, str):
+                try:
+                    value = json.loads(value)
+                except ValueError:
+                    raise InvalidInput(f"CSV line {number}: {name} is not JSON") from None
+            values[name] = value
+        sections[section].append(values)
+    if header is None:
+        raise InvalidInput("not an export: the CSV has no `export` header row")
+    return _build(header, sections)
+
+
+def _csv_value(cell: str) -> Any:
+    if cell == "":
+        return None
+    if cell == '""':
+        return ""
+    return cell
+
+
+def _build(header: dict[str, Any], sections: dict[str, list[Any]]) -> LedgerImage:
+    if header.get("format") != FORMAT:
+        raise InvalidInput(f"not an export: format is {str(header.get('format'))[:60]!r}, "
+                           f"expected {FORMAT!r}")
+    if str(header.get("version")) != str(VERSION):
+        raise InvalidInput(f"export version {str(header.get('version'))[:10]} is not one this "
+                           f"program reads (it reads {VERSION})")
+    built: dict[str, list[Any]] = {}
+    for section, rows in sections.items():
+        record_type, spec = SECTIONS[section]
+        out = []
+        for index, row in enumerate(rows, start=1):
+            where = f"{section} record {index}"
+            if not isinstance(row, dict) or set(row) != set(spec):
+                raise InvalidInput(f"{where}: expected the fields {', '.join(spec)}")
+            values = {name: _decode(kind, row[name], f"{where}: {name}")
+                      for name, kind in spec.items()}
+            out.append(_make(record_type, values))
+        built[section] = out
+    for transfer in built["transfers"]:
+        if transfer.kind not in {k.value for k in Kind}:
+            raise InvalidInput(f"transfer #{transfer.seq}: unknown kind {transfer.kind[:40]!r}")
+    complete = header.get("complete")
+    return LedgerImage(**built, complete=complete is True,
+                       since=None if header.get("since") is None
+                       else parse_time(header["since"], "since"),
+                       agent=header.get("agent"))
+
+
+def _make(record_type: type, values: dict[str, Any]) -> Any:
+    names = [f.name for f in dataclass_fields(record_type)]
+    return record_type(**{name: values.get(name) for name in names})
+
+
+WRITERS: dict[str, Callable[[LedgerImage], str]] = {"json": to_json, "csv": to_csv}

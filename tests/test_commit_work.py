@@ -1,0 +1,63 @@
+"""Exchange.commit follows the work, not only the SHA: amends and replays settle at zero."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent_token_exchange.errors import Conflict, InvalidInput
+
+from .ledger_checks import assert_invariants
+
+A, B, C = "a" * 40, "b" * 40, "c" * 40
+PATCH, OTHER_PATCH = "1" * 40, "2" * 40
+
+
+def commits(ex) -> list[tuple[str, int]]:
+    return [(t.destination, t.amount) for t in ex.store.transfers() if t.kind == "commit"]
+
+
+def test_an_amend_of_a_paid_commit_settles_at_zero(exchange):
+    first = exchange.commit("claude@x.dev", "app", "fix: one", A, patch_id=PATCH)
+    amend = exchange.commit("claude@x.dev", "app", "hotfix: one", B, patch_id=OTHER_PATCH,
+                            replaces=A)
+    chained = exchange.commit("claude@x.dev", "app", "hotfix: one!", C, replaces=B)
+    assert first.amount == 225_000_000
+    assert (amend.amount, amend.seq) == (0, 0)
+    assert amend.note == f"already paid: it replaces commit {A[:12]} (amend)"
+    assert chained.amount == 0
+    assert commits(exchange) == [("agent:claude", 225_000_000)]
+    # the amended change's patch id is remembered too: replaying it pays nothing
+    replay = exchange.commit("claude@x.dev", "app", "hotfix: one", "d" * 40,
+                             patch_id=OTHER_PATCH)
+    assert replay.amount == 0 and "matching patch id" in replay.note
+    assert_invariants(exchange)
+
+
+def test_an_amend_of_an_unpaid_commit_is_paid(exchange):
+    paid = exchange.commit("claude@x.dev", "app", "feat: one", B, replaces=A)
+    assert paid.amount == 150_000_000
+
+
+def test_a_patch_id_is_matched_per_agent(exchange):
+    exchange.commit("claude@x.dev", "app", "feat: x", A, patch_id=PATCH)
+    theirs = exchange.commit("spark@x.dev", "app", "feat: x", B, patch_id=PATCH)
+    mine_again = exchange.commit("claude@x.dev", "app", "feat: x", C, patch_id=PATCH)
+    assert theirs.amount == 115_000_000 and mine_again.amount == 0
+    assert_invariants(exchange)
+
+
+def test_replaying_a_sha_returns_the_first_result(exchange):
+    first = exchange.commit("claude@x.dev", "app", "feat: x", A, patch_id=PATCH)
+    assert exchange.commit("claude@x.dev", "app", "feat: x", A, patch_id=PATCH) == first
+    with pytest.raises(Conflict):
+        exchange.commit("claude@x.dev", "other", "feat: x", A)
+    assert exchange.commit_paid(A) and not exchange.commit_paid(B)
+    assert exchange.commit_paid(B, patch_id=PATCH, author_email="claude@x.dev")
+    assert not exchange.commit_paid(B, patch_id=PATCH, author_email="spark@x.dev")
+
+
+def test_malformed_patch_ids_are_refused_before_anything_is_written(exchange):
+    for bad in ({"patch_id": "not-hex"}, {"replaces": "zz"}):
+        with pytest.raises(InvalidInput):
+            exchange.commit("claude@x.dev", "app", "feat", A, **bad)
+    assert commits(exchange) == []
