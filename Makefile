@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench bench-git bench-postgres bench-sim bd-rewards bd-preview bd-close bench-audit clean
+.PHONY: install demo test lint bench bench-git bench-postgres bench-sim bd-rewards bd-preview bd-close bench-audit bench-api chromium clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,14 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 
-test: lint
+# The browser tests drive Debian's chromium; install it from apt only when it is missing
+# (never a browser download by Playwright).
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y chromium; }
+
+test: lint chromium
 	$(BIN)/pytest
 
 bench: $(STAMP)
@@ -30,6 +37,9 @@ bench: $(STAMP)
 
 bench-postgres: $(STAMP)
 	$(BIN)/python bench/bench_postgres.py
+
+bench-api: $(STAMP)
+	$(BIN)/python bench/bench_api.py
 
 # Git: backfill of a generated 10,000-commit repository, and the post-commit hook's time.
 bench-git: $(STAMP)

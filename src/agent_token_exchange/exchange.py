@@ -46,6 +46,7 @@ from .records import (
     DoctorReport,
     HistoryEntry,
     ImportSummary,
+    LedgerTransfer,
     Limits,
     Payment,
     PoolContribution,
@@ -55,6 +56,7 @@ from .records import (
     PoolView,
     Refund,
     RefusalEvent,
+    RewardPreview,
     Wallet,
 )
 
@@ -203,6 +205,33 @@ class Exchange:
     def pool_list(self) -> list[PoolView]:
         with self.store.snapshot():
             return [self._pool_view(p.id) for p in self.store.pools()]
+
+    def transfers_since(self, after_seq: int = 0, limit: int = 500) -> list[LedgerTransfer]:
+        """Transfers with ``seq`` above ``after_seq``, oldest first (the live event feed)."""
+        return [_ledger_transfer(t) for t in self.store.transfers(after_seq, limit)]
+
+    def recent_transfers(self, limit: int = 200) -> list[LedgerTransfer]:
+        """The newest ``limit`` transfers, oldest first."""
+        start = max(0, self.store.last_seq() - limit)
+        return self.transfers_since(start, limit)
+
+    def refusals_since(self, after_seq: int = 0, limit: int = 500) -> list[RefusalEvent]:
+        """Refusals with ``seq`` above ``after_seq``, oldest first (the live event feed)."""
+        return [RefusalEvent(*r.__dict__.values())
+                for r in self.store.refusals_after(after_seq, limit)]
+
+    def preview_commit(self, agent: str, project: str, message: str) -> RewardPreview:
+        """What a commit by ``agent`` to ``project`` with ``message`` would earn now."""
+        agent = self._agent(agent)
+        project = _text(project, "project")
+        message = _text(message, "commit message", limit=10_000)
+        reward = rules.commit_reward(self.config, agent, project, message)
+        left = self._balance(contract_account(reward.contract))
+        return RewardPreview(
+            agent, project, reward.contract, reward.base_rate, str(reward.project_multiplier),
+            str(reward.bonus_multiplier), reward.bonus_class, reward.amount, left,
+            max(0, min(reward.amount, left)),
+        )
 
     def doctor(self, fix: bool = False) -> DoctorReport:
         """Check every invariant; with ``fix`` rebuild what is derived (never a transfer)."""
@@ -770,6 +799,11 @@ class Exchange:
 
 
 # -- module helpers ---------------------------------------------------------------------
+
+
+def _ledger_transfer(t: Any) -> LedgerTransfer:
+    return LedgerTransfer(t.seq, t.at, t.kind, t.source, t.destination, t.amount,
+                          t.description, t.project, t.model, t.inference_tokens, t.pool_id)
 
 
 class _LockSetMoved(Exception):

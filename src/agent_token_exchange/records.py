@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from .clock import iso_utc
-from .money import format_amount
+from .money import MICRO, format_amount
 
 
 class Record:
@@ -31,6 +33,25 @@ class Record:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Any:
         return cls(**data)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Any:
+        """The inverse of ``to_json`` (how the HTTP client rebuilds a record). Times come
+        back at the second precision ``to_json`` keeps."""
+        nested = _NESTED.get(cls, {})
+        values: dict[str, Any] = {}
+        for field in dataclasses.fields(cls):  # type: ignore[arg-type]
+            if field.name not in data:
+                continue
+            value = data[field.name]
+            if field.name in nested:
+                value = tuple(nested[field.name].from_json(item) for item in value)
+            elif value is not None and field.name in cls.MONEY and isinstance(value, str):
+                value = _micro_from_json(value)
+            elif value is not None and field.name in cls.TIMES and isinstance(value, str):
+                value = _micro_seconds_from_iso(value)
+            values[field.name] = value
+        return cls(**values)
 
 
 def _json_value(name: str, value: Any, money: frozenset[str], times: frozenset[str]) -> Any:
@@ -279,3 +300,56 @@ class ImportSummary(Record):
     idempotency_keys: int
     head_hash: str
     unconfigured: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LedgerTransfer(Record):
+    """One transfer of the ledger, as the live event stream and the dashboard see it."""
+
+    MONEY = frozenset({"amount"})
+    seq: int
+    at: int
+    kind: str
+    source: str
+    destination: str
+    amount: int
+    description: str
+    project: str | None
+    model: str | None
+    inference_tokens: int | None
+    pool_id: str | None
+
+
+@dataclass(frozen=True)
+class RewardPreview(Record):
+    """What a commit would earn now, without paying it."""
+
+    MONEY = frozenset({"base_rate", "reward", "budget_left", "amount"})
+    agent: str
+    project: str
+    contract: str
+    base_rate: int
+    project_multiplier: str
+    bonus_multiplier: str
+    bonus_class: str | None
+    reward: int  # before the contract's budget cap
+    budget_left: int
+    amount: int  # what it would pay: the reward, capped at the budget left
+
+
+# Fields holding tuples of records, for from_json.
+_NESTED: dict[type, dict[str, type[Record]]] = {
+    PoolView: {"members": PoolMember},
+    PoolSpend: {"credits": Credit},
+    PoolDissolution: {"refunds": Refund},
+    Limits: {"recent_refusals": RefusalEvent},
+    DoctorReport: {"findings": Finding},
+}
+
+
+def _micro_from_json(text: str) -> int:
+    return int(Decimal(text) * MICRO)
+
+
+def _micro_seconds_from_iso(text: str) -> int:
+    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()) * 1_000_000

@@ -8,19 +8,21 @@ import sys
 import typer
 
 from ..errors import ExchangeError
-from . import core, simulate, transfer_io
+from . import core, keys, serve, simulate, transfer_io
 from .audit import audit_app
 from .bd import bd_app
 from .git import git_app
 from .hooks import hook_app, hooks_app
-from .options import with_database_option
+from .options import take_server_options, with_database_option
 from .output import emit_error, emit_usage_error
 from .pool import pool_app
 
 app = typer.Typer(
     name="token-exchange",
     help="Agent Token Exchange: agents earn tokens for real work and spend them on LLM "
-    "inference under hourly, daily, burst and reserve limits.",
+    "inference under hourly, daily, burst and reserve limits. Every command also takes "
+    "--server URL and --api-key KEY (or $TOKEN_EXCHANGE_URL, $TOKEN_EXCHANGE_KEY) to work "
+    "against a remote exchange started with `token-exchange serve`.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -33,6 +35,8 @@ for group in (hooks_app, hook_app, git_app, bd_app):
     app.add_typer(group)
 simulate.register(app)
 app.add_typer(audit_app)
+app.add_typer(keys.keys_app)
+serve.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     as_json = "--json" in args
     command = with_database_option(typer.main.get_command(app))
     try:
+        args = take_server_options(args)
         result = command.main(args=args, prog_name="token-exchange", standalone_mode=False)
         code = result if isinstance(result, int) else 0
     except typer.Exit as exc:

@@ -8,12 +8,12 @@ from typing import Annotated
 import typer
 
 from ..clock import iso_utc
-from ..errors import EXIT_INTEGRITY, IntegrityError
+from ..errors import EXIT_INTEGRITY, IntegrityError, InvalidInput
 from ..exchange import init_exchange
 from ..home import find_home
 from ..ledger import redact
 from ..money import display_amount
-from .options import Home, Json, open_from, selected_database
+from .options import Home, Json, open_from, remote, selected_database
 from .output import compact, emit_json, short_time, signed, stderr, stdout, table, tokens
 
 
@@ -31,6 +31,8 @@ def init(home: Home = None, json: Json = False) -> None:
 
     Example: token-exchange init --home ~/team
     """
+    if remote.url:
+        raise InvalidInput("init creates a local exchange; drop --server")
     paths = find_home(home, for_init=True)
     existed = paths.exists()
     init_exchange(paths.home, database=selected_database())

@@ -1,8 +1,11 @@
-"""The option bundle every command shares: --home, --database and --json."""
+"""The option bundle every command shares: --home, --database and --json; and
+--server/--api-key, which every command takes to work against a remote exchange instead."""
 
 from __future__ import annotations
 
+import os
 from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -80,8 +83,62 @@ def selected_database() -> str | None:
     return _database.get()
 
 
+@dataclass
+class Remote:
+    """Where --server (or $TOKEN_EXCHANGE_URL) points, with --api-key (or $TOKEN_EXCHANGE_KEY)."""
+
+    url: str | None = None
+    key: str | None = None
+
+
+remote = Remote()
+SERVER_OPTIONS = ("--server", "--api-key")
+
+
+def take_server_options(args: list[str]) -> list[str]:
+    """Pull ``--server URL`` and ``--api-key KEY`` out of the arguments, wherever they stand,
+    so that every command (including ones added later) accepts them unchanged."""
+    remote.url = remote.key = None
+    rest: list[str] = []
+    words = iter(args)
+    for word in words:
+        name, equals, value = word.partition("=")
+        if name in SERVER_OPTIONS:
+            if not equals:
+                value = next(words, "")
+            if not value or value.startswith("--"):
+                raise InvalidInput(f"{name} needs a value")
+            if name == "--server":
+                remote.url = value
+            else:
+                remote.key = value
+        else:
+            rest.append(word)
+    return rest
+
+
 def open_from(home: Path | None) -> Exchange:
-    """Open the exchange the user pointed at (or the one found from here)."""
+    """Open the exchange the user pointed at: --server, else --home, else
+    $TOKEN_EXCHANGE_URL, else the local one found from here. A remote exchange is an
+    ``ExchangeClient``, which has the same methods and returns the same records."""
+    url = remote.url or (None if home is not None else os.environ.get("TOKEN_EXCHANGE_URL"))
+    if url:
+        from ..client import ExchangeClient
+
+        key = remote.key or os.environ.get("TOKEN_EXCHANGE_KEY")
+        return ExchangeClient(url, key)  # type: ignore[return-value]
+    return open_local(home)
+
+
+def open_local(home: Path | None) -> Exchange:
+    """The exchange on this machine (for what only its owner may do: keys, serve)."""
+    return open_exchange(local_home(home), clock=SystemClock(), database=selected_database())
+
+
+def local_home(home: Path | None) -> Path:
+    """The local exchange's home directory, checked to exist."""
+    if remote.url:
+        raise InvalidInput("this command works on a local exchange only; drop --server")
     paths = find_home(home)
     database = selected_database()
     if not paths.config.exists() or not (database or paths.exists()
@@ -89,4 +146,4 @@ def open_from(home: Path | None) -> Exchange:
         raise InvalidInput(
             f"no exchange at {paths.state}; run `token-exchange init --home {paths.home}`"
         )
-    return open_exchange(paths.home, clock=SystemClock(), database=database)
+    return paths.home

@@ -169,6 +169,27 @@ MIGRATIONS: list[Migration] = [
             """,
         ],
     ),
+    Migration(
+        2,
+        "API keys for the HTTP service (hashed; an agent's key or an admin key)",
+        [
+            # Only the SHA-256 of a key is kept: keys are 256 random bits, so a plain hash
+            # is as safe as a slow one and lets a request be checked in one indexed lookup.
+            """
+            CREATE TABLE api_keys (
+                number      {id},
+                key_id      TEXT NOT NULL UNIQUE,
+                key_hash    TEXT NOT NULL UNIQUE,
+                agent       TEXT,
+                admin       INTEGER NOT NULL DEFAULT 0 CHECK (admin IN (0, 1)),
+                label       TEXT NOT NULL DEFAULT '',
+                created_at  {bigint} NOT NULL,
+                revoked_at  {bigint},
+                CHECK ((admin = 1 AND agent IS NULL) OR (admin = 0 AND agent IS NOT NULL))
+            )
+            """,
+        ],
+    ),
     # Number 2 is another change's (api keys); the runner applies what is missing in order.
     Migration(
         3,

@@ -78,6 +78,16 @@ class MemberRow:
 
 
 @dataclass(frozen=True)
+class ApiKeyRow:
+    key_id: str
+    agent: str | None
+    admin: bool
+    label: str
+    created_at: int
+    revoked_at: int | None
+
+
+@dataclass(frozen=True)
 class RefusalRow:
     seq: int
     at: int
@@ -545,3 +555,55 @@ class Store:
         for seq, at, amount in spends:
             cumulative += amount
             self.record_consumption(agent, at, amount, cumulative, seq)
+
+    # -- refusals as a stream (live events) ---------------------------------------------
+
+    def refusals_after(self, after_seq: int, limit: int) -> list[RefusalRow]:
+        rows = self._all(
+            "SELECT seq, at, agent, pool_id, operation, code, message, amount "
+            "FROM refusals WHERE seq > ? ORDER BY seq LIMIT ?",
+            (after_seq, limit),
+        )
+        return [RefusalRow(*row) for row in rows]
+
+    def last_refusal_seq(self) -> int:
+        row = self._one("SELECT COALESCE(MAX(seq), 0) FROM refusals")
+        return int(row[0]) if row else 0
+
+    # -- API keys (the HTTP service's credentials; never money) ---------------------------
+
+    _KEY_COLUMNS = "key_id, agent, admin, label, created_at, revoked_at"
+
+    def create_api_key(
+        self, key_id: str, key_hash: str, agent: str | None, admin: bool, label: str, at: int
+    ) -> None:
+        self._execute(
+            "INSERT INTO api_keys (key_id, key_hash, agent, admin, label, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (key_id, key_hash, agent, 1 if admin else 0, label, at),
+        )
+
+    def api_key_by_hash(self, key_hash: str) -> ApiKeyRow | None:
+        row = self._one(
+            f"SELECT {self._KEY_COLUMNS} FROM api_keys WHERE key_hash = ?", (key_hash,)
+        )
+        return _api_key(row) if row else None
+
+    def api_key(self, key_id: str) -> ApiKeyRow | None:
+        row = self._one(f"SELECT {self._KEY_COLUMNS} FROM api_keys WHERE key_id = ?", (key_id,))
+        return _api_key(row) if row else None
+
+    def api_keys(self) -> list[ApiKeyRow]:
+        rows = self._all(f"SELECT {self._KEY_COLUMNS} FROM api_keys ORDER BY number")
+        return [_api_key(row) for row in rows]
+
+    def revoke_api_key(self, key_id: str, at: int) -> None:
+        self._execute(
+            "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL",
+            (at, key_id),
+        )
+
+
+def _api_key(row: tuple[Any, ...]) -> ApiKeyRow:
+    key_id, agent, admin, label, created_at, revoked_at = row
+    return ApiKeyRow(key_id, agent, bool(admin), label, created_at, revoked_at)

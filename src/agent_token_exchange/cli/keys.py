@@ -1,0 +1,77 @@
+"""API keys for `token-exchange serve`: create, list, revoke. Local only: keys are managed
+on the machine that holds the exchange."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ..clock import iso_utc
+from ..keys import KeyRing
+from .options import Home, Json, open_local
+from .output import emit_json, stderr, stdout, table
+
+keys_app = typer.Typer(
+    name="keys",
+    help="API keys for the HTTP service: one per agent, or admin keys.",
+    no_args_is_help=True,
+)
+
+
+@keys_app.command("create")
+def create(
+    agent: Annotated[str | None, typer.Argument(help="The agent the key acts as.")] = None,
+    admin: Annotated[bool, typer.Option("--admin", help="An admin key: awards, commits, "
+                                        "issue payouts, doctor, every wallet.")] = False,
+    label: Annotated[str, typer.Option("--label", help="A note to tell keys apart.")] = "",
+    home: Home = None,
+    json: Json = False,
+) -> None:
+    """Create an API key for AGENT (or --admin). The key is shown once; only its hash is kept.
+
+    Example: token-exchange keys create claude
+    """
+    with open_local(home) as ex:
+        issued = KeyRing(ex.store, ex.config, ex.clock).create(
+            agent=agent, admin=admin, label=label)
+    if json:
+        emit_json(issued.to_json())
+        return
+    who = "admin" if issued.admin else f"agent {issued.agent}"
+    stdout.print(f"✅ Created key {issued.key_id} for {who}. It is shown only this once:")
+    stdout.print(issued.key, markup=False)
+    stderr.print("Send it as: Authorization: Bearer <key>", markup=False)
+
+
+@keys_app.command("list")
+def list_keys(home: Home = None, json: Json = False) -> None:
+    """Every API key: id, holder, created and revoked times (never the key itself).
+
+    Example: token-exchange keys list
+    """
+    with open_local(home) as ex:
+        keys = KeyRing(ex.store, ex.config, ex.clock).list()
+    if json:
+        emit_json({"keys": [k.to_json() for k in keys]})
+        return
+    grid = table("API keys", "Id", "Holder", "Label", "Created", "State")
+    for k in keys:
+        grid.add_row(k.key_id, "admin" if k.admin else str(k.agent), k.label,
+                     iso_utc(k.created_at),
+                     f"revoked {iso_utc(k.revoked_at)}" if k.revoked_at else "active")
+    stdout.print(grid)
+
+
+@keys_app.command("revoke")
+def revoke(key_id: str, home: Home = None, json: Json = False) -> None:
+    """Revoke a key by its id; requests with it are refused at once (401).
+
+    Example: token-exchange keys revoke 3f9a1c2b7d4e
+    """
+    with open_local(home) as ex:
+        key = KeyRing(ex.store, ex.config, ex.clock).revoke(key_id)
+    if json:
+        emit_json(key.to_json())
+        return
+    stdout.print(f"✅ Revoked key {key.key_id}")

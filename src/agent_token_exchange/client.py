@@ -1,0 +1,289 @@
+"""A Python client for a remote exchange, with the same methods as ``Exchange``: each
+returns the same record, and each refusal raises the same exception.
+
+    with ExchangeClient("http://127.0.0.1:8787", key="atx_…") as ex:
+        ex.llm("zero", "coding", 5000)
+        ex.balance("zero").tokens
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from .audit import AuditReport
+from .config import Config
+from .errors import (
+    BudgetExhausted,
+    Conflict,
+    ExchangeError,
+    InsufficientFunds,
+    IntegrityError,
+    InvalidInput,
+    NotAllowed,
+    RateLimited,
+    Refused,
+)
+from .keys import Forbidden, Unauthenticated
+from .money import MICRO
+from .records import (
+    AgentStatus,
+    Charge,
+    DoctorReport,
+    HistoryEntry,
+    LedgerTransfer,
+    Limits,
+    Payment,
+    PoolContribution,
+    PoolDissolution,
+    PoolSpend,
+    PoolView,
+    RefusalEvent,
+    RewardPreview,
+    Wallet,
+)
+
+
+class Unreachable(ExchangeError):
+    """The server could not be reached, or answered with something that is not the API."""
+
+    code = "unreachable"
+
+
+class ExchangeClient:
+    """The exchange at ``url``, acting with ``key`` (an agent's or an admin's)."""
+
+    def __init__(
+        self, url: str, key: str | None = None, *, timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.url = url.rstrip("/")
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        self._config: Config | None = None
+        self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout,
+                                  transport=transport)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ExchangeClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def agents(self) -> list[str]:
+        return [row.agent for row in self.status()]
+
+    def status(self) -> list[AgentStatus]:
+        return [AgentStatus.from_json(a) for a in self._get("/v1/agents")["agents"]]
+
+    def balance(self, agent: str) -> Wallet:
+        return Wallet.from_json(self._get(f"/v1/agents/{_part(agent)}"))
+
+    def history(self, agent: str, limit: int = 20) -> list[HistoryEntry]:
+        data = self._get(f"/v1/agents/{_part(agent)}/history", limit=limit)
+        return [HistoryEntry.from_json(e) for e in data["transactions"]]
+
+    def limits(self, agent: str) -> Limits:
+        return Limits.from_json(self._get(f"/v1/agents/{_part(agent)}/limits"))
+
+    def refusals(self, agent: str | None = None, limit: int = 100) -> list[RefusalEvent]:
+        data = self._get("/v1/refusals", agent=agent, limit=limit)
+        return [RefusalEvent.from_json(r) for r in data["refusals"]]
+
+    def refusals_since(self, after_seq: int = 0, limit: int = 500) -> list[RefusalEvent]:
+        data = self._get("/v1/refusals", after=after_seq, limit=limit)
+        return [RefusalEvent.from_json(r) for r in data["refusals"]]
+
+    def pool_show(self, pool_id: str) -> PoolView:
+        return PoolView.from_json(self._get(f"/v1/pools/{_part(pool_id)}"))
+
+    def pool_list(self) -> list[PoolView]:
+        return [PoolView.from_json(p) for p in self._get("/v1/pools")["pools"]]
+
+    def preview_commit(self, agent: str, project: str, message: str) -> RewardPreview:
+        return RewardPreview.from_json(self._get(
+            "/v1/rewards/preview", agent=agent, project=project, message=message))
+
+    def transfers_since(self, after_seq: int = 0, limit: int = 500) -> list[LedgerTransfer]:
+        data = self._get("/v1/transfers", after=after_seq, limit=limit)
+        return [LedgerTransfer.from_json(t) for t in data["transfers"]]
+
+    def recent_transfers(self, limit: int = 200) -> list[LedgerTransfer]:
+        data = self._get("/v1/transfers", limit=limit)
+        return [LedgerTransfer.from_json(t) for t in data["transfers"]]
+
+    @property
+    def config(self) -> Config:
+        """The rules the server runs on (an admin key), fetched once."""
+        if self._config is None:
+            self._config = Config.model_validate(self._get("/v1/config"))
+        return self._config
+
+    def audit(self, expect_head: str | None = None) -> AuditReport:
+        return AuditReport.from_json(self._get("/v1/audit", expect_head=expect_head))
+
+    def export_image(self, *, since: int | None = None, agent: str | None = None) -> Any:
+        raise InvalidInput("export reads the whole database: run it on the exchange's "
+                           "machine (drop --server)")
+
+    def doctor(self, fix: bool = False) -> DoctorReport:
+        data = self._post("/v1/doctor", {"fix": fix}) if fix else self._get("/v1/doctor")
+        return DoctorReport.from_json(data)  # type: ignore[no-any-return]
+
+    # -- earning --------------------------------------------------------------------------
+
+    def commit(
+        self, author_email: str, project: str, message: str, sha: str | None = None,
+        *, idempotency_key: str | None = None, patch_id: str | None = None,
+        replaces: str | None = None,
+    ) -> Payment:
+        body = {"author_email": author_email, "project": project, "message": message,
+                "sha": sha, "patch_id": patch_id, "replaces": replaces}
+        return Payment.from_json(self._post("/v1/commits", body, idempotency_key))
+
+    def commit_paid(self, sha: str, *, patch_id: str | None = None,
+                    author_email: str | None = None, replaces: str | None = None) -> bool:
+        return bool(self._get(f"/v1/commits/{_part(sha)}/paid", patch_id=patch_id,
+                              author_email=author_email, replaces=replaces)["paid"])
+
+    def issue_settled(self, issue_id: str) -> bool:
+        return bool(self._get(f"/v1/issues/{_part(issue_id)}/settled")["settled"])
+
+    def budget_left(self, contract: str) -> int:
+        return _micro(self._get(f"/v1/contracts/{_part(contract)}/budget")["budget_left"])
+
+    def award(
+        self, agent: str, amount: str | int, source: str, description: str,
+        *, idempotency_key: str | None = None,
+    ) -> Payment:
+        body = {"agent": agent, "amount": _amount(amount), "source": source,
+                "description": description}
+        return Payment.from_json(self._post("/v1/awards", body, idempotency_key))
+
+    def pay_issue(
+        self, issue_id: str, agent: str, *, priority: int | None, issue_type: str | None,
+        labels: tuple[str, ...] = (), close_reason: str | None = None,
+        tombstoned: bool = False, title: str = "",
+    ) -> Payment:
+        body = {"issue_id": issue_id, "agent": agent, "priority": priority,
+                "issue_type": issue_type, "labels": list(labels),
+                "close_reason": close_reason, "tombstoned": tombstoned, "title": title}
+        return Payment.from_json(self._post("/v1/issues", body))
+
+    # -- spending -------------------------------------------------------------------------
+
+    def llm(
+        self, agent: str, task_type: str, token_count: int | str, model: str | None = None,
+        *, idempotency_key: str | None = None,
+    ) -> Charge:
+        body = {"task_type": task_type, "token_count": token_count, "model": model}
+        return Charge.from_json(
+            self._post(f"/v1/agents/{_part(agent)}/llm", body, idempotency_key))
+
+    # -- pools ----------------------------------------------------------------------------
+
+    def pool_create(
+        self, name: str, creator: str, min_contribution: str | int,
+        *, idempotency_key: str | None = None,
+    ) -> PoolView:
+        body = {"name": name, "creator": creator, "min_contribution": _amount(min_contribution)}
+        return PoolView.from_json(self._post("/v1/pools", body, idempotency_key))
+
+    def pool_join(
+        self, pool_id: str, agent: str, *, idempotency_key: str | None = None
+    ) -> PoolView:
+        return PoolView.from_json(self._post(
+            f"/v1/pools/{_part(pool_id)}/join", {"agent": agent}, idempotency_key))
+
+    def pool_contribute(
+        self, pool_id: str, agent: str, amount: str | int,
+        *, idempotency_key: str | None = None,
+    ) -> PoolContribution:
+        return PoolContribution.from_json(self._post(
+            f"/v1/pools/{_part(pool_id)}/contribute",
+            {"agent": agent, "amount": _amount(amount)}, idempotency_key))
+
+    def pool_spend(
+        self, pool_id: str, model: str, token_count: int | str, description: str,
+        *, idempotency_key: str | None = None,
+    ) -> PoolSpend:
+        body = {"model": model, "token_count": token_count, "description": description}
+        return PoolSpend.from_json(
+            self._post(f"/v1/pools/{_part(pool_id)}/spend", body, idempotency_key))
+
+    def pool_dissolve(
+        self, pool_id: str, *, idempotency_key: str | None = None
+    ) -> PoolDissolution:
+        return PoolDissolution.from_json(
+            self._post(f"/v1/pools/{_part(pool_id)}/dissolve", None, idempotency_key))
+
+    # -- transport ------------------------------------------------------------------------
+
+    def _get(self, path: str, **params: Any) -> dict[str, Any]:
+        query = {k: v for k, v in params.items() if v is not None}
+        return self._send("GET", path, params=query)
+
+    def _post(
+        self, path: str, body: dict[str, Any] | None, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key is not None else {}
+        payload = {k: v for k, v in body.items() if v is not None} if body else None
+        return self._send("POST", path, json=payload, headers=headers)
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise Unreachable(f"cannot reach the exchange at {self.url}: {exc}") from None
+        try:
+            data = response.json()
+        except ValueError:
+            raise Unreachable(
+                f"{self.url} answered {response.status_code} without JSON; is it an exchange?"
+            ) from None
+        if response.is_success:
+            return data  # type: ignore[no-any-return]
+        raise error_from_response(response.status_code, data)
+
+
+def error_from_response(status: int, data: Any) -> ExchangeError:
+    """The exception the library would have raised, rebuilt from an error response."""
+    detail = data.get("error") if isinstance(data, dict) else None
+    if not isinstance(detail, dict):
+        return Unreachable(f"the server answered {status} with an unexpected body")
+    code, message = str(detail.get("code", "error")), str(detail.get("message", ""))
+    if status == 429 and "kind" in detail:
+        return RateLimited(message, kind=detail["kind"], used=_micro(detail["used"]),
+                           limit=_micro(detail["limit"]), needed=_micro(detail["needed"]))
+    if status == 402:
+        refusal: type[Refused] = {"budget_exhausted": BudgetExhausted,
+                                  "not_allowed": NotAllowed}.get(code, InsufficientFunds)
+        return refusal(message, code=code)
+    by_status: dict[int, type[ExchangeError]] = {
+        401: Unauthenticated, 403: Forbidden, 409: Conflict, 503: IntegrityError,
+        404: InvalidInput, 422: InvalidInput,
+    }
+    return by_status.get(status, ExchangeError)(message, code=code)
+
+
+def _part(text: str) -> str:
+    return quote(str(text), safe="")
+
+
+def _amount(value: str | int) -> str:
+    # The API takes amounts as decimal strings; an int is whole tokens, as in Exchange.
+    return str(value)
+
+
+def _micro(text: str) -> int:
+    return int(Decimal(text) * MICRO)
+
+
+__all__ = ["ExchangeClient", "Unreachable", "error_from_response"]

@@ -1,0 +1,149 @@
+"""API keys for the HTTP service: who may call it, and as whom.
+
+A key is ``atx_<key id>_<secret>``: 256 random bits shown once when it is created.
+Only its SHA-256 is stored; a plain hash is enough for a key that cannot be guessed,
+and it lets every request be checked with one indexed lookup. An agent's key acts as
+that agent only; an admin key may do anything. Keys are credentials, not money: they
+live in the ledger database but never touch an account.
+
+    ring = KeyRing(ex.store, ex.config, ex.clock)
+    issued = ring.create(agent="claude")
+    ring.authenticate(issued.key).agent   # "claude"
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+
+from .clock import Clock
+from .config import Config
+from .errors import ExchangeError, InvalidInput
+from .ledger.store import ApiKeyRow, Store
+from .records import Record
+
+_KEY = re.compile(r"^atx_([0-9a-f]{12})_[A-Za-z0-9_-]{43}$")
+_KEY_ID = re.compile(r"^[0-9a-f]{12}$")
+
+
+class Unauthenticated(ExchangeError):
+    """No key, or a key the exchange does not know (HTTP 401)."""
+
+    code = "unauthenticated"
+
+
+class Forbidden(ExchangeError):
+    """A valid key asked for something its holder may not do (HTTP 403)."""
+
+    code = "forbidden"
+
+
+@dataclass(frozen=True)
+class ApiKey(Record):
+    """A key as ``keys list`` shows it: never the secret."""
+
+    TIMES = frozenset({"created_at", "revoked_at"})
+    key_id: str
+    agent: str | None
+    admin: bool
+    label: str
+    created_at: int
+    revoked_at: int | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+@dataclass(frozen=True)
+class IssuedKey(Record):
+    """A new key with its secret, shown exactly once."""
+
+    key_id: str
+    key: str
+    agent: str | None
+    admin: bool
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: an agent, or an admin (``agent`` None)."""
+
+    key_id: str
+    agent: str | None
+    admin: bool
+
+    def require_admin(self) -> None:
+        if not self.admin:
+            raise Forbidden("this needs an admin key")
+
+    def require_agent(self, agent: str) -> None:
+        """Only ``agent`` itself (or an admin) may act on its wallet."""
+        if not self.admin and self.agent != agent:
+            raise Forbidden(f"a key for {self.agent} cannot act as {agent}")
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class KeyRing:
+    """Create, list, revoke and check API keys kept in the exchange's store."""
+
+    def __init__(self, store: Store, config: Config, clock: Clock) -> None:
+        self.store = store
+        self.config = config
+        self.clock = clock
+
+    def create(
+        self, *, agent: str | None = None, admin: bool = False, label: str = ""
+    ) -> IssuedKey:
+        if admin == (agent is not None):
+            raise InvalidInput("a key is either for one agent or --admin, not both or neither")
+        if agent is not None and agent not in self.config.agents:
+            raise InvalidInput(
+                f"unknown agent {agent!r} (known: {', '.join(self.config.agents)})"
+            )
+        if len(label) > 100 or any(ord(ch) < 32 for ch in label):
+            raise InvalidInput("label must be at most 100 printable characters")
+        key_id = secrets.token_hex(6)
+        key = f"atx_{key_id}_{secrets.token_urlsafe(32)}"
+        with self.store.transaction():
+            self.store.create_api_key(key_id, hash_key(key), agent, admin, label,
+                                      self.clock.now_us())
+        return IssuedKey(key_id, key, agent, admin)
+
+    def list(self) -> list[ApiKey]:
+        with self.store.snapshot():
+            return [_api_key(row) for row in self.store.api_keys()]
+
+    def revoke(self, key_id: str) -> ApiKey:
+        if not isinstance(key_id, str) or not _KEY_ID.match(key_id):
+            raise InvalidInput(f"key id must be 12 hexadecimal digits, got {str(key_id)[:40]!r}")
+        with self.store.transaction():
+            if self.store.api_key(key_id) is None:
+                raise InvalidInput(f"unknown key {key_id!r}; `token-exchange keys list` shows them")
+            self.store.revoke_api_key(key_id, self.clock.now_us())
+            row = self.store.api_key(key_id)
+        assert row is not None
+        return _api_key(row)
+
+    def authenticate(self, key: str | None) -> Principal:
+        """The caller behind a key; ``Unauthenticated`` for no, a malformed, an unknown or
+        a revoked key (one message for all, so a caller learns nothing from it)."""
+        if not key or not _KEY.match(key):
+            raise Unauthenticated("a valid API key is needed: Authorization: Bearer atx_…")
+        with self.store.snapshot():
+            row = self.store.api_key_by_hash(hash_key(key))
+        if row is None or row.revoked_at is not None:
+            raise Unauthenticated("a valid API key is needed: Authorization: Bearer atx_…")
+        return Principal(row.key_id, row.agent, row.admin)
+
+
+def _api_key(row: ApiKeyRow) -> ApiKey:
+    return ApiKey(row.key_id, row.agent, row.admin, row.label, row.created_at, row.revoked_at)
+
+
+__all__ = ["ApiKey", "Forbidden", "IssuedKey", "KeyRing", "Principal", "Unauthenticated"]

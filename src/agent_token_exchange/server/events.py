@@ -1,0 +1,107 @@
+"""Live events: every transfer and refusal as a server-sent event.
+
+The stream polls the ledger for rows past the last ones it sent, so it sees writes made
+by any process (the CLI, another server, a git hook), not just this server's. Each event's
+id is ``<transfer seq>.<refusal seq>``; a client that reconnects with ``Last-Event-ID``
+resumes exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import anyio
+from anyio import to_thread
+
+from ..errors import InvalidInput
+from ..exchange import Exchange
+from ..keys import Principal
+from ..ledger.kinds import wallet
+from ..records import LedgerTransfer, RefusalEvent
+from .auth import Exchanges
+
+POLL_SECONDS = 0.2
+KEEPALIVE_SECONDS = 15.0
+BATCH = 500
+
+
+@dataclass
+class Cursor:
+    transfer_seq: int
+    refusal_seq: int
+
+    @property
+    def event_id(self) -> str:
+        return f"{self.transfer_seq}.{self.refusal_seq}"
+
+    @classmethod
+    def parse(cls, text: str) -> Cursor:
+        try:
+            transfer, refusal = (int(part) for part in text.split("."))
+        except ValueError:
+            raise InvalidInput(
+                f"event id must look like 12.3 (transfer seq.refusal seq), got {text[:40]!r}"
+            ) from None
+        return cls(max(0, transfer), max(0, refusal))
+
+
+def latest_cursor(ex: Exchange) -> Cursor:
+    with ex.store.snapshot():
+        return Cursor(ex.store.last_seq(), ex.store.last_refusal_seq())
+
+
+def visible_to(caller: Principal, item: LedgerTransfer | RefusalEvent) -> bool:
+    """Admins see every event; an agent sees the ones touching its own wallet."""
+    if caller.admin:
+        return True
+    if isinstance(item, RefusalEvent):
+        return item.agent == caller.agent
+    mine = wallet(caller.agent or "")
+    return mine in (item.source, item.destination)
+
+
+def _poll(exchanges: Exchanges, cursor: Cursor) -> tuple[list[LedgerTransfer],
+                                                          list[RefusalEvent]]:
+    ex = exchanges.get()
+    with ex.store.snapshot():
+        return (ex.transfers_since(cursor.transfer_seq, BATCH),
+                ex.refusals_since(cursor.refusal_seq, BATCH))
+
+
+def _frame(event: str, cursor: Cursor, payload: dict[str, object]) -> str:
+    return f"id: {cursor.event_id}\nevent: {event}\ndata: {json.dumps(payload)}\n\n"
+
+
+async def event_stream(
+    exchanges: Exchanges, caller: Principal, cursor: Cursor, *, max_events: int | None = None
+) -> AsyncIterator[str]:
+    """Server-sent events (``transfer`` and ``refusal``) after ``cursor``, in order."""
+    sent = 0
+    quiet = 0.0
+    yield f"retry: 1000\nid: {cursor.event_id}\n: connected\n\n"
+    while max_events is None or sent < max_events:
+        transfers, refusals = await to_thread.run_sync(_poll, exchanges, cursor)
+        items = sorted([*transfers, *refusals], key=lambda item: item.at)
+        for item in items:
+            if isinstance(item, LedgerTransfer):
+                cursor.transfer_seq = max(cursor.transfer_seq, item.seq)
+                name = "transfer"
+            else:
+                cursor.refusal_seq = max(cursor.refusal_seq, item.seq)
+                name = "refusal"
+            if not visible_to(caller, item):
+                continue
+            yield _frame(name, cursor, item.to_json())
+            sent += 1
+            if max_events is not None and sent >= max_events:
+                return
+        if items:
+            quiet = 0.0
+            continue
+        await anyio.sleep(POLL_SECONDS)
+        quiet += POLL_SECONDS
+        if quiet >= KEEPALIVE_SECONDS:
+            quiet = 0.0
+            yield ": keepalive\n\n"
