@@ -217,3 +217,24 @@ def test_an_exchange_moves_between_stores_by_export_and_import(
         assert type(ex.store).__name__ == "PostgresStore"
         assert ex.doctor().healthy
         assert ex.llm("claude", "coding", 1000).seq == ex.store.last_seq()
+
+
+def test_the_http_service_serves_a_postgresql_exchange(tmp_path: Path, pg_url: str) -> None:
+    """`serve` over a home whose ledger is PostgreSQL: every worker thread's store is the
+    server's database, and a spend through the API lands there."""
+    from agent_token_exchange.client import ExchangeClient
+
+    from .server.conftest import start_service
+
+    init_exchange(tmp_path, database=pg_url)
+    service, server = start_service(tmp_path)
+    try:
+        with ExchangeClient(service.url, service.keys["claude"]) as client:
+            charges = [client.llm("claude", "coding", 10_000) for _ in range(3)]
+    finally:
+        server.stop()
+    with open_ex(tmp_path) as ex:
+        assert type(ex.store).__name__ == "PostgresStore"
+        assert [ex.store.transfer(c.seq).amount for c in charges] == [to_micro(150)] * 3
+        assert ex.balance("claude").tokens == to_micro(10_000 - 450)
+        assert ex.doctor().healthy
