@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -30,7 +31,7 @@ class SQLiteStore(Store):
             )
             self.conn.execute("PRAGMA busy_timeout = 30000")
             self._refuse_what_is_not_an_exchange(create)  # before anything writes to it
-            mode = self.conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            mode = self._switch_to_wal()
             if mode != "wal":
                 raise IntegrityError(f"{path}: could not switch the database to WAL mode")
             self.conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'OFF'}")
@@ -46,13 +47,32 @@ class SQLiteStore(Store):
             raise
         self._in_transaction = False
 
+    def _switch_to_wal(self) -> str:
+        """WAL mode, persistent once set. Changing the journal mode needs the database to
+        itself, and SQLite may answer BUSY at once (without its busy handler) while another
+        process opens the same new file, so wait for that here."""
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                return str(self.conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+
     def _refuse_what_is_not_an_exchange(self, create: bool) -> None:
-        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        # Both reads in one snapshot: another process may be creating the schema right now,
+        # and its tables must not be mistaken for a foreign database's.
+        self.conn.execute("BEGIN")
+        try:
+            version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = self.conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]
+        finally:
+            self.conn.execute("COMMIT")
         if version == 0:
             # A database no migration has touched: only `init` (or import) may fill it. An
             # existing file that is empty was most likely truncated; re-creating it would
             # mint fresh balances over a lost history.
-            tables = self.conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]
             if tables:
                 raise IntegrityError(f"{self.path}: not an exchange database (it holds other "
                                      "tables)")
