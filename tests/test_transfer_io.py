@@ -7,7 +7,7 @@ import json
 import pytest
 
 from agent_token_exchange import InvalidInput, RateLimited, open_exchange
-from agent_token_exchange.exchange import import_exchange
+from agent_token_exchange.opening import import_exchange
 from agent_token_exchange.transfer_io import parse_export, parse_time, time_text, to_json
 
 from .ledger_checks import assert_invariants, snapshot

@@ -23,7 +23,8 @@ from .errors import (
     RateLimited,
     Refused,
 )
-from .exchange import Exchange, init_exchange, open_exchange
+from .exchange import Exchange
+from .opening import init_exchange, open_exchange
 
 __all__ = [
     "BudgetExhausted",

@@ -13,8 +13,9 @@ import typer
 
 from ..clock import SystemClock
 from ..errors import InvalidInput
-from ..exchange import Exchange, open_exchange
+from ..exchange import Exchange
 from ..home import find_home
+from ..opening import open_exchange
 
 Home = Annotated[
     Path | None,

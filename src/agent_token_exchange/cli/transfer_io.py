@@ -12,8 +12,8 @@ from typing import Annotated
 import typer
 
 from ..errors import InvalidInput
-from ..exchange import import_exchange
 from ..home import find_home
+from ..opening import import_exchange
 from ..scheme_import import read_scheme_exchange
 from ..transfer_io import MAX_FILE_BYTES, WRITERS, parse_export, parse_time
 from .options import Home, Json, open_from, selected_database

@@ -148,9 +148,9 @@ def post_commit_hook(home: Path | str | None, repo: Path | str | None,
                      project: str | None) -> tuple[bool, str, dict[str, object]]:
     """The post-commit hook's whole job. Never raises: a commit must not break because
     paying for it did. Returns (paid-or-settled, one line to print, JSON payload)."""
-    from ..exchange import open_exchange
     from ..home import find_home
     from ..money import display_amount
+    from ..opening import open_exchange
 
     try:
         paths = find_home(home)

@@ -12,10 +12,11 @@ from typing import Annotated, Any, cast
 from fastapi import Depends, Header, Request
 
 from ..clock import Clock
-from ..exchange import Exchange, open_exchange
+from ..exchange import Exchange
 from ..home import paths_for
 from ..keys import KeyRing, Principal, Unauthenticated
 from ..ledger import open_store
+from ..opening import open_exchange
 
 
 class FairLock:

@@ -1,0 +1,35 @@
+"""How an operation's first outcome is kept under its idempotency key: a hash of the
+request (to tell a replay from a different request) and a refusal as plain JSON (so a
+replay raises the very refusal the first attempt met)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from .errors import BudgetExhausted, InsufficientFunds, NotAllowed, RateLimited, Refused
+
+
+def request_hash(operation: str, request: dict[str, Any]) -> str:
+    canonical = json.dumps({"op": operation, **request}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def refusal_record(exc: Refused) -> dict[str, Any]:
+    record: dict[str, Any] = {"class": type(exc).__name__, "code": exc.code,
+                              "message": exc.message}
+    if isinstance(exc, RateLimited):
+        record.update(kind=exc.kind, used=exc.used, limit=exc.limit, needed=exc.needed)
+    return record
+
+
+def refusal_from_record(record: dict[str, Any]) -> Refused:
+    if record["class"] == "RateLimited":
+        return RateLimited(record["message"], kind=record["kind"], used=record["used"],
+                           limit=record["limit"], needed=record["needed"])
+    classes: dict[str, type[Refused]] = {
+        "InsufficientFunds": InsufficientFunds, "BudgetExhausted": BudgetExhausted,
+        "NotAllowed": NotAllowed,
+    }
+    return classes.get(record["class"], Refused)(record["message"], code=record["code"])

@@ -1,0 +1,254 @@
+"""What the exchange shows: balances, history, limits, pools, previews, audit and
+export. Reads only; every write is in ``exchange.py``, whose ``Exchange`` builds on this.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from . import rules
+from .audit import AuditReport, verify_chain
+from .clock import DAY_US, HOUR_US, Clock
+from .config import NAME_PATTERN, Config
+from .errors import InvalidInput
+from .ledger import Store
+from .ledger.image import LedgerImage, read_image
+from .ledger.kinds import contract_account, pool_account, wallet
+from .ledger.store import RefusalRow
+from .records import (
+    AgentStatus,
+    HistoryEntry,
+    LedgerTransfer,
+    Limits,
+    PoolMember,
+    PoolView,
+    RefusalEvent,
+    RewardPreview,
+    Wallet,
+)
+from .validation import POOL_ID, hex_id, text_field, whole_number
+
+
+class ExchangeViews:
+    """Read-only operations over the exchange's store, config and clock."""
+
+    store: Store
+    config: Config
+    clock: Clock
+
+    def agents(self) -> list[str]:
+        return list(self.config.agents)
+
+    def balance(self, agent: str) -> Wallet:
+        agent = self._agent(agent)
+        account = self.store.account(wallet(agent))
+        assert account is not None
+        return Wallet(agent, account.balance, account.earned, account.spent)
+
+    def history(self, agent: str, limit: int = 20) -> list[HistoryEntry]:
+        agent = self._agent(agent)
+        limit = whole_number(limit, "limit", 1, 100_000)
+        mine = wallet(agent)
+        entries = []
+        for t in self.store.transfers_for(mine, limit):
+            incoming = t.destination == mine
+            entries.append(
+                HistoryEntry(
+                    seq=t.seq, at=t.at, type=t.kind,
+                    amount=t.amount if incoming else -t.amount,
+                    description=t.description, project=t.project, model=t.model,
+                    counterparty=t.source if incoming else t.destination,
+                )
+            )
+        return entries
+
+    def status(self) -> list[AgentStatus]:
+        out = []
+        with self.store.snapshot():
+            for agent in self.config.agents:
+                account = self.store.account(wallet(agent))
+                assert account is not None
+                hourly, daily = self._window_usage(agent, self.clock.now_us())
+                limits = self.config.limits_for(agent)
+                out.append(
+                    AgentStatus(
+                        agent, self.config.agents[agent].level, account.balance,
+                        account.earned, account.spent, hourly, limits.hourly, daily, limits.daily,
+                    )
+                )
+        return out
+
+    def limits(self, agent: str) -> Limits:
+        agent = self._agent(agent)
+        now = self.clock.now_us()
+        with self.store.snapshot():
+            account = self.store.account(wallet(agent))
+            assert account is not None
+            hourly, daily = self._window_usage(agent, now)
+            spec = self.config.limits_for(agent)
+            headroom = max(
+                0,
+                min(spec.hourly - hourly, spec.daily - daily, spec.burst,
+                    account.balance - spec.reserve),
+            )
+            recent = tuple(_refusal_event(r) for r in self.store.refusals(agent, limit=10))
+            return Limits(
+                agent=agent, tokens=account.balance,
+                hourly_used=hourly, hourly_limit=spec.hourly,
+                daily_used=daily, daily_limit=spec.daily,
+                burst_limit=spec.burst, reserve=spec.reserve, headroom=headroom,
+                refusals_last_hour=self.store.refusal_count(agent, now - HOUR_US),
+                refusals_last_day=self.store.refusal_count(agent, now - DAY_US),
+                recent_refusals=recent,
+            )
+
+    def refusals(self, agent: str | None = None, limit: int = 100) -> list[RefusalEvent]:
+        if agent is not None:
+            agent = self._agent(agent)
+        limit = whole_number(limit, "limit", 1, 100_000)
+        return [_refusal_event(r) for r in self.store.refusals(agent, limit)]
+
+    def pool_show(self, pool_id: str) -> PoolView:
+        pool_id = self._pool_id(pool_id)
+        with self.store.snapshot():
+            return self._pool_view(pool_id)
+
+    def pool_list(self) -> list[PoolView]:
+        with self.store.snapshot():
+            return [self._pool_view(p.id) for p in self.store.pools()]
+
+    def transfers_since(self, after_seq: int = 0, limit: int = 500) -> list[LedgerTransfer]:
+        """Transfers with ``seq`` above ``after_seq``, oldest first (the live event feed)."""
+        return [_ledger_transfer(t) for t in self.store.transfers(after_seq, limit)]
+
+    def recent_transfers(self, limit: int = 200) -> list[LedgerTransfer]:
+        """The newest ``limit`` transfers, oldest first."""
+        start = max(0, self.store.last_seq() - limit)
+        return self.transfers_since(start, limit)
+
+    def refusals_since(self, after_seq: int = 0, limit: int = 500) -> list[RefusalEvent]:
+        """Refusals with ``seq`` above ``after_seq``, oldest first (the live event feed)."""
+        return [RefusalEvent(*r.__dict__.values())
+                for r in self.store.refusals_after(after_seq, limit)]
+
+    def preview_commit(self, agent: str, project: str, message: str) -> RewardPreview:
+        """What a commit by ``agent`` to ``project`` with ``message`` would earn now."""
+        agent = self._agent(agent)
+        project = text_field(project, "project")
+        message = text_field(message, "commit message", limit=10_000)
+        reward = rules.commit_reward(self.config, agent, project, message)
+        left = self._balance(contract_account(reward.contract))
+        return RewardPreview(
+            agent, project, reward.contract, reward.base_rate, str(reward.project_multiplier),
+            str(reward.bonus_multiplier), reward.bonus_class, reward.amount, left,
+            max(0, min(reward.amount, left)),
+        )
+
+    def audit(self, expect_head: str | None = None) -> AuditReport:
+        """Recompute the transfer log's hash chain; names the first altered transfer."""
+        if expect_head is not None and (not isinstance(expect_head, str)
+                                        or not re.fullmatch(r"[0-9a-f]{64}", expect_head)):
+            raise InvalidInput("an audit head is 64 lowercase hexadecimal digits, got "
+                               f"{str(expect_head)[:80]!r}")
+        with self.store.snapshot():
+            return verify_chain(self.store, expect_head=expect_head)
+
+    def export_image(self, *, since: int | None = None, agent: str | None = None) -> LedgerImage:
+        """Every row of the ledger (or those at/after ``since`` touching ``agent``)."""
+        if since is not None:
+            since = whole_number(since, "since (microseconds since the epoch)", 0, 2**62)
+        if agent is not None and (not isinstance(agent, str) or not re.match(NAME_PATTERN, agent)):
+            raise InvalidInput(f"agent name {str(agent)[:40]!r} is not valid: use lowercase "
+                               "letters, digits, - and _")
+        with self.store.snapshot():
+            return read_image(self.store, since=since, agent=agent)
+
+    def commit_paid(self, sha: str, *, patch_id: str | None = None,
+                    author_email: str | None = None, replaces: str | None = None) -> bool:
+        """Whether the work of this commit was already settled (by SHA, amend or patch id):
+        what a dry run asks before counting a commit."""
+        keys = [f"commit:{hex_id(sha, 'commit SHA').lower()}"]
+        if replaces:
+            keys.append(f"commit:{hex_id(replaces, 'replaced commit SHA').lower()}")
+        agent = rules.agent_for_email(self.config, author_email) if author_email else None
+        if patch_id and agent:
+            keys.append(f"commit-work:{hex_id(patch_id, 'patch id').lower()}:{agent}")
+        with self.store.snapshot():
+            return any((r := self.store.idempotency_record(k)) is not None and r.outcome == "ok"
+                       for k in keys)
+
+    def issue_settled(self, issue_id: str) -> bool:
+        """Whether a closed issue was already paid (or settled at zero)."""
+        with self.store.snapshot():
+            record = self.store.idempotency_record(f"issue:{issue_id}")
+        return record is not None and record.outcome == "ok"
+
+    def budget_left(self, contract: str) -> int:
+        """What is left of a contract's budget, in micro-tokens."""
+        return self._balance(contract_account(contract))
+
+    def _agent(self, name: str) -> str:
+        if not isinstance(name, str) or not re.match(NAME_PATTERN, name):
+            raise InvalidInput(
+                f"agent name {str(name)[:40]!r} is not valid: use lowercase letters, digits, "
+                "- and _ (known agents: " + ", ".join(self.config.agents) + ")"
+            )
+        if name not in self.config.agents:
+            raise InvalidInput(
+                f"unknown agent {name!r} (known: {', '.join(self.config.agents)})"
+            )
+        return name
+
+    def _pool_id(self, pool_id: str) -> str:
+        if not isinstance(pool_id, str) or not POOL_ID.match(pool_id):
+            raise InvalidInput(f"pool id must look like pool-1, got {str(pool_id)[:40]!r}")
+        if self.store.pool(pool_id) is None:
+            raise InvalidInput(f"unknown pool {pool_id!r}; `token-exchange pool list` shows them")
+        return pool_id
+
+    def _balance(self, account: str) -> int:
+        found = self.store.account(account)
+        return found.balance if found else 0
+
+    def _tokens(self, agent: str) -> int:
+        return self._balance(wallet(agent))
+
+    def _window_usage(
+        self, agent: str, at: int, latest: tuple[int, int] | None = None
+    ) -> tuple[int, int]:
+        """(last 60 minutes, last 24 hours) of consumption ending at ``at``: exact, and two
+        indexed lookups whatever the agent's history."""
+        _, cumulative = latest if latest is not None else self.store.latest_consumption(agent)
+        hourly = cumulative - self.store.cumulative_at(agent, at - HOUR_US)
+        daily = cumulative - self.store.cumulative_at(agent, at - DAY_US)
+        return hourly, daily
+
+    def _pool_view(self, pool_id: str) -> PoolView:
+        pool = self.store.pool(pool_id)
+        assert pool is not None
+        members = self.store.pool_members(pool_id)
+        total = sum(m.contributed for m in members)
+        account = self.store.account(pool_account(pool_id))
+        return PoolView(
+            id=pool.id, name=pool.name, creator=pool.creator,
+            min_contribution=pool.min_contribution,
+            balance=account.balance if account else 0,
+            total_contributed=total, total_spent=account.spent if account else 0,
+            created_at=pool.created_at, dissolved_at=pool.dissolved_at,
+            members=tuple(
+                PoolMember(m.agent, m.contributed,
+                           str(rules.share_percent(m.contributed, total)) if total else "0.00")
+                for m in members
+            ),
+        )
+
+
+def _ledger_transfer(t: Any) -> LedgerTransfer:
+    return LedgerTransfer(t.seq, t.at, t.kind, t.source, t.destination, t.amount,
+                          t.description, t.project, t.model, t.inference_tokens, t.pool_id)
+
+
+def _refusal_event(row: RefusalRow) -> RefusalEvent:
+    return RefusalEvent(row.seq, row.at, row.agent, row.pool_id, row.operation, row.code,
+                        row.message, row.amount)
