@@ -21,8 +21,8 @@ in the URL); the migration lock is keyed on the current schema.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+import contextlib
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -162,47 +162,15 @@ class PostgresStore(Store):
                 f"{self.where}: lost the connection to PostgreSQL ({_first_line(exc)})"
             ) from None
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """A write transaction at READ COMMITTED: each statement sees what was committed
-        before it ran, so reads after ``lock_accounts`` see the previous holder's writes."""
-        if self._in_transaction:
-            raise RuntimeError("transactions do not nest")
-        self._begin("BEGIN ISOLATION LEVEL READ COMMITTED")
-        try:
-            yield
-        except BaseException:
-            self._rollback()
-            raise
-        else:
-            try:
-                self._execute("COMMIT")
-            finally:
-                self._in_transaction = False
-
-    @contextmanager
-    def snapshot(self) -> Iterator[None]:
-        """A consistent, read-only view across several queries."""
-        if self._in_transaction:
-            yield
-            return
-        self._begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        try:
-            yield
-        finally:
-            self._rollback()
-
-    def _begin(self, statement: str) -> None:
-        self._execute(statement)
-        self._in_transaction = True
+    # Writes at READ COMMITTED: each statement sees what was committed before it ran, so
+    # reads after ``lock_accounts`` see the previous holder's writes. Reads: one snapshot.
+    BEGIN_WRITE = "BEGIN ISOLATION LEVEL READ COMMITTED"
+    BEGIN_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 
     def _rollback(self) -> None:
-        try:
+        # A connection that is gone has been rolled back by the server already.
+        with contextlib.suppress(psycopg.Error, IntegrityError):
             self._execute("ROLLBACK")
-        except (psycopg.Error, IntegrityError):
-            pass  # the connection is gone; the server has rolled back already
-        finally:
-            self._in_transaction = False
 
     def close(self) -> None:
         self.conn.close()

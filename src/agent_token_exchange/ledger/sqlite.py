@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -137,48 +136,12 @@ class SQLiteStore(Store):
         return IntegrityError(f"{self.path}: the database cannot be read or written ({exc}); "
                               "restore it from a backup or an export")
 
-    def _control(self, sql: str) -> None:
-        """BEGIN / COMMIT / ROLLBACK, with errors mapped like any other statement."""
-        self._execute(sql)
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        if self._in_transaction:
-            raise RuntimeError("transactions do not nest")
-        self._control("BEGIN IMMEDIATE")
-        self._in_transaction = True
-        try:
-            yield
-        except BaseException:
-            self._rollback()
-            raise
-        else:
-            try:
-                self._control("COMMIT")
-            except BaseException:
-                self._rollback()
-                raise
-        finally:
-            self._in_transaction = False
+    BEGIN_WRITE = "BEGIN IMMEDIATE"  # take the write lock now: check and write as one
 
     def _rollback(self) -> None:
         # SQLite may already have rolled back (a full disk, a damaged page): that is fine.
         with suppress(sqlite3.DatabaseError):
             self.conn.execute("ROLLBACK")
-
-    @contextmanager
-    def snapshot(self) -> Iterator[None]:
-        """A consistent read of several queries (a deferred read transaction)."""
-        if self._in_transaction:
-            yield
-            return
-        self._control("BEGIN")
-        self._in_transaction = True
-        try:
-            yield
-        finally:
-            self._in_transaction = False
-            self._rollback()  # nothing was written: ending a read is a rollback
 
     def close(self) -> None:
         self.conn.close()

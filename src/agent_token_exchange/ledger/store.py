@@ -111,16 +111,50 @@ class Store:
     def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         raise NotImplementedError
 
+    # Each backend names how it begins a write (serialised against other writers) and a
+    # read (one consistent view), and how it rolls back.
+    BEGIN_WRITE = "BEGIN"
+    BEGIN_READ = "BEGIN"
+    _in_transaction = False
+
+    def _rollback(self) -> None:
+        """Roll back, tolerating a transaction the database has already ended."""
+        raise NotImplementedError
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        raise NotImplementedError
-        yield
+        """One write transaction: commit on success, roll back on any exception."""
+        if self._in_transaction:
+            raise RuntimeError("transactions do not nest")
+        self._execute(self.BEGIN_WRITE)
+        self._in_transaction = True
+        try:
+            yield
+        except BaseException:
+            self._rollback()
+            raise
+        else:
+            try:
+                self._execute("COMMIT")
+            except BaseException:
+                self._rollback()
+                raise
+        finally:
+            self._in_transaction = False
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
-        """A consistent read across several queries."""
-        raise NotImplementedError
-        yield
+        """A consistent read across several queries (inside a transaction: that one)."""
+        if self._in_transaction:
+            yield
+            return
+        self._execute(self.BEGIN_READ)
+        self._in_transaction = True
+        try:
+            yield
+        finally:
+            self._in_transaction = False
+            self._rollback()  # nothing was written: ending a read is a rollback
 
     def close(self) -> None:
         raise NotImplementedError
