@@ -13,8 +13,9 @@ from .errors import InvalidInput
 
 MICRO = 1_000_000
 DECIMALS = 6
-# The largest amount a single operation may name: a trillion tokens. Sums of many such
-# amounts still fit comfortably in a signed 64-bit column (9.2e18 micro-tokens).
+# The largest amount a single operation may name: a trillion tokens (1e18 micro-tokens).
+# A signed 64-bit column holds 9.2e18, so nine such amounts can still overflow a balance:
+# the store refuses a transfer that would (ledger.store.MAX_LEDGER_INT).
 MAX_TOKENS = 1_000_000_000_000
 MAX_MICRO = MAX_TOKENS * MICRO
 

@@ -29,9 +29,9 @@ from typing import Any
 import psycopg
 from psycopg import errors as pg_errors
 
-from ..errors import IntegrityError
+from ..errors import IntegrityError, InvalidInput
 from .schema import MIGRATIONS, SCHEMA_VERSION, statements_for
-from .store import Store
+from .store import OVERFLOW_MESSAGE, Store
 from .urls import redact
 
 # The migrations' advisory lock (the first of pg_advisory_xact_lock's two int4 keys); the
@@ -154,6 +154,8 @@ class PostgresStore(Store):
             if not params:
                 return self.conn.execute(sql)
             return self.conn.execute(to_pyformat(sql), params)  # type: ignore[arg-type]
+        except pg_errors.NumericValueOutOfRange:
+            raise InvalidInput(OVERFLOW_MESSAGE.format(account="an account")) from None
         except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
             if isinstance(exc, _RETRYABLE):
                 raise

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import InvalidInput
 from .chain import HASHED_FIELDS, transfer_hash
 from .kinds import (
     EARNING_KINDS,
@@ -98,6 +99,14 @@ class RefusalRow:
     message: str
     amount: int | None
 
+
+# The largest figure a 64-bit column holds. Single amounts are far smaller (money.MAX_MICRO),
+# but a balance or the mint's running total could still reach it after enough of them.
+MAX_LEDGER_INT = 2**63 - 1
+OVERFLOW_MESSAGE = (
+    "this would take {account} past the largest balance the ledger can hold "
+    "(about 9.2 trillion tokens); nothing was changed"
+)
 
 _TRANSFER_COLUMNS = (
     "seq, at, kind, source, destination, amount, description, project, model, "
@@ -259,15 +268,19 @@ class Store:
         spent = amount if kind in SPENDING_KINDS else 0
         earned = amount if kind in EARNING_KINDS else 0
         refunded = amount if kind in REFUND_KINDS else 0
-        self._execute(
-            "UPDATE accounts SET balance = balance - ?, spent = spent + ? WHERE name = ?",
-            (amount, spent, source),
-        )
-        self._execute(
-            "UPDATE accounts SET balance = balance + ?, earned = earned + ?, spent = spent - ? "
-            "WHERE name = ?",
-            (amount, earned, refunded, destination),
-        )
+        for name, row in (
+            (source, self._one(
+                "UPDATE accounts SET balance = balance - ?, spent = spent + ? WHERE name = ? "
+                "RETURNING balance, earned, spent", (amount, spent, source))),
+            (destination, self._one(
+                "UPDATE accounts SET balance = balance + ?, earned = earned + ?, "
+                "spent = spent - ? WHERE name = ? RETURNING balance, earned, spent",
+                (amount, earned, refunded, destination))),
+        ):
+            # SQLite turns an integer that overflows 64 bits into a float without a word;
+            # refuse the transfer (the caller's transaction rolls back) rather than keep it.
+            if row is None or not all(type(v) is int and abs(v) <= MAX_LEDGER_INT for v in row):
+                raise InvalidInput(OVERFLOW_MESSAGE.format(account=name))
 
     def _append_transfer(self, fields: dict[str, Any], digest: str) -> None:
         columns = ", ".join(HASHED_FIELDS)
