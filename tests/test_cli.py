@@ -186,3 +186,51 @@ def test_corrupt_database_is_an_integrity_error(cli, home):
             os.remove(path)
     result = cli("status")
     assert result.code == 3 and result.err.startswith("integrity problem:")
+
+
+def test_init_into_a_path_that_is_a_file_is_one_line(cli, tmp_path):
+    target = tmp_path / "a-file"
+    target.write_text("not a directory")
+    result = cli("init", "--home", str(target), with_home=False)
+    assert result.code == 2 and result.err.startswith("error: cannot create")
+    assert result.err.count("\n") == 1
+
+
+@pytest.mark.sqlite_only
+def test_a_database_held_by_another_writer_is_busy_not_corrupt(cli, home, monkeypatch):
+    """A lock held past the wait is 'try again' (exit 2), never 'restore from a backup'."""
+    import sqlite3
+
+    from agent_token_exchange.ledger import sqlite as sqlite_store
+
+    holder = sqlite3.connect(home / ".exchange" / "exchange.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    monkeypatch.setattr(sqlite_store.sqlite3, "connect", _short_wait(sqlite3.connect))
+    try:
+        result = cli("award", "zero", "5", "s", "d")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.code == 2, result
+    assert "busy" in result.err and "backup" not in result.err
+
+
+def _short_wait(connect):
+    """The real connect with a 0.2 s lock wait instead of 30 s, so the test is quick."""
+
+    def connect_quickly(*args, **kwargs):
+        conn = connect(*args, **{**kwargs, "timeout": 0.2})
+        real_execute = conn.execute
+
+        class Quick:
+            def __getattr__(self, name):
+                return getattr(conn, name)
+
+            def execute(self, sql, *rest):
+                if sql.startswith("PRAGMA busy_timeout"):
+                    sql = "PRAGMA busy_timeout = 200"
+                return real_execute(sql, *rest)
+
+        return Quick()
+
+    return connect_quickly

@@ -9,6 +9,7 @@
     │   ├── BudgetExhausted        a contract's budget is spent
     │   └── NotAllowed             not a pool member, too few members, ...
     ├── Conflict            idempotency key reused with a different request
+    ├── Busy                the store stayed locked by another writer: try again
     └── IntegrityError      doctor found the ledger inconsistent, or the store is unreadable
 
 The library raises; it never prints or exits. The CLI maps each class to an exit code
@@ -73,6 +74,12 @@ class NotAllowed(Refused):
 
 class Conflict(ExchangeError):
     code = "idempotency_conflict"
+
+
+class Busy(ExchangeError):
+    """Another writer held the database past the wait; nothing changed, try again."""
+
+    code = "busy"
 
 
 class IntegrityError(ExchangeError):

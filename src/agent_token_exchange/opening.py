@@ -33,7 +33,7 @@ def init_exchange(
             f"{paths.home} keeps its ledger in {paths.database}; an exchange does not move "
             "to PostgreSQL by init (export it and import it into a new PostgreSQL home)"
         )
-    paths.state.mkdir(parents=True, exist_ok=True)
+    _make_state_dir(paths)
     if not paths.config.exists():
         # Written aside and linked in: a concurrent init never reads a half-written config.
         draft = paths.state / f".config.toml.{os.getpid()}"
@@ -66,7 +66,7 @@ def import_exchange(
     created_dir = not paths.state.exists()
     created_config = not paths.config.exists()
     created_db = url is None and not paths.database.exists()
-    paths.state.mkdir(parents=True, exist_ok=True)
+    _make_state_dir(paths)
     if created_config:
         paths.config.write_text(default_config_text(), "utf-8")
     try:
@@ -101,6 +101,13 @@ def import_exchange(
             str(paths.home), len(image.transfers), len(image.accounts), len(image.pools),
             len(image.refusals), len(image.idempotency), head,
             tuple(sorted(wallets - set(config.agents))))
+
+
+def _make_state_dir(paths: ExchangePaths) -> None:
+    try:
+        paths.state.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidInput(f"cannot create {paths.state}: {exc.strerror or exc}") from None
 
 
 def _remove_created(paths: ExchangePaths, state: bool, config: bool, database: bool) -> None:

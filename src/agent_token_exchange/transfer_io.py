@@ -34,7 +34,7 @@ from .ledger.image import (
     PoolMemberRow,
 )
 from .ledger.kinds import Kind
-from .ledger.store import RefusalRow, Transfer
+from .ledger.store import MAX_LEDGER_INT, RefusalRow, Transfer
 from .money import DECIMALS, MAX_MICRO, MICRO, format_amount
 
 FORMAT = "agent-token-exchange/export"
@@ -77,7 +77,9 @@ def _money(text: Any, what: str, *, signed: bool = False) -> int:
         raise InvalidInput(f"{what} must be a decimal amount like 150 or 0.5, got "
                            f"{str(text)[:40]!r}")
     micro = int(match.group(2)) * MICRO + int((match.group(3) or "").ljust(DECIMALS, "0"))
-    if abs(micro) > 1000 * MAX_MICRO:
+    # One amount (a transfer, a refusal, a contribution) is at most MAX_MICRO; a signed
+    # figure (a balance, the mint's total) at most what a 64-bit column holds.
+    if abs(micro) > (MAX_LEDGER_INT if signed else MAX_MICRO):
         raise InvalidInput(f"{what} is too large: {text[:40]!r}")
     return -micro if match.group(1) else micro
 

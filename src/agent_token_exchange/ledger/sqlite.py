@@ -8,7 +8,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-from ..errors import IntegrityError
+from ..errors import Busy, ExchangeError, IntegrityError
 from .schema import MIGRATIONS, SCHEMA_VERSION, statements_for
 from .store import Store
 
@@ -128,9 +128,13 @@ class SQLiteStore(Store):
         except sqlite3.DatabaseError as exc:
             raise self._damaged(exc) from None
 
-    def _damaged(self, exc: sqlite3.DatabaseError) -> IntegrityError:
+    def _damaged(self, exc: sqlite3.DatabaseError) -> ExchangeError:
         """A database error met mid-operation: corruption, a full disk, a lock held too
         long. One line for the user; the transaction is rolled back by the caller."""
+        text = str(exc).lower()
+        if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
+            return Busy(f"{self.path}: the database stayed busy with another writer for 30 s; "
+                        "nothing was changed, try again")
         if isinstance(exc, sqlite3.IntegrityError):
             return IntegrityError(f"{self.path}: the database refused a write ({exc})")
         return IntegrityError(f"{self.path}: the database cannot be read or written ({exc}); "
