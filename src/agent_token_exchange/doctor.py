@@ -11,19 +11,22 @@ from .audit import verify_chain
 from .clock import DAY_US, HOUR_US
 from .config import Config
 from .ledger import Store
-from .ledger.kinds import MINT, wallet
+from .ledger.kinds import MINT, pool_account, wallet
 from .money import display_amount
 from .records import DoctorReport, Finding
 
 
 def run_doctor(store: Store, config: Config, *, fix: bool = False) -> DoctorReport:
     """Run every check inside the caller's transaction and return the findings."""
+    # The transfer log is read in full once here (derived figures) and once, in pages, by
+    # the chain check, which also finds a missing or inserted transfer.
+    derived = store.derived_account_figures()
     findings: list[Finding] = []
-    findings += _check_sequence(store)
-    findings += _check_cached_figures(store, fix)  # first: a fix here mends conservation
-    findings += _check_conservation(store)
-    findings += _check_floors(store, config)
-    findings += _check_pools(store, fix)
+    cached, found = _check_cached_figures(store, derived, fix)
+    findings += found
+    findings += _check_conservation(cached)  # after the cache check: a fix mends it
+    findings += _check_floors(derived, cached, config)
+    findings += _check_pools(store, cached, fix)
     findings += _check_idempotency(store)
     findings += _check_consumption(store, config, fix)
     findings += _check_chain(store)
@@ -42,18 +45,6 @@ def _warning(check: str, message: str) -> Finding:
     return Finding(check, False, "warning", message)
 
 
-def _check_sequence(store: Store) -> list[Finding]:
-    transfers = store.transfers()
-    expected = 1
-    for transfer in transfers:
-        if transfer.seq != expected:
-            return [_error("sequence", f"transfer #{expected} is missing from the log "
-                                       f"(next present is #{transfer.seq})")]
-        expected += 1
-    return [_ok("sequence", f"{len(transfers)} transfers, numbered 1..{len(transfers)} "
-                            "with no gaps")]
-
-
 def _check_chain(store: Store) -> list[Finding]:
     """The audit chain: nothing doctor --fix can rebuild, since transfers are the truth."""
     report = verify_chain(store)
@@ -63,18 +54,22 @@ def _check_chain(store: Store) -> list[Finding]:
                          f"(head {report.head_hash[:16]}…)")]
 
 
-def _check_conservation(store: Store) -> list[Finding]:
-    cached = sum(a.balance for a in store.accounts())
-    derived = sum(b for b, _, _ in store.derived_account_figures().values())
-    if cached != 0 or derived != 0:
-        return [_error("conservation", f"balances sum to {display_amount(cached)} "
-                                       f"(from transfers: {display_amount(derived)}), not 0")]
+def _check_conservation(cached: dict[str, int]) -> list[Finding]:
+    """The cached balances sum to zero. (Balances derived from transfers always do: every
+    transfer takes from one account what it gives another.)"""
+    total = sum(cached.values())
+    if total != 0:
+        return [_error("conservation", f"balances sum to {display_amount(total)}, not 0")]
     return [_ok("conservation", "all balances sum to exactly 0")]
 
 
-def _check_cached_figures(store: Store, fix: bool) -> list[Finding]:
-    derived = store.derived_account_figures()
+def _check_cached_figures(
+    store: Store, derived: dict[str, tuple[int, int, int]], fix: bool
+) -> tuple[dict[str, int], list[Finding]]:
+    """Cached figures against the transfers; returns the balances as they stand after any
+    rebuild, with the findings."""
     accounts = {a.name: a for a in store.accounts()}
+    balances = {name: account.balance for name, account in accounts.items()}
     findings = []
     for name in sorted(set(derived) - set(accounts)):
         findings.append(_error("cache", f"transfers name account {name} which does not exist"))
@@ -83,6 +78,7 @@ def _check_cached_figures(store: Store, fix: bool) -> list[Finding]:
         if (account.balance, account.earned, account.spent) != (balance, earned, spent):
             if fix:
                 store.set_account_figures(name, balance, earned, spent)
+                balances[name] = balance
             findings.append(_error(
                 "cache",
                 f"{name}: cached balance/earned/spent {display_amount(account.balance)}/"
@@ -93,27 +89,29 @@ def _check_cached_figures(store: Store, fix: bool) -> list[Finding]:
             ))
     if not findings:
         findings.append(_ok("cache", f"{len(accounts)} cached balances equal their transfers"))
-    return findings
+    return balances, findings
 
 
-def _check_floors(store: Store, config: Config) -> list[Finding]:
+def _check_floors(
+    derived: dict[str, tuple[int, int, int]], cached: dict[str, int], config: Config
+) -> list[Finding]:
     findings = []
-    for name, (balance, _, _) in sorted(store.derived_account_figures().items()):
+    for name, (balance, _, _) in sorted(derived.items()):
         if name != MINT and balance < 0:
             findings.append(_error("floor", f"{name} is below zero: {display_amount(balance)}"))
     for agent in config.agents:
-        account = store.account(wallet(agent))
+        balance = cached.get(wallet(agent))
         reserve = config.limits_for(agent).reserve
-        if account is not None and account.balance < reserve:
+        if balance is not None and balance < reserve:
             findings.append(_warning(
-                "floor", f"{agent} holds {display_amount(account.balance)}, under its reserve "
+                "floor", f"{agent} holds {display_amount(balance)}, under its reserve "
                          f"{display_amount(reserve)} (was the reserve raised?)"))
     if not findings:
         findings.append(_ok("floor", "no account below its floor"))
     return findings
 
 
-def _check_pools(store: Store, fix: bool) -> list[Finding]:
+def _check_pools(store: Store, cached: dict[str, int], fix: bool) -> list[Finding]:
     findings = []
     derived = store.derived_contributions()
     for pool_id, agent, contributed in store.all_pool_members():
@@ -126,10 +124,10 @@ def _check_pools(store: Store, fix: bool) -> list[Finding]:
                          f"transfers give {display_amount(truth)}" + (" (rebuilt)" if fix else ""),
                 fixed=fix))
     for pool in store.pools():
-        account = store.account(f"pool:{pool.id}")
-        if pool.dissolved_at is not None and account is not None and account.balance != 0:
+        held = cached.get(pool_account(pool.id), 0)
+        if pool.dissolved_at is not None and held != 0:
             findings.append(_error("pools", f"{pool.id} is dissolved but holds "
-                                            f"{display_amount(account.balance)}"))
+                                            f"{display_amount(held)}"))
     if not findings:
         findings.append(_ok("pools", "pool contributions and balances agree with transfers"))
     return findings
@@ -138,7 +136,8 @@ def _check_pools(store: Store, fix: bool) -> list[Finding]:
 def _check_idempotency(store: Store) -> list[Finding]:
     findings = []
     records = {key: (outcome, seq) for key, outcome, seq in store.idempotency_keys()}
-    for key, first_seq in sorted(store.transfer_keys().items()):
+    carried = store.transfer_keys()  # key -> first transfer carrying it
+    for key, first_seq in sorted(carried.items()):
         if key not in records:
             findings.append(_error("idempotency", f"transfer #{first_seq} carries key {key!r} "
                                                   "but no idempotency record exists"))
@@ -146,11 +145,9 @@ def _check_idempotency(store: Store) -> list[Finding]:
             findings.append(_error("idempotency", f"key {key!r} is recorded as refused yet "
                                                   f"transfer #{first_seq} carries it"))
     for key, (outcome, seq) in sorted(records.items()):
-        if outcome == "ok" and seq is not None:
-            transfer = store.transfer(seq)
-            if transfer is None or transfer.idempotency_key != key:
-                findings.append(_error("idempotency", f"key {key!r} points at transfer #{seq}, "
-                                                      "which does not carry it"))
+        if outcome == "ok" and seq is not None and carried.get(key) != seq:
+            findings.append(_error("idempotency", f"key {key!r} points at transfer #{seq}, "
+                                                  "which does not carry it"))
     if not findings:
         findings.append(_ok("idempotency", f"{len(records)} idempotency keys, each applied once"))
     return findings
