@@ -78,8 +78,8 @@ class Exchange(ExchangeViews):
         wanted += [wallet(a) for a in self.config.agents]
         wanted += [contract_account(c.name) for c in self.config.contracts]
         with self.store.snapshot():
-            missing = [name for name in wanted if self.store.account(name) is None]
-        if not missing:
+            present = {account.name for account in self.store.accounts()}
+        if set(wanted) <= present:
             return
         with self.store.transaction():  # only whoever creates an account grants or funds it
             now = self.clock.now_us()
@@ -220,26 +220,25 @@ class Exchange(ExchangeViews):
 
     def award(
         self, agent: str, amount: str | int, source: str, description: str,
-        *, idempotency_key: str | None = None, kind: Kind = Kind.AWARD,
-        project: str | None = None,
+        *, idempotency_key: str | None = None,
     ) -> Payment:
-        """Mint tokens straight into an agent's wallet (integrations, issue payouts)."""
+        """Mint tokens straight into an agent's wallet (for integrations)."""
         agent = self._agent(agent)
         micro = parse_amount(amount)
         source = text_field(source, "source", limit=100)
         description = text_field(description, "description")
-        key = self._client_key(idempotency_key) if kind is Kind.AWARD else idempotency_key
+        key = self._client_key(idempotency_key)
         request = {"agent": agent, "amount": micro, "source": source, "description": description}
 
         def pay(now: int) -> Payment:
             seq = self.store.post_transfer(
-                at=now, kind=kind, source=MINT, destination=wallet(agent), amount=micro,
-                description=f"{source}: {description}", project=project, idempotency_key=key,
+                at=now, kind=Kind.AWARD, source=MINT, destination=wallet(agent), amount=micro,
+                description=f"{source}: {description}", idempotency_key=key,
             )
-            return Payment(kind.value, agent, micro, self._tokens(agent), seq, MINT,
-                           description, project, micro)
+            return Payment("award", agent, micro, self._tokens(agent), seq, MINT,
+                           description, None, micro)
 
-        return self._operate(kind.value, request, key, pay, Payment, agent=agent,
+        return self._operate("award", request, key, pay, Payment, agent=agent,
                              accounts=[wallet(agent)])
 
     def pay_issue(
@@ -498,7 +497,8 @@ class Exchange(ExchangeViews):
         in a cycle. Where the database still aborts a transaction (a serialization failure,
         a deadlock it broke, two first uses of one key racing), the whole operation runs
         again; it is idempotent, so a retry never applies anything twice."""
-        request_hash = idempotency.request_hash(operation, request)
+        # Only a keyed request is ever compared with an earlier one.
+        request_hash = idempotency.request_hash(operation, request) if key is not None else ""
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 return self._operate_once(operation, request_hash, key, body, record_type,

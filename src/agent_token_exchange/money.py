@@ -107,7 +107,7 @@ def display_amount(micro: int) -> str:
     sign = "-" if micro < 0 else ""
     whole, frac = divmod(abs(micro), MICRO)
     digits = str(frac).rjust(DECIMALS, "0").rstrip("0").ljust(2, "0")
-    return f"{sign}{whole:,}.{digits}".replace(",", "")
+    return f"{sign}{whole}.{digits}"
 
 
 def display_limit(micro: int) -> str:

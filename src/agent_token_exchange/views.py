@@ -129,7 +129,7 @@ class ExchangeViews:
 
     def refusals_since(self, after_seq: int = 0, limit: int = 500) -> list[RefusalEvent]:
         """Refusals with ``seq`` above ``after_seq``, oldest first (the live event feed)."""
-        return [RefusalEvent(*r.__dict__.values())
+        return [_refusal_event(r)
                 for r in self.store.refusals_after(after_seq, limit)]
 
     def preview_commit(self, agent: str, project: str, message: str) -> RewardPreview:
