@@ -168,3 +168,28 @@ def test_per_agent_overrides_apply():
 def test_proportional_split_sums_exactly_with_remainder_to_largest():
     shares = rules.proportional_split(101, {"a": 1, "b": 1, "c": 2})
     assert shares == {"a": 25, "b": 25, "c": 51}
+
+
+def test_headroom_is_the_tightest_limit():
+    assert rules.consumption_headroom(LIMITS, balance=10_000 * T, hourly_used=900 * T,
+                                      daily_used=900 * T) == 100 * T
+    assert rules.consumption_headroom(LIMITS, balance=700 * T, hourly_used=0,
+                                      daily_used=0) == 200 * T
+    assert rules.consumption_headroom(LIMITS, balance=100 * T, hourly_used=0,
+                                      daily_used=0) == 0
+
+
+def test_pool_rules_members_minimum_contributors_and_funds():
+    assert rules.check_contribution("pool-1", "zero", is_member=False, amount=T,
+                                    minimum=T).code == "not_allowed"
+    assert rules.check_contribution("pool-1", "zero", is_member=True, amount=T - 1,
+                                    minimum=T).code == "not_allowed"
+    assert rules.check_contribution("pool-1", "zero", is_member=True, amount=T,
+                                    minimum=T).allowed
+    lone = rules.check_pool_spend("pool-1", contributors=1, min_members=2, cost=T, balance=T)
+    assert lone.code == "not_allowed" and "needs 2 contributing members" in lone.message
+    short = rules.check_pool_spend("pool-1", contributors=2, min_members=2, cost=T + 1,
+                                   balance=T)
+    assert short.code == "insufficient_funds"
+    assert rules.check_pool_spend("pool-1", contributors=2, min_members=2, cost=T,
+                                  balance=T).allowed

@@ -31,7 +31,7 @@ from .errors import (
 from .idempotency import refusal_from_record, refusal_record
 from .ledger import Kind, Store
 from .ledger.kinds import INFERENCE, MINT, contract_account, pool_account, wallet
-from .money import display_amount, parse_amount, parse_count, to_micro
+from .money import parse_amount, parse_count, to_micro
 from .records import (
     Charge,
     Credit,
@@ -367,13 +367,10 @@ class Exchange(ExchangeViews):
 
         def contribute(now: int) -> PoolContribution:
             pool = self._open_pool(pool_id)
-            if agent not in {m.agent for m in self.store.pool_members(pool_id)}:
-                raise NotAllowed(f"{agent} is not a member of {pool_id}; join it first")
-            if micro < pool.min_contribution:
-                raise NotAllowed(
-                    f"Contribution {display_amount(micro)} is below {pool_id}'s minimum "
-                    f"{display_amount(pool.min_contribution)}"
-                )
+            members = {m.agent for m in self.store.pool_members(pool_id)}
+            _raise_if_refused(rules.check_contribution(
+                pool_id, agent, is_member=agent in members, amount=micro,
+                minimum=pool.min_contribution))
             _raise_if_refused(rules.check_outflow(
                 self.config.limits_for(agent), amount=micro, balance=self._tokens(agent)))
             seq = self.store.post_transfer(
@@ -406,18 +403,10 @@ class Exchange(ExchangeViews):
             self._open_pool(pool_id)
             contributions = {m.agent: m.contributed for m in self.store.pool_members(pool_id)
                              if m.contributed > 0}
-            needed = self.config.pools.min_members
-            if len(contributions) < needed:
-                raise NotAllowed(
-                    f"{pool_id} needs {needed} contributing members to spend, "
-                    f"has {len(contributions)}"
-                )
             balance = self._balance(pool_account(pool_id))
-            if cost > balance:
-                raise InsufficientFunds(
-                    f"Insufficient funds in {pool_id} ({display_amount(balance)} available, "
-                    f"need {display_amount(cost)})"
-                )
+            _raise_if_refused(rules.check_pool_spend(
+                pool_id, contributors=len(contributions),
+                min_members=self.config.pools.min_members, cost=cost, balance=balance))
             if cost == 0:
                 raise InvalidInput("that request costs nothing; there is nothing to spend")
             seq = self.store.post_transfer(
@@ -597,6 +586,8 @@ def _raise_if_refused(decision: rules.SpendDecision) -> None:
             decision.message, kind=code.removesuffix("_limit"), used=decision.used,
             limit=decision.limit, needed=decision.needed,
         )
+    if code == "not_allowed":
+        raise NotAllowed(decision.message)
     raise InsufficientFunds(decision.message, code=code)
 
 

@@ -250,7 +250,52 @@ def check_consumption(
     return ALLOWED
 
 
+def consumption_headroom(
+    limits: ResolvedLimits, *, balance: int, hourly_used: int, daily_used: int
+) -> int:
+    """The largest inference spend ``check_consumption`` would allow right now."""
+    return max(0, min(limits.hourly - hourly_used, limits.daily - daily_used, limits.burst,
+                      balance - limits.reserve))
+
+
 # -- Pools ------------------------------------------------------------------------------
+
+
+def check_contribution(
+    pool_id: str, agent: str, *, is_member: bool, amount: int, minimum: int
+) -> SpendDecision:
+    """Only members contribute, and at least the pool's minimum. (The reserve applies too:
+    ``check_outflow``.)"""
+    if not is_member:
+        return SpendDecision("not_allowed", f"{agent} is not a member of {pool_id}; join it first")
+    if amount < minimum:
+        return SpendDecision(
+            "not_allowed",
+            f"Contribution {display_amount(amount)} is below {pool_id}'s minimum "
+            f"{display_amount(minimum)}",
+            needed=minimum,
+        )
+    return ALLOWED
+
+
+def check_pool_spend(
+    pool_id: str, *, contributors: int, min_members: int, cost: int, balance: int
+) -> SpendDecision:
+    """A pool spends only with enough contributing members (so a lone agent cannot use a
+    pool to dodge its own limits), and only what it holds."""
+    if contributors < min_members:
+        return SpendDecision(
+            "not_allowed",
+            f"{pool_id} needs {min_members} contributing members to spend, has {contributors}",
+        )
+    if cost > balance:
+        return SpendDecision(
+            "insufficient_funds",
+            f"Insufficient funds in {pool_id} ({display_amount(balance)} available, "
+            f"need {display_amount(cost)})",
+            used=balance, limit=balance, needed=cost,
+        )
+    return ALLOWED
 
 
 def proportional_split(total: int, weights: dict[str, int]) -> dict[str, int]:

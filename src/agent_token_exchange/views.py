@@ -87,11 +87,8 @@ class ExchangeViews:
             assert account is not None
             hourly, daily = self._window_usage(agent, now)
             spec = self.config.limits_for(agent)
-            headroom = max(
-                0,
-                min(spec.hourly - hourly, spec.daily - daily, spec.burst,
-                    account.balance - spec.reserve),
-            )
+            headroom = rules.consumption_headroom(
+                spec, balance=account.balance, hourly_used=hourly, daily_used=daily)
             recent = tuple(_refusal_event(r) for r in self.store.refusals(agent, limit=10))
             return Limits(
                 agent=agent, tokens=account.balance,
