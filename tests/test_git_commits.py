@@ -225,3 +225,15 @@ def test_an_autosquashed_fixup_pays_nothing_more(hooked, home):
                       env={"GIT_SEQUENCE_EDITOR": "true", "GIT_EDITOR": "true"})
     assert done.returncode == 0
     assert commit_transfers(home) == before and len(before) == 4
+
+
+def test_backfill_reads_a_message_holding_any_control_byte(repo, home, cli):
+    """Records end in NUL, which git never lets into a message; 0x1E or 0x1F inside a
+    message must not split a commit in two."""
+    repo.commit("feat: odd \x1e record \x1f field bytes")
+    repo.commit("fix: after it")
+    report = cli("git", "backfill", "--repo", str(repo.path), "--json")
+    assert report.code == 0, report.err
+    assert (report.json["commits"], report.json["paid"]) == (2, 2)
+    assert [d for _, _, d in commit_transfers(home)] == [
+        "feat: odd   record   field bytes", "fix: after it"]
