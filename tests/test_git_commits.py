@@ -237,3 +237,18 @@ def test_backfill_reads_a_message_holding_any_control_byte(repo, home, cli):
     assert (report.json["commits"], report.json["paid"]) == (2, 2)
     assert [d for _, _, d in commit_transfers(home)] == [
         "feat: odd   record   field bytes", "fix: after it"]
+
+
+def test_a_remote_with_only_a_push_url_is_passed_over(repo, home, cli):
+    """`git config --get remote.X.url` fails for a pushurl-only remote; the hook takes
+    the next remote's name, else the folder's, and still pays."""
+    repo.git("config", "remote.origin.pushurl", "git@github.com:team/push-only.git")
+    repo.commit("feat: folder name")
+    first = cli("hook", "post-commit", "--repo", str(repo.path))
+    assert first.code == 0 and "not paid" not in first.err, first.err
+    repo.git("remote", "add", "upstream", "https://github.com/team/scheme-lab")
+    repo.commit("feat: next remote")
+    cli("hook", "post-commit", "--repo", str(repo.path))
+    with open_exchange(home) as ex:
+        projects = [t.project for t in ex.store.transfers() if t.kind == "commit"]
+    assert projects == ["app", "scheme-lab"]

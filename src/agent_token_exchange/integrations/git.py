@@ -83,7 +83,10 @@ def project_name(repo: Path, explicit: str | None = None) -> str:
         return explicit
     remotes = run_git(repo, "remote").split()
     for remote in sorted(remotes, key=lambda r: r != "origin"):
-        url = run_git(repo, "config", "--get", f"remote.{remote}.url").strip()
+        try:
+            url = run_git(repo, "config", "--get", f"remote.{remote}.url").strip()
+        except InvalidInput:  # a remote with only a pushurl has no url: try the next
+            continue
         name = re.sub(r"\.git$", "", url.rstrip("/").replace(":", "/").rsplit("/", 1)[-1])
         if name:
             return name
