@@ -304,3 +304,21 @@ def test_on_close_hook_pays_from_the_json_bd_passes(cli, home, tmp_path):
 def test_install_hook_needs_a_beads_folder(cli, home, tmp_path):
     result = cli("bd", "install-hook", "--repo", str(tmp_path))
     assert result.code == 2 and "no .beads folder" in result.err
+
+
+def test_on_close_block_never_fails_a_shared_hook(cli, home, tmp_path):
+    """When mktemp cannot make its file our block steps aside: the rest of a shared
+    on_close hook still runs and still reads bd's JSON, and the hook exits 0."""
+    project = tmp_path / "proj"
+    (project / ".beads" / "hooks").mkdir(parents=True)
+    theirs = project / ".beads" / "hooks" / "on_close"
+    seen = tmp_path / "their-stdin"
+    theirs.write_text(f"#!/bin/sh\ncat > {seen}\n")
+    theirs.chmod(0o755)
+    assert cli("bd", "install-hook", "--repo", str(project)).code == 0
+    issue = {**BY_ID["bd-0479m"], "status": "closed", "assignee": "builder"}
+    done = subprocess.run([str(theirs), "bd-0479m", "close"], input=json.dumps(issue),
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "TMPDIR": str(tmp_path / "no-such-folder")})
+    assert done.returncode == 0, done.stderr
+    assert json.loads(seen.read_text())["id"] == "bd-0479m"

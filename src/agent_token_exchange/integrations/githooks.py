@@ -54,9 +54,13 @@ def block_text(name: str, command: list[str], *, pass_stdin: bool = False) -> st
     command, then handed back, so the rest of a shared hook still reads it."""
     line = " ".join(shlex.quote(part) for part in command)
     if pass_stdin:
-        body = ['_token_exchange_in=$(mktemp) && cat > "$_token_exchange_in"',
-                f"{line}{STDIN_TAIL}",
-                'exec < "$_token_exchange_in"; rm -f "$_token_exchange_in"']
+        # Without a temporary file the block steps aside: an `exec < ""` would end the
+        # whole hook (exec is a special builtin) and skip the rest of a shared one.
+        body = ["if _token_exchange_in=$(mktemp); then",
+                '  cat > "$_token_exchange_in" || true',
+                f"  {line}{STDIN_TAIL}",
+                '  exec < "$_token_exchange_in"; rm -f "$_token_exchange_in"',
+                "fi"]
     else:
         body = [f"{line}{PLAIN_TAIL}"]
     return "\n".join([BEGIN.format(name=name), NOTE, *body, END.format(name=name)]) + "\n"
