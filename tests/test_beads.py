@@ -322,3 +322,13 @@ def test_on_close_block_never_fails_a_shared_hook(cli, home, tmp_path):
                           env={**os.environ, "TMPDIR": str(tmp_path / "no-such-folder")})
     assert done.returncode == 0, done.stderr
     assert json.loads(seen.read_text())["id"] == "bd-0479m"
+
+
+def test_rewards_table_rounds_as_the_payouts_do(cli, home):
+    """Each cell is what closing such an issue pays: half a micro-token rounds up, as
+    rules.issue_reward does, rather than being cut off."""
+    set_config(home, lambda text: text.replace("P5 = 50", "P5 = 0.000003").replace(
+        "security = 2.0\nbug = 1.5\nfeature = 1.0\ntask = 0.8\ndocs = 0.6\n", ""))
+    row = next(line for line in cli("bd", "rewards").out.splitlines() if "P5" in line)
+    assert [cell.strip() for cell in row.strip("│ ").split("│")] == [
+        "P5", "0.000003", "0.000002"]  # chore 0.5: 1.5 micro-tokens round up to 2

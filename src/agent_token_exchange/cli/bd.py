@@ -14,6 +14,7 @@ from ..home import find_home
 from ..integrations import beads
 from ..integrations.git import repo_root
 from ..money import format_amount, to_micro
+from ..rules import issue_reward
 from .options import Home, Json, open_from
 from .output import emit_json, stdout, table, tokens
 
@@ -35,7 +36,8 @@ def rewards(home: Home = None, json: Json = False) -> None:
     Example: token-exchange bd rewards
     """
     with open_from(home) as ex:
-        rules = ex.config.issues
+        config = ex.config
+    rules = config.issues
     bases = {k: to_micro(v) for k, v in rules.priority_rewards.items()}
     if json:
         emit_json({
@@ -49,8 +51,10 @@ def rewards(home: Home = None, json: Json = False) -> None:
     grid = table("Issue rewards (priority base × type multiplier)", "Priority", "Base",
                  *rules.type_multipliers, right=("Base", *rules.type_multipliers))
     for label, base in sorted(bases.items()):
-        grid.add_row(label, tokens(base), *(tokens(int(base * m))
-                                            for m in rules.type_multipliers.values()))
+        # Each cell is what such a close pays, rounded exactly as the payout is.
+        grid.add_row(label, tokens(base), *(
+            tokens(issue_reward(config, priority=int(label[1:]), issue_type=kind).amount)
+            for kind in rules.type_multipliers))
     stdout.print(grid)
     stdout.print(f"P0 pays as P{rules.p0_pays_as}; other types ×1.0; a label naming a type "
                  "counts. Nothing for: " + ", ".join(rules.no_reward_types) + ", tombstones, "
