@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from agent_token_exchange import open_exchange
+from agent_token_exchange import init_exchange, open_exchange
+from agent_token_exchange.config import default_config_text
 
 from .conftest import set_config
 from .gitrepo import GIT_ENV, Repo
@@ -252,3 +253,22 @@ def test_a_remote_with_only_a_push_url_is_passed_over(repo, home, cli):
     with open_exchange(home) as ex:
         projects = [t.project for t in ex.store.transfers() if t.kind == "commit"]
     assert projects == ["app", "scheme-lab"]
+
+
+def test_backfill_dry_run_caps_at_the_budget_as_the_real_run_does(repo, cli, tmp_path,
+                                                                   make_database_url):
+    small = tmp_path / "small"
+    (small / ".exchange").mkdir(parents=True)
+    (small / ".exchange" / "config.toml").write_text(
+        default_config_text().replace("budget = 10000", "budget = 200"))
+    init_exchange(small, database=make_database_url())  # funds the default contract: 200
+    for n in range(3):
+        repo.commit(f"feat: change {n}")  # 150 each: paid 150, capped at 50, refused
+
+    def backfill(*extra: str) -> dict:
+        return cli("git", "backfill", "--repo", str(repo.path), "--json", "--home",
+                   str(small), *extra, with_home=False).json
+
+    dry, real = backfill("--dry-run"), backfill()
+    for report in (dry, real):
+        assert (report["paid"], report["refused"], report["total"]) == (2, 1, "200")

@@ -168,3 +168,16 @@ def test_per_agent_overrides_apply():
 def test_proportional_split_sums_exactly_with_remainder_to_largest():
     shares = rules.proportional_split(101, {"a": 1, "b": 1, "c": 2})
     assert shares == {"a": 25, "b": 25, "c": 51}
+
+
+def test_a_commit_reward_is_capped_by_the_budget_left():
+    """One rule for the live commit and the backfill's dry run."""
+    from agent_token_exchange.errors import BudgetExhausted
+
+    reward = rules.commit_reward(CONFIG, "claude", "misc", "work")  # 150 from default
+    assert rules.capped_commit_reward(reward, 1_000 * T) == (150 * T, "")
+    amount, note = rules.capped_commit_reward(reward, 100 * T)
+    assert amount == 100 * T and "capped" in note and "'default'" in note
+    for left in (0, -1):
+        with pytest.raises(BudgetExhausted, match="'default' budget exhausted"):
+            rules.capped_commit_reward(reward, left)

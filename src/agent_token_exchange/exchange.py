@@ -20,7 +20,6 @@ from .clock import Clock, SystemClock
 from .config import Config
 from .doctor import run_doctor
 from .errors import (
-    BudgetExhausted,
     Conflict,
     InsufficientFunds,
     InvalidInput,
@@ -170,15 +169,7 @@ class Exchange(ExchangeViews):
                                f"already paid: {already['why']}")
             budget_account = contract_account(reward.contract)
             account = self.store.account(budget_account)
-            left = account.balance if account else 0
-            if left <= 0:
-                raise BudgetExhausted(
-                    f"Contract '{reward.contract}' budget exhausted: the commit earns nothing"
-                )
-            amount = min(reward.amount, left)
-            note = "" if amount == reward.amount else (
-                f"capped at what is left of contract '{reward.contract}'s budget"
-            )
+            amount, note = rules.capped_commit_reward(reward, account.balance if account else 0)
             seq = self.store.post_transfer(
                 at=now, kind=Kind.COMMIT, source=budget_account, destination=wallet(agent),
                 amount=amount, description=subject, project=project,

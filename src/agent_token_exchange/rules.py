@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from .config import Config, Contract, ResolvedLimits
-from .errors import InvalidInput
+from .errors import BudgetExhausted, InvalidInput
 from .money import display_amount, display_limit, round_half_up, to_micro
 
 # -- LLM costs --------------------------------------------------------------------------
@@ -88,6 +88,20 @@ def commit_reward(config: Config, agent: str, project: str, message: str) -> Com
         bonus_class=bonus_class,
         amount=amount,
     )
+
+
+def capped_commit_reward(reward: CommitReward, budget_left: int) -> tuple[int, str]:
+    """What a commit is paid from what is left of its contract's budget: the reward,
+    capped at that (with a note saying so); nothing left refuses the commit."""
+    if budget_left <= 0:
+        raise BudgetExhausted(
+            f"Contract '{reward.contract}' budget exhausted: the commit earns nothing"
+        )
+    amount = min(reward.amount, budget_left)
+    note = "" if amount == reward.amount else (
+        f"capped at what is left of contract '{reward.contract}'s budget"
+    )
+    return amount, note
 
 
 def agent_for_email(config: Config, email: str) -> str | None:

@@ -136,8 +136,9 @@ def _dry_pay(ex: Exchange, commit: CommitInfo, agent: str, project: str,
              budgets: dict[str, int], report: BackfillReport) -> None:
     reward = rules.commit_reward(ex.config, agent, project, commit.message)
     left = budgets.setdefault(reward.contract, ex.budget_left(reward.contract))
-    amount = min(reward.amount, left)
-    if amount <= 0:
+    try:
+        amount, _ = rules.capped_commit_reward(reward, left)
+    except BudgetExhausted:
         report.refused += 1
         return
     budgets[reward.contract] = left - amount
