@@ -332,3 +332,19 @@ def test_rewards_table_rounds_as_the_payouts_do(cli, home):
     row = next(line for line in cli("bd", "rewards").out.splitlines() if "P5" in line)
     assert [cell.strip() for cell in row.strip("│ ").split("│")] == [
         "P5", "0.000003", "0.000002"]  # chore 0.5: 1.5 micro-tokens round up to 2
+
+
+def test_on_close_problems_are_one_line_like_the_commit_hook(home, tmp_path):
+    """A message spanning lines (a path holding a newline) is cut to its first line,
+    and the JSON keeps the error's own code, as `hook post-commit` does."""
+    where = tmp_path / "no\nsuch"
+    command = [sys.executable, "-m", "agent_token_exchange", "bd", "on-close", "bd-1",
+               "--beads", str(where), "--home", str(home)]
+    plain = subprocess.run(command, input="", capture_output=True, text=True, timeout=60)
+    assert plain.returncode == 0
+    assert plain.stderr == f"token-exchange: issue not paid: {tmp_path}/no\n"
+    as_json = subprocess.run([*command, "--json"], input="", capture_output=True, text=True,
+                             timeout=60)
+    assert as_json.returncode == 0 and len(as_json.stderr.splitlines()) == 1
+    assert json.loads(as_json.stdout) == {"ok": False, "error": {
+        "code": "invalid_input", "message": f"{tmp_path}/no"}}

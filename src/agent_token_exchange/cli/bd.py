@@ -13,6 +13,7 @@ from ..errors import InvalidInput
 from ..home import find_home
 from ..integrations import beads
 from ..integrations.git import repo_root
+from ..integrations.githooks import hook_problem
 from ..money import format_amount, to_micro
 from ..rules import issue_reward
 from .options import Home, Json, open_from
@@ -235,10 +236,10 @@ def on_close(issue_id: Annotated[str | None, typer.Argument(help="The issue bd c
         with open_from(home) as ex:
             paid = beads.pay(ex, issue, agent)
     except Exception as exc:  # noqa: BLE001 - a hook must never fail bd's close
-        message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-        print(f"token-exchange: issue not paid: {message}", file=sys.stderr)
+        line, error = hook_problem(exc, "issue")
+        print(line, file=sys.stderr)
         if json:
-            emit_json({"error": {"code": "hook_error", "message": str(message)}}, ok=False)
+            emit_json({"error": error}, ok=False)
         return
     if json:
         emit_json(paid.to_json())

@@ -15,6 +15,7 @@ from ..errors import BudgetExhausted, Conflict, InvalidInput
 from ..exchange import Exchange
 from ..records import Payment, Record
 from .git import CommitInfo, has_commits, head_commit, project_name, repo_root, walk_history
+from .githooks import hook_problem
 
 
 def pay_commit(ex: Exchange, commit: CommitInfo, project: str) -> Payment | None:
@@ -170,9 +171,5 @@ def post_commit_hook(home: Path | str | None, repo: Path | str | None,
                     f"for {commit.sha[:12]} ({paid.project})")
         return True, line, {"sha": commit.sha, "paid": paid.to_json()}
     except Exception as exc:  # noqa: BLE001 - the hook must never break a commit
-        message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-        first = str(message).strip().splitlines()[0] if str(message).strip() else "failed"
-        code = getattr(exc, "code", None) if isinstance(getattr(exc, "code", None), str) \
-            else "hook_error"
-        return False, f"token-exchange: commit not paid: {first}", {
-            "error": {"code": code, "message": first}}
+        line, error = hook_problem(exc, "commit")
+        return False, line, {"error": error}

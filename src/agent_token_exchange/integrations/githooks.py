@@ -49,6 +49,17 @@ def exchange_command() -> list[str]:
     return [sys.executable, "-m", "agent_token_exchange"]
 
 
+def hook_problem(exc: BaseException, what: str) -> tuple[str, dict[str, str]]:
+    """What a hook that must never fail its caller says about ``exc``: one line for
+    stderr (``token-exchange: WHAT not paid: …``, the message's first line) and the JSON
+    error (the error's own code, else hook_error)."""
+    message = str(getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}").strip()
+    first = message.splitlines()[0] if message else "failed"
+    code = getattr(exc, "code", None)
+    error = {"code": code if isinstance(code, str) else "hook_error", "message": first}
+    return f"token-exchange: {what} not paid: {first}", error
+
+
 def block_text(name: str, command: list[str], *, pass_stdin: bool = False) -> str:
     """Our block. With ``pass_stdin`` the hook's stdin is saved first, given to our
     command, then handed back, so the rest of a shared hook still reads it."""
