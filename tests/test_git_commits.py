@@ -272,3 +272,18 @@ def test_backfill_dry_run_caps_at_the_budget_as_the_real_run_does(repo, cli, tmp
     dry, real = backfill("--dry-run"), backfill()
     for report in (dry, real):
         assert (report["paid"], report["refused"], report["total"]) == (2, 1, "200")
+
+
+def test_an_unpaid_commit_states_its_reason_once(repo, home, cli, monkeypatch):
+    """The line and the JSON carry one reason, worked out once. The real skip_reason
+    runs; the wrapper only counts the calls."""
+    from agent_token_exchange.integrations import commits
+
+    calls = []
+    real = commits.skip_reason
+    monkeypatch.setattr(commits, "skip_reason",
+                        lambda ex, commit: calls.append(commit.sha) or real(ex, commit))
+    repo.commit("feat: by a stranger", author="nobody@x.dev")
+    result = cli("hook", "post-commit", "--repo", str(repo.path), "--json")
+    assert result.code == 0 and "nobody@x.dev is not a known agent" in result.json["reason"]
+    assert calls == [repo.head()]

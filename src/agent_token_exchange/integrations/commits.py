@@ -161,9 +161,9 @@ def post_commit_hook(home: Path | str | None, repo: Path | str | None,
         with open_exchange(paths.home) as ex:
             commit, paid = pay_head(ex, Path(repo or Path.cwd()), project)
             if paid is None:
-                line = f"token-exchange: {commit.sha[:12]} not paid: {skip_reason(ex, commit)}"
-                return False, line, {"sha": commit.sha, "paid": None,
-                                     "reason": skip_reason(ex, commit)}
+                reason = skip_reason(ex, commit)
+                line = f"token-exchange: {commit.sha[:12]} not paid: {reason}"
+                return False, line, {"sha": commit.sha, "paid": None, "reason": reason}
         if paid.amount == 0:
             line = f"token-exchange: {commit.sha[:12]} earns nothing more: {paid.note}"
         else:
