@@ -304,3 +304,47 @@ def test_on_close_hook_pays_from_the_json_bd_passes(cli, home, tmp_path):
 def test_install_hook_needs_a_beads_folder(cli, home, tmp_path):
     result = cli("bd", "install-hook", "--repo", str(tmp_path))
     assert result.code == 2 and "no .beads folder" in result.err
+
+
+def test_on_close_block_never_fails_a_shared_hook(cli, home, tmp_path):
+    """When mktemp cannot make its file our block steps aside: the rest of a shared
+    on_close hook still runs and still reads bd's JSON, and the hook exits 0."""
+    project = tmp_path / "proj"
+    (project / ".beads" / "hooks").mkdir(parents=True)
+    theirs = project / ".beads" / "hooks" / "on_close"
+    seen = tmp_path / "their-stdin"
+    theirs.write_text(f"#!/bin/sh\ncat > {seen}\n")
+    theirs.chmod(0o755)
+    assert cli("bd", "install-hook", "--repo", str(project)).code == 0
+    issue = {**BY_ID["bd-0479m"], "status": "closed", "assignee": "builder"}
+    done = subprocess.run([str(theirs), "bd-0479m", "close"], input=json.dumps(issue),
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "TMPDIR": str(tmp_path / "no-such-folder")})
+    assert done.returncode == 0, done.stderr
+    assert json.loads(seen.read_text())["id"] == "bd-0479m"
+
+
+def test_rewards_table_rounds_as_the_payouts_do(cli, home):
+    """Each cell is what closing such an issue pays: half a micro-token rounds up, as
+    rules.issue_reward does, rather than being cut off."""
+    set_config(home, lambda text: text.replace("P5 = 50", "P5 = 0.000003").replace(
+        "security = 2.0\nbug = 1.5\nfeature = 1.0\ntask = 0.8\ndocs = 0.6\n", ""))
+    row = next(line for line in cli("bd", "rewards").out.splitlines() if "P5" in line)
+    assert [cell.strip() for cell in row.strip("│ ").split("│")] == [
+        "P5", "0.000003", "0.000002"]  # chore 0.5: 1.5 micro-tokens round up to 2
+
+
+def test_on_close_problems_are_one_line_like_the_commit_hook(home, tmp_path):
+    """A message spanning lines (a path holding a newline) is cut to its first line,
+    and the JSON keeps the error's own code, as `hook post-commit` does."""
+    where = tmp_path / "no\nsuch"
+    command = [sys.executable, "-m", "agent_token_exchange", "bd", "on-close", "bd-1",
+               "--beads", str(where), "--home", str(home)]
+    plain = subprocess.run(command, input="", capture_output=True, text=True, timeout=60)
+    assert plain.returncode == 0
+    assert plain.stderr == f"token-exchange: issue not paid: {tmp_path}/no\n"
+    as_json = subprocess.run([*command, "--json"], input="", capture_output=True, text=True,
+                             timeout=60)
+    assert as_json.returncode == 0 and len(as_json.stderr.splitlines()) == 1
+    assert json.loads(as_json.stdout) == {"ok": False, "error": {
+        "code": "invalid_input", "message": f"{tmp_path}/no"}}

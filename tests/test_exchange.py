@@ -221,3 +221,18 @@ def test_dissolve_remainder_goes_to_the_largest_contributor(exchange):
     refunds = {r.agent: r.amount for r in exchange.pool_dissolve(pool.id).refunds}
     # 2,999,900 split 2:1 is 1,999,933.33 / 999,966.67: floors, remainder 1 to claude.
     assert refunds == {"claude": 1_999_934, "builder": 999_966}
+
+
+def test_a_reward_of_nothing_settles_without_a_transfer(tmp_path, clock):
+    """A project multiplier of 0 earns nothing: the commit is settled, no transfer written."""
+    (tmp_path / ".exchange").mkdir()
+    (tmp_path / ".exchange" / "config.toml").write_text(default_config_text().replace(
+        'multiplier = 1.0\nbudget = 10000', 'multiplier = 0\nbudget = 10000'))
+    init_exchange(tmp_path, clock=clock)
+    with open_exchange(tmp_path, clock=clock) as ex:
+        before = ex.store.last_seq()
+        paid = ex.commit("zero@x.io", "misc", "work", sha="abcd1234")
+        assert paid.amount == 0 and "nothing" in paid.note
+        assert ex.store.last_seq() == before
+        assert ex.commit("zero@x.io", "misc", "work", sha="abcd1234") == paid
+        assert_invariants(ex)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from agent_token_exchange import open_exchange
+from agent_token_exchange import init_exchange, open_exchange
+from agent_token_exchange.config import default_config_text
 
 from .conftest import set_config
 from .gitrepo import GIT_ENV, Repo
@@ -225,3 +226,64 @@ def test_an_autosquashed_fixup_pays_nothing_more(hooked, home):
                       env={"GIT_SEQUENCE_EDITOR": "true", "GIT_EDITOR": "true"})
     assert done.returncode == 0
     assert commit_transfers(home) == before and len(before) == 4
+
+
+def test_backfill_reads_a_message_holding_any_control_byte(repo, home, cli):
+    """Records end in NUL, which git never lets into a message; 0x1E or 0x1F inside a
+    message must not split a commit in two."""
+    repo.commit("feat: odd \x1e record \x1f field bytes")
+    repo.commit("fix: after it")
+    report = cli("git", "backfill", "--repo", str(repo.path), "--json")
+    assert report.code == 0, report.err
+    assert (report.json["commits"], report.json["paid"]) == (2, 2)
+    assert [d for _, _, d in commit_transfers(home)] == [
+        "feat: odd   record   field bytes", "fix: after it"]
+
+
+def test_a_remote_with_only_a_push_url_is_passed_over(repo, home, cli):
+    """`git config --get remote.X.url` fails for a pushurl-only remote; the hook takes
+    the next remote's name, else the folder's, and still pays."""
+    repo.git("config", "remote.origin.pushurl", "git@github.com:team/push-only.git")
+    repo.commit("feat: folder name")
+    first = cli("hook", "post-commit", "--repo", str(repo.path))
+    assert first.code == 0 and "not paid" not in first.err, first.err
+    repo.git("remote", "add", "upstream", "https://github.com/team/scheme-lab")
+    repo.commit("feat: next remote")
+    cli("hook", "post-commit", "--repo", str(repo.path))
+    with open_exchange(home) as ex:
+        projects = [t.project for t in ex.store.transfers() if t.kind == "commit"]
+    assert projects == ["app", "scheme-lab"]
+
+
+def test_backfill_dry_run_caps_at_the_budget_as_the_real_run_does(repo, cli, tmp_path,
+                                                                   make_database_url):
+    small = tmp_path / "small"
+    (small / ".exchange").mkdir(parents=True)
+    (small / ".exchange" / "config.toml").write_text(
+        default_config_text().replace("budget = 10000", "budget = 200"))
+    init_exchange(small, database=make_database_url())  # funds the default contract: 200
+    for n in range(3):
+        repo.commit(f"feat: change {n}")  # 150 each: paid 150, capped at 50, refused
+
+    def backfill(*extra: str) -> dict:
+        return cli("git", "backfill", "--repo", str(repo.path), "--json", "--home",
+                   str(small), *extra, with_home=False).json
+
+    dry, real = backfill("--dry-run"), backfill()
+    for report in (dry, real):
+        assert (report["paid"], report["refused"], report["total"]) == (2, 1, "200")
+
+
+def test_an_unpaid_commit_states_its_reason_once(repo, home, cli, monkeypatch):
+    """The line and the JSON carry one reason, worked out once. The real skip_reason
+    runs; the wrapper only counts the calls."""
+    from agent_token_exchange.integrations import commits
+
+    calls = []
+    real = commits.skip_reason
+    monkeypatch.setattr(commits, "skip_reason",
+                        lambda ex, commit: calls.append(commit.sha) or real(ex, commit))
+    repo.commit("feat: by a stranger", author="nobody@x.dev")
+    result = cli("hook", "post-commit", "--repo", str(repo.path), "--json")
+    assert result.code == 0 and "nobody@x.dev is not a known agent" in result.json["reason"]
+    assert calls == [repo.head()]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from agent_token_exchange import open_exchange
+from agent_token_exchange import init_exchange, open_exchange
 
 from .gitrepo import Repo
 
@@ -151,3 +151,29 @@ def test_a_husky_hooks_folder_keeps_calling_husky(repo, home, cli, tmp_path):
     repo.commit("feat: with husky")
     assert marker.read_text() == "post-commit\n"
     assert earned(home) == 150_000_000
+
+
+def test_a_home_path_holding_a_redirection_sign_reads_back(repo, home, cli, tmp_path,
+                                                            database_url):
+    """`hooks status` and `git backfill` read the installed command back; a home path
+    with " <" in it (quoted in the hook) must not be cut at that sign."""
+    odd = tmp_path / "team <x> exchange"
+    init_exchange(odd, database=database_url)
+    cli("hooks", "install", "--repo", str(repo.path), "--home", str(odd), with_home=False)
+    status = cli("hooks", "status", "--repo", str(repo.path), "--json", "--home", str(odd),
+                 with_home=False)
+    assert status.code == 0, status.err
+    assert status.json["hooks"][0]["home"] == str(odd)
+    repo.commit("feat: one")
+    backfill = cli("git", "backfill", "--repo", str(repo.path), "--json", "--home", str(odd),
+                   with_home=False)
+    assert backfill.code == 0 and backfill.json["already_paid"] == 1, backfill.err
+
+
+def test_a_hand_broken_block_is_one_clear_line(repo, home, cli):
+    cli("hooks", "install", "--repo", str(repo.path))
+    hook = repo.hooks_dir() / "post-commit"
+    hook.write_text(hook.read_text().replace("--home ", "--home 'unclosed "))
+    status = cli("hooks", "status", "--repo", str(repo.path))
+    assert status.code == 2 and len(status.err.strip().splitlines()) == 1
+    assert "cannot read the command" in status.err

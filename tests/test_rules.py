@@ -193,3 +193,16 @@ def test_pool_rules_members_minimum_contributors_and_funds():
     assert short.code == "insufficient_funds"
     assert rules.check_pool_spend("pool-1", contributors=2, min_members=2, cost=T,
                                   balance=T).allowed
+
+
+def test_a_commit_reward_is_capped_by_the_budget_left():
+    """One rule for the live commit, its preview and the backfill's dry run."""
+    reward = rules.commit_reward(CONFIG, "claude", "misc", "work")  # 150 from default
+    full = rules.capped_commit_reward(reward, 1_000 * T)
+    assert full.allowed and (full.amount, full.note) == (150 * T, "")
+    capped = rules.capped_commit_reward(reward, 100 * T)
+    assert capped.amount == 100 * T and "capped" in capped.note and "'default'" in capped.note
+    for left in (0, -1):
+        none_left = rules.capped_commit_reward(reward, left)
+        assert none_left.code == "budget_exhausted" and none_left.amount == 0
+        assert "'default' budget exhausted" in none_left.note

@@ -170,15 +170,13 @@ class Exchange(ExchangeViews):
                                f"already paid: {already['why']}")
             budget_account = contract_account(reward.contract)
             account = self.store.account(budget_account)
-            left = account.balance if account else 0
-            if left <= 0:
-                raise BudgetExhausted(
-                    f"Contract '{reward.contract}' budget exhausted: the commit earns nothing"
-                )
-            amount = min(reward.amount, left)
-            note = "" if amount == reward.amount else (
-                f"capped at what is left of contract '{reward.contract}'s budget"
-            )
+            payable = rules.capped_commit_reward(reward, account.balance if account else 0)
+            if not payable.allowed:
+                raise BudgetExhausted(payable.note)
+            amount, note = payable.amount, payable.note
+            if amount == 0:  # a reward of nothing (a multiplier of 0): settled, no transfer
+                return Payment("commit", agent, 0, self._tokens(agent), 0, budget_account,
+                               subject, project, 0, "earns nothing under its multipliers")
             seq = self.store.post_transfer(
                 at=now, kind=Kind.COMMIT, source=budget_account, destination=wallet(agent),
                 amount=amount, description=subject, project=project,

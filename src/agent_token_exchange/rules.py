@@ -90,6 +90,36 @@ def commit_reward(config: Config, agent: str, project: str, message: str) -> Com
     )
 
 
+@dataclass(frozen=True)
+class BudgetedReward:
+    """A commit reward after its contract's budget: ``amount`` paid, a ``note`` when it
+    was capped, or ``code`` budget_exhausted (and the seed-style message) when nothing
+    is left."""
+
+    amount: int
+    note: str = ""
+    code: str | None = None
+
+    @property
+    def allowed(self) -> bool:
+        return self.code is None
+
+
+def capped_commit_reward(reward: CommitReward, budget_left: int) -> BudgetedReward:
+    """What a commit is paid from what is left of its contract's budget: the reward,
+    capped at that; nothing left refuses the commit."""
+    if budget_left <= 0:
+        return BudgetedReward(
+            0, f"Contract '{reward.contract}' budget exhausted: the commit earns nothing",
+            "budget_exhausted",
+        )
+    amount = min(reward.amount, budget_left)
+    note = "" if amount == reward.amount else (
+        f"capped at what is left of contract '{reward.contract}'s budget"
+    )
+    return BudgetedReward(amount, note)
+
+
 def agent_for_email(config: Config, email: str) -> str | None:
     """The agent behind a commit author: configured emails, else the local part as a name."""
     email = email.strip().lower()

@@ -139,7 +139,7 @@ class ExchangeViews:
         return RewardPreview(
             agent, project, reward.contract, reward.base_rate, str(reward.project_multiplier),
             str(reward.bonus_multiplier), reward.bonus_class, reward.amount, left,
-            max(0, min(reward.amount, left)),
+            rules.capped_commit_reward(reward, left).amount,
         )
 
     def audit(self, expect_head: str | None = None) -> AuditReport:

@@ -13,7 +13,9 @@ from ..errors import InvalidInput
 from ..home import find_home
 from ..integrations import beads
 from ..integrations.git import repo_root
+from ..integrations.githooks import hook_problem
 from ..money import format_amount, to_micro
+from ..rules import issue_reward
 from .options import Home, Json, open_from
 from .output import emit_json, stdout, table, tokens
 
@@ -35,7 +37,8 @@ def rewards(home: Home = None, json: Json = False) -> None:
     Example: token-exchange bd rewards
     """
     with open_from(home) as ex:
-        rules = ex.config.issues
+        config = ex.config
+    rules = config.issues
     bases = {k: to_micro(v) for k, v in rules.priority_rewards.items()}
     if json:
         emit_json({
@@ -49,8 +52,10 @@ def rewards(home: Home = None, json: Json = False) -> None:
     grid = table("Issue rewards (priority base × type multiplier)", "Priority", "Base",
                  *rules.type_multipliers, right=("Base", *rules.type_multipliers))
     for label, base in sorted(bases.items()):
-        grid.add_row(label, tokens(base), *(tokens(int(base * m))
-                                            for m in rules.type_multipliers.values()))
+        # Each cell is what such a close pays, rounded exactly as the payout is.
+        grid.add_row(label, tokens(base), *(
+            tokens(issue_reward(config, priority=int(label[1:]), issue_type=kind).amount)
+            for kind in rules.type_multipliers))
     stdout.print(grid)
     stdout.print(f"P0 pays as P{rules.p0_pays_as}; other types ×1.0; a label naming a type "
                  "counts. Nothing for: " + ", ".join(rules.no_reward_types) + ", tombstones, "
@@ -231,10 +236,10 @@ def on_close(issue_id: Annotated[str | None, typer.Argument(help="The issue bd c
         with open_from(home) as ex:
             paid = beads.pay(ex, issue, agent)
     except Exception as exc:  # noqa: BLE001 - a hook must never fail bd's close
-        message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-        print(f"token-exchange: issue not paid: {message}", file=sys.stderr)
+        line, error = hook_problem(exc, "issue")
+        print(line, file=sys.stderr)
         if json:
-            emit_json({"error": {"code": "hook_error", "message": str(message)}}, ok=False)
+            emit_json({"error": error}, ok=False)
         return
     if json:
         emit_json(paid.to_json())

@@ -15,6 +15,7 @@ from ..errors import BudgetExhausted, Conflict, InvalidInput
 from ..exchange import Exchange
 from ..records import Payment, Record
 from .git import CommitInfo, has_commits, head_commit, project_name, repo_root, walk_history
+from .githooks import hook_problem
 
 
 def pay_commit(ex: Exchange, commit: CommitInfo, project: str) -> Payment | None:
@@ -136,10 +137,11 @@ def _dry_pay(ex: Exchange, commit: CommitInfo, agent: str, project: str,
              budgets: dict[str, int], report: BackfillReport) -> None:
     reward = rules.commit_reward(ex.config, agent, project, commit.message)
     left = budgets.setdefault(reward.contract, ex.budget_left(reward.contract))
-    amount = min(reward.amount, left)
-    if amount <= 0:
+    payable = rules.capped_commit_reward(reward, left)
+    if not payable.allowed:
         report.refused += 1
         return
+    amount = payable.amount
     budgets[reward.contract] = left - amount
     report.add(agent, amount)
 
@@ -159,9 +161,9 @@ def post_commit_hook(home: Path | str | None, repo: Path | str | None,
         with open_exchange(paths.home) as ex:
             commit, paid = pay_head(ex, Path(repo or Path.cwd()), project)
             if paid is None:
-                line = f"token-exchange: {commit.sha[:12]} not paid: {skip_reason(ex, commit)}"
-                return False, line, {"sha": commit.sha, "paid": None,
-                                     "reason": skip_reason(ex, commit)}
+                reason = skip_reason(ex, commit)
+                line = f"token-exchange: {commit.sha[:12]} not paid: {reason}"
+                return False, line, {"sha": commit.sha, "paid": None, "reason": reason}
         if paid.amount == 0:
             line = f"token-exchange: {commit.sha[:12]} earns nothing more: {paid.note}"
         else:
@@ -169,9 +171,5 @@ def post_commit_hook(home: Path | str | None, repo: Path | str | None,
                     f"for {commit.sha[:12]} ({paid.project})")
         return True, line, {"sha": commit.sha, "paid": paid.to_json()}
     except Exception as exc:  # noqa: BLE001 - the hook must never break a commit
-        message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-        first = str(message).strip().splitlines()[0] if str(message).strip() else "failed"
-        code = getattr(exc, "code", None) if isinstance(getattr(exc, "code", None), str) \
-            else "hook_error"
-        return False, f"token-exchange: commit not paid: {first}", {
-            "error": {"code": code, "message": first}}
+        line, error = hook_problem(exc, "commit")
+        return False, line, {"error": error}

@@ -18,7 +18,6 @@ from ..errors import InvalidInput
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 MAX_MESSAGE = 10_000
 _FIELD = "\x1f"
-_RECORD = "\x1e"
 
 
 @dataclass(frozen=True)
@@ -84,7 +83,10 @@ def project_name(repo: Path, explicit: str | None = None) -> str:
         return explicit
     remotes = run_git(repo, "remote").split()
     for remote in sorted(remotes, key=lambda r: r != "origin"):
-        url = run_git(repo, "config", "--get", f"remote.{remote}.url").strip()
+        try:
+            url = run_git(repo, "config", "--get", f"remote.{remote}.url").strip()
+        except InvalidInput:  # a remote with only a pushurl has no url: try the next
+            continue
         name = re.sub(r"\.git$", "", url.rstrip("/").replace(":", "/").rsplit("/", 1)[-1])
         if name:
             return name
@@ -141,10 +143,11 @@ def rewritten_commit(repo: Path, sha: str) -> str | None:
 def walk_history(repo: Path, since: str | None = None) -> Iterator[CommitInfo]:
     """Every commit reachable from HEAD, oldest first, each with its patch id."""
     window = [f"--since={since}"] if since else []
-    out = run_git(repo, "log", "--reverse", "--topo-order", *window,
-                  f"--format={_RECORD}%H{_FIELD}%ae{_FIELD}%P{_FIELD}%ct{_FIELD}%B", "HEAD")
+    # -z ends each record with NUL, the one byte git never lets into a commit message.
+    out = run_git(repo, "log", "-z", "--reverse", "--topo-order", *window,
+                  f"--format=%H{_FIELD}%ae{_FIELD}%P{_FIELD}%ct{_FIELD}%B", "HEAD")
     patch_ids = history_patch_ids(repo, window)
-    for record in out.split(_RECORD)[1:]:
+    for record in out.split("\0")[:-1]:
         sha, email, parents, when, message = record.split(_FIELD, 4)
         parent_list = tuple(parents.split())
         yield CommitInfo(sha, email.strip(), clean_message(message), parent_list,

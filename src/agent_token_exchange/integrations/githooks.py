@@ -24,6 +24,9 @@ END = "# <<< token-exchange {name} <<<"
 NOTE = "# Managed by token-exchange: `token-exchange hooks uninstall` removes this block."
 SHELLS = ("sh", "bash", "dash", "zsh", "ksh", "ash")
 DEFAULT_SHEBANG = "#!/bin/sh"
+# What follows our command on its line in the block, for reading the command back.
+PLAIN_TAIL = " </dev/null || true"
+STDIN_TAIL = ' "$@" < "$_token_exchange_in" || true'
 
 
 @dataclass(frozen=True)
@@ -46,16 +49,31 @@ def exchange_command() -> list[str]:
     return [sys.executable, "-m", "agent_token_exchange"]
 
 
+def hook_problem(exc: BaseException, what: str) -> tuple[str, dict[str, str]]:
+    """What a hook that must never fail its caller says about ``exc``: one line for
+    stderr (``token-exchange: WHAT not paid: …``, the message's first line) and the JSON
+    error (the error's own code, else hook_error)."""
+    message = str(getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}").strip()
+    first = message.splitlines()[0] if message else "failed"
+    code = getattr(exc, "code", None)
+    error = {"code": code if isinstance(code, str) else "hook_error", "message": first}
+    return f"token-exchange: {what} not paid: {first}", error
+
+
 def block_text(name: str, command: list[str], *, pass_stdin: bool = False) -> str:
     """Our block. With ``pass_stdin`` the hook's stdin is saved first, given to our
     command, then handed back, so the rest of a shared hook still reads it."""
     line = " ".join(shlex.quote(part) for part in command)
     if pass_stdin:
-        body = ['_token_exchange_in=$(mktemp) && cat > "$_token_exchange_in"',
-                f'{line} "$@" < "$_token_exchange_in" || true',
-                'exec < "$_token_exchange_in"; rm -f "$_token_exchange_in"']
+        # Without a temporary file the block steps aside: an `exec < ""` would end the
+        # whole hook (exec is a special builtin) and skip the rest of a shared one.
+        body = ["if _token_exchange_in=$(mktemp); then",
+                '  cat > "$_token_exchange_in" || true',
+                f"  {line}{STDIN_TAIL}",
+                '  exec < "$_token_exchange_in"; rm -f "$_token_exchange_in"',
+                "fi"]
     else:
-        body = [f"{line} </dev/null || true"]
+        body = [f"{line}{PLAIN_TAIL}"]
     return "\n".join([BEGIN.format(name=name), NOTE, *body, END.format(name=name)]) + "\n"
 
 
@@ -134,14 +152,19 @@ def read_status(path: Path, hook: str, name: str) -> HookStatus:
     rest = _block_pattern(name).sub("", text, count=1).strip()
     shared = bool(rest) and rest != DEFAULT_SHEBANG
     command_line = _command_line(found.group(0))
-    words = shlex.split(command_line)
+    try:
+        words = shlex.split(command_line)
+    except ValueError as exc:
+        raise InvalidInput(f"cannot read the command in {path}'s token-exchange block ({exc}); "
+                           "run `token-exchange hooks install` again to rewrite it") from None
     return HookStatus(hook, str(path), True, True, shared, command_line,
                       _option(words, "--home"), _option(words, "--project"))
 
 
 def _command_line(block: str) -> str:
     line = next(line for line in block.splitlines() if "agent_token_exchange" in line)
-    return re.sub(r' ("\$@" )?(<|</dev/null).*$', "", line)
+    # Only the exact tails we write: a quoted home path may itself hold " <".
+    return line.strip().removesuffix(PLAIN_TAIL).removesuffix(STDIN_TAIL)
 
 
 def _option(words: list[str], flag: str) -> str | None:
