@@ -10,13 +10,14 @@ input, 404 unknown agent or pool, 401 no valid key, 403 a key acting beyond its 
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Header, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -34,13 +35,34 @@ from ..exchange import Exchange
 from ..keys import Forbidden, Principal, Unauthenticated
 from ..ledger import SCHEMA_VERSION
 from ..money import format_amount
+from ..validation import IDEMPOTENCY_KEY
 from . import schemas as s
 from .auth import Caller, ExchangeDep, Exchanges
 from .events import Cursor, event_stream, latest_cursor, visible_to
 
 IdempotencyKey = Annotated[str | None, Header(
     alias="Idempotency-Key", max_length=200,
-    description="Apply this write at most once: a replay returns the first result.")]
+    description="Apply this write at most once: a replay returns the first result. "
+    "Each caller (an agent, or the admins) has keys of its own.")]
+
+
+def scoped_idempotency_key(caller: Caller, key: IdempotencyKey = None) -> str | None:
+    """The client's key, prefixed with who sent it: the ledger's keys are one namespace,
+    so without this one agent's ``job-1`` would block (and reveal) another's."""
+    if key is None:
+        return None
+    if not IDEMPOTENCY_KEY.match(key):
+        raise InvalidInput(
+            "idempotency key must be 1-200 characters of letters, digits and ._:@/+=-")
+    # Agent names cannot contain ':' or '/', so no agent's scope is another's or admin's.
+    scope = "admin" if caller.admin else f"agent:{caller.agent}"
+    scoped = f"{scope}/{key}"
+    if len(scoped) > 200:  # the ledger's limit: a long key is kept as its hash instead
+        scoped = f"{scope}/sha256:{hashlib.sha256(key.encode()).hexdigest()}"
+    return scoped
+
+
+ScopedIdempotencyKey = Annotated[str | None, Depends(scoped_idempotency_key)]
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": s.ErrorBody, "description": text}
@@ -325,7 +347,7 @@ def _api_router() -> APIRouter:
     @api.post("/agents/{agent}/llm", response_model=s.Charge, responses=WRITE_ERRORS,
               tags=["spending"])
     def llm(agent: str, body: s.LlmRequest, caller: Caller, ex: ExchangeDep,
-            idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
+            idempotency_key: ScopedIdempotencyKey) -> dict[str, Any]:
         """Spend on one LLM request under the burst, reserve, hourly and daily limits."""
         agent = _agent(ex, agent)
         caller.require_agent(agent)
@@ -334,7 +356,7 @@ def _api_router() -> APIRouter:
 
     @api.post("/commits", response_model=s.Payment, responses=WRITE_ERRORS, tags=["earning"])
     def commit(body: s.CommitRequest, caller: Caller, ex: ExchangeDep,
-               idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
+               idempotency_key: ScopedIdempotencyKey) -> dict[str, Any]:
         """Pay a git commit (admin): base rate × project multiplier × message bonus."""
         caller.require_admin()
         return ex.commit(body.author_email, body.project, body.message, body.sha,
@@ -343,7 +365,7 @@ def _api_router() -> APIRouter:
 
     @api.post("/awards", response_model=s.Payment, responses=WRITE_ERRORS, tags=["earning"])
     def award(body: s.AwardRequest, caller: Caller, ex: ExchangeDep,
-              idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
+              idempotency_key: ScopedIdempotencyKey) -> dict[str, Any]:
         """Award tokens to an agent directly (admin)."""
         caller.require_admin()
         return ex.award(body.agent, body.amount, body.source, body.description,
@@ -363,7 +385,7 @@ def _api_router() -> APIRouter:
 
     @api.post("/pools", response_model=s.PoolView, responses=WRITE_ERRORS, tags=["pools"])
     def pool_create(body: s.PoolCreateRequest, caller: Caller, ex: ExchangeDep,
-                    idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
+                    idempotency_key: ScopedIdempotencyKey) -> dict[str, Any]:
         """Create a pool; the creator (the key's agent) is its first member."""
         caller.require_agent(body.creator)
         return ex.pool_create(body.name, body.creator, body.min_contribution,
@@ -372,7 +394,7 @@ def _api_router() -> APIRouter:
     @api.post("/pools/{pool_id}/join", response_model=s.PoolView, responses=WRITE_ERRORS,
               tags=["pools"])
     def pool_join(pool_id: str, body: s.PoolMemberRequest, caller: Caller, ex: ExchangeDep,
-                  idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
+                  idempotency_key: ScopedIdempotencyKey) -> dict[str, Any]:
         """Join a pool as the key's agent."""
         pool_id = _pool(ex, pool_id)
         caller.require_agent(body.agent)
@@ -381,7 +403,7 @@ def _api_router() -> APIRouter:
     @api.post("/pools/{pool_id}/contribute", response_model=s.PoolContribution,
               responses=WRITE_ERRORS, tags=["pools"])
     def pool_contribute(pool_id: str, body: s.PoolContributeRequest, caller: Caller,
-                        ex: ExchangeDep, idempotency_key: IdempotencyKey = None
+                        ex: ExchangeDep, idempotency_key: ScopedIdempotencyKey
                         ) -> dict[str, Any]:
         """Move tokens from the key's agent's wallet into the pool (reserve applies)."""
         pool_id = _pool(ex, pool_id)
@@ -392,7 +414,7 @@ def _api_router() -> APIRouter:
     @api.post("/pools/{pool_id}/spend", response_model=s.PoolSpend, responses=WRITE_ERRORS,
               tags=["pools"])
     def pool_spend(pool_id: str, body: s.PoolSpendRequest, caller: Caller, ex: ExchangeDep,
-                   idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
+                   idempotency_key: ScopedIdempotencyKey) -> dict[str, Any]:
         """Spend pool tokens on a model (a member's key); contributors credited pro rata."""
         pool_id = _pool(ex, pool_id)
         _require_member(caller, ex, pool_id)
@@ -402,7 +424,7 @@ def _api_router() -> APIRouter:
     @api.post("/pools/{pool_id}/dissolve", response_model=s.PoolDissolution,
               responses=WRITE_ERRORS, tags=["pools"])
     def pool_dissolve(pool_id: str, caller: Caller, ex: ExchangeDep,
-                      idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
+                      idempotency_key: ScopedIdempotencyKey) -> dict[str, Any]:
         """Close a pool (its creator's key) and refund what is left pro rata."""
         pool_id = _pool(ex, pool_id)
         if not caller.admin and ex.pool_show(pool_id).creator != caller.agent:
