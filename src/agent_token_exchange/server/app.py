@@ -19,7 +19,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, StreamingResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..clock import Clock
@@ -134,6 +136,8 @@ def create_app(
         "hourly, daily, burst and reserve limits. Amounts are decimal strings. Send "
         "`Authorization: Bearer <key>` (`token-exchange keys create`).",
         lifespan=lifespan,
+        docs_url=None,  # FastAPI's own /docs loads Swagger UI from a CDN: ours is local
+        redoc_url=None,
     )
     app.state.exchanges = exchanges
 
@@ -173,8 +177,26 @@ def create_app(
             raise NotFound(f"no static file {name!r}")
         return FileResponse(str(static.joinpath(name)))
 
+    # Swagger UI's files as the fastapi-offline package ships them (swagger-ui-bundle's
+    # Swagger UI 4 cannot read OpenAPI 3.1): nothing on /docs comes from elsewhere.
+    app.mount(DOCS_ASSETS, StaticFiles(
+        directory=str(resources.files("fastapi_offline").joinpath("static"))),
+        name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json", title=f"{app.title} - API docs",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+            swagger_ui_parameters={"validatorUrl": None})  # no badge from swagger.io
+
     app.include_router(_api_router(), prefix="/v1")
     return app
+
+
+DOCS_ASSETS = "/docs-assets"
 
 
 def _agent(ex: Exchange, agent: str) -> str:
