@@ -37,6 +37,7 @@ from ..exchange import Exchange
 from ..keys import Forbidden, Principal, Unauthenticated
 from ..ledger import SCHEMA_VERSION
 from ..money import format_amount
+from ..records import PoolView
 from ..validation import IDEMPOTENCY_KEY
 from . import schemas as s
 from .auth import Caller, ExchangeDep, Exchanges
@@ -205,10 +206,10 @@ def _agent(ex: Exchange, agent: str) -> str:
     return agent
 
 
-def _pool(ex: Exchange, pool_id: str) -> str:
+def _pool(ex: Exchange, pool_id: str) -> PoolView:
+    """The pool (read once per request), or 404."""
     try:
-        ex.pool_show(pool_id)
-        return pool_id
+        return ex.pool_show(pool_id)
     except InvalidInput as exc:
         raise NotFound(exc.message) from None
 
@@ -283,7 +284,7 @@ def _api_router() -> APIRouter:
     @api.get("/pools/{pool_id}", response_model=s.PoolView, responses=ERRORS, tags=["pools"])
     def pool_show(pool_id: str, caller: Caller, ex: ExchangeDep) -> dict[str, Any]:
         """A pool's balance, members, contributions and credit shares."""
-        return ex.pool_show(_pool(ex, pool_id)).to_json()
+        return _pool(ex, pool_id).to_json()
 
     @api.get("/rewards/preview", response_model=s.RewardPreview, responses=ERRORS,
              tags=["earning"])
@@ -418,7 +419,7 @@ def _api_router() -> APIRouter:
     def pool_join(pool_id: str, body: s.PoolMemberRequest, caller: Caller, ex: ExchangeDep,
                   idempotency_key: ScopedIdempotencyKey) -> dict[str, Any]:
         """Join a pool as the key's agent."""
-        pool_id = _pool(ex, pool_id)
+        pool_id = _pool(ex, pool_id).id
         caller.require_agent(body.agent)
         return ex.pool_join(pool_id, body.agent, idempotency_key=idempotency_key).to_json()
 
@@ -428,7 +429,7 @@ def _api_router() -> APIRouter:
                         ex: ExchangeDep, idempotency_key: ScopedIdempotencyKey
                         ) -> dict[str, Any]:
         """Move tokens from the key's agent's wallet into the pool (reserve applies)."""
-        pool_id = _pool(ex, pool_id)
+        pool_id = _pool(ex, pool_id).id
         caller.require_agent(body.agent)
         return ex.pool_contribute(pool_id, body.agent, body.amount,
                                   idempotency_key=idempotency_key).to_json()
@@ -438,8 +439,9 @@ def _api_router() -> APIRouter:
     def pool_spend(pool_id: str, body: s.PoolSpendRequest, caller: Caller, ex: ExchangeDep,
                    idempotency_key: ScopedIdempotencyKey) -> dict[str, Any]:
         """Spend pool tokens on a model (a member's key); contributors credited pro rata."""
-        pool_id = _pool(ex, pool_id)
-        _require_member(caller, ex, pool_id)
+        pool = _pool(ex, pool_id)
+        pool_id = pool.id
+        _require_member(caller, pool)
         return ex.pool_spend(pool_id, body.model, body.token_count, body.description,
                              idempotency_key=idempotency_key).to_json()
 
@@ -448,8 +450,9 @@ def _api_router() -> APIRouter:
     def pool_dissolve(pool_id: str, caller: Caller, ex: ExchangeDep,
                       idempotency_key: ScopedIdempotencyKey) -> dict[str, Any]:
         """Close a pool (its creator's key) and refund what is left pro rata."""
-        pool_id = _pool(ex, pool_id)
-        if not caller.admin and ex.pool_show(pool_id).creator != caller.agent:
+        pool = _pool(ex, pool_id)
+        pool_id = pool.id
+        if not caller.admin and pool.creator != caller.agent:
             raise Forbidden(f"only {pool_id}'s creator or an admin may dissolve it")
         return ex.pool_dissolve(pool_id, idempotency_key=idempotency_key).to_json()
 
@@ -463,8 +466,8 @@ def _api_router() -> APIRouter:
     return api
 
 
-def _require_member(caller: Principal, ex: Exchange, pool_id: str) -> None:
+def _require_member(caller: Principal, pool: PoolView) -> None:
     if caller.admin:
         return
-    if caller.agent not in {m.agent for m in ex.pool_show(pool_id).members}:
-        raise Forbidden(f"only members of {pool_id} (or an admin) may spend from it")
+    if caller.agent not in {m.agent for m in pool.members}:
+        raise Forbidden(f"only members of {pool.id} (or an admin) may spend from it")
