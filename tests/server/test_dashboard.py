@@ -100,3 +100,23 @@ def test_dashboard_asks_for_a_key_and_rejects_a_wrong_one(fresh_service: Service
     expect(page.locator("body")).to_have_attribute("data-live", "1", timeout=10_000)
     expect(page.locator("#who")).to_have_text("view of zero")
     expect(page.get_by_test_id("tokens-zero")).to_have_text("10,000.00")
+
+
+def test_the_key_is_kept_for_this_tab_only_never_in_local_storage(fresh_service: Service,
+                                                                  page: Page):
+    """localStorage outlives the browser session and is readable by any page script of the
+    origin later: an admin key must not be left there."""
+    svc = fresh_service
+    page.goto(svc.url + "/")
+    page.evaluate("localStorage.setItem('atx-key', 'atx_left_by_an_older_version')")
+    page.reload()
+    page.fill("#key", svc.admin)
+    page.click("#login button[type=submit]")
+    expect(page.locator("body")).to_have_attribute("data-live", "1", timeout=10_000)
+    assert page.evaluate("Object.keys(localStorage)") == []
+    assert page.evaluate("sessionStorage.getItem('atx-key')") == svc.admin
+    page.reload()  # the same tab keeps its key
+    expect(page.locator("body")).to_have_attribute("data-live", "1", timeout=10_000)
+    other = page.context.new_page()  # another tab asks again
+    other.goto(svc.url + "/")
+    expect(other.locator("#login")).to_be_visible()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -49,3 +50,30 @@ def test_serve_without_an_exchange_is_one_clear_line(tmp_path):
     assert result.returncode == 2
     assert result.stderr.startswith("error: no exchange at")
     assert "Traceback" not in result.stderr
+
+
+def test_serve_on_a_busy_port_is_one_clear_line_and_exit_2(tmp_path):
+    """uvicorn would sys.exit(3), our integrity-problem code, after printing "Serving…"."""
+    init_exchange(tmp_path)
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-c", ENTRY, "serve", "--port", str(port),
+             "--home", str(tmp_path)], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith(f"error: cannot listen on 127.0.0.1:{port}: ")
+    assert "in use" in result.stderr and "--port" in result.stderr
+    assert "Serving" not in result.stderr + result.stdout
+
+
+def test_serve_on_an_address_not_on_this_machine_is_one_clear_line(tmp_path):
+    init_exchange(tmp_path)
+    result = subprocess.run(  # 192.0.2.1: TEST-NET-1, never a local address
+        [sys.executable, "-c", ENTRY, "serve", "--host", "192.0.2.1", "--port", "0",
+         "--home", str(tmp_path)], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("error: cannot listen on 192.0.2.1:0: ")
+    assert "--host" in result.stderr
+    assert "Serving" not in result.stderr + result.stdout

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 from typing import Annotated
 
 import typer
@@ -37,12 +39,44 @@ def serve(
     if selected_database():  # this process serves one exchange: its URL for every thread
         os.environ[ENV_DATABASE] = selected_database()  # type: ignore[assignment]
     app = create_app(home_dir)
+    # Bind here, not in uvicorn: on a busy port or a bad host uvicorn logs and calls
+    # sys.exit(3), which is our "integrity problem" code, after we said "Serving".
+    listener = _listen(host, port)
+    port = listener.getsockname()[1]  # the real one when --port 0
     if json:
         emit_json({"url": f"http://{host}:{port}/", "home": str(home_dir)})
     stderr.print(f"Serving the exchange at {home_dir} on http://{host}:{port}/ "
                  "(API docs at /docs; Ctrl-C stops)", markup=False)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
+                                           timeout_graceful_shutdown=2))
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning",
-                    timeout_graceful_shutdown=2)
+        server.run(sockets=[listener])
+    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it shut down on
+        pass
+    finally:
+        listener.close()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` (as uvicorn binds: SO_REUSEADDR), or one clear
+    line saying what to change."""
+    where = f"cannot listen on {host}:{port}"
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    except (socket.gaierror, UnicodeError) as exc:
+        raise InvalidInput(f"{where}: unknown host ({exc}); check --host") from None
+    listener = socket.socket(family, kind, proto)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(address)
     except OSError as exc:
-        raise InvalidInput(f"cannot listen on {host}:{port}: {exc}") from None
+        listener.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise InvalidInput(f"{where}: the port is in use; pick another with --port"
+                               ) from None
+        if exc.errno == errno.EACCES:
+            raise InvalidInput(f"{where}: permission denied (ports below 1024 need root); "
+                               "pick another with --port") from None
+        raise InvalidInput(f"{where}: {exc.strerror or exc}; check --host") from None
+    return listener

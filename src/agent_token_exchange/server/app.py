@@ -10,15 +10,18 @@ input, 404 unknown agent or pool, 401 no valid key, 403 a key acting beyond its 
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Header, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, StreamingResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..clock import Clock
@@ -34,13 +37,35 @@ from ..exchange import Exchange
 from ..keys import Forbidden, Principal, Unauthenticated
 from ..ledger import SCHEMA_VERSION
 from ..money import format_amount
+from ..records import PoolView
+from ..validation import IDEMPOTENCY_KEY
 from . import schemas as s
 from .auth import Caller, ExchangeDep, Exchanges
 from .events import Cursor, event_stream, latest_cursor, visible_to
 
 IdempotencyKey = Annotated[str | None, Header(
     alias="Idempotency-Key", max_length=200,
-    description="Apply this write at most once: a replay returns the first result.")]
+    description="Apply this write at most once: a replay returns the first result. "
+    "Each caller (an agent, or the admins) has keys of its own.")]
+
+
+def scoped_idempotency_key(caller: Caller, key: IdempotencyKey = None) -> str | None:
+    """The client's key, prefixed with who sent it: the ledger's keys are one namespace,
+    so without this one agent's ``job-1`` would block (and reveal) another's."""
+    if key is None:
+        return None
+    if not IDEMPOTENCY_KEY.match(key):
+        raise InvalidInput(
+            "idempotency key must be 1-200 characters of letters, digits and ._:@/+=-")
+    # Agent names cannot contain ':' or '/', so no agent's scope is another's or admin's.
+    scope = "admin" if caller.admin else f"agent:{caller.agent}"
+    scoped = f"{scope}/{key}"
+    if len(scoped) > 200:  # the ledger's limit: a long key is kept as its hash instead
+        scoped = f"{scope}/sha256:{hashlib.sha256(key.encode()).hexdigest()}"
+    return scoped
+
+
+ScopedIdempotencyKey = Annotated[str | None, Depends(scoped_idempotency_key)]
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": s.ErrorBody, "description": text}
@@ -112,6 +137,8 @@ def create_app(
         "hourly, daily, burst and reserve limits. Amounts are decimal strings. Send "
         "`Authorization: Bearer <key>` (`token-exchange keys create`).",
         lifespan=lifespan,
+        docs_url=None,  # FastAPI's own /docs loads Swagger UI from a CDN: ours is local
+        redoc_url=None,
     )
     app.state.exchanges = exchanges
 
@@ -151,8 +178,26 @@ def create_app(
             raise NotFound(f"no static file {name!r}")
         return FileResponse(str(static.joinpath(name)))
 
+    # Swagger UI's files as the fastapi-offline package ships them (swagger-ui-bundle's
+    # Swagger UI 4 cannot read OpenAPI 3.1): nothing on /docs comes from elsewhere.
+    app.mount(DOCS_ASSETS, StaticFiles(
+        directory=str(resources.files("fastapi_offline").joinpath("static"))),
+        name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json", title=f"{app.title} - API docs",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+            swagger_ui_parameters={"validatorUrl": None})  # no badge from swagger.io
+
     app.include_router(_api_router(), prefix="/v1")
     return app
+
+
+DOCS_ASSETS = "/docs-assets"
 
 
 def _agent(ex: Exchange, agent: str) -> str:
@@ -161,10 +206,10 @@ def _agent(ex: Exchange, agent: str) -> str:
     return agent
 
 
-def _pool(ex: Exchange, pool_id: str) -> str:
+def _pool(ex: Exchange, pool_id: str) -> PoolView:
+    """The pool (read once per request), or 404."""
     try:
-        ex.pool_show(pool_id)
-        return pool_id
+        return ex.pool_show(pool_id)
     except InvalidInput as exc:
         raise NotFound(exc.message) from None
 
@@ -239,7 +284,7 @@ def _api_router() -> APIRouter:
     @api.get("/pools/{pool_id}", response_model=s.PoolView, responses=ERRORS, tags=["pools"])
     def pool_show(pool_id: str, caller: Caller, ex: ExchangeDep) -> dict[str, Any]:
         """A pool's balance, members, contributions and credit shares."""
-        return ex.pool_show(_pool(ex, pool_id)).to_json()
+        return _pool(ex, pool_id).to_json()
 
     @api.get("/rewards/preview", response_model=s.RewardPreview, responses=ERRORS,
              tags=["earning"])
@@ -325,7 +370,7 @@ def _api_router() -> APIRouter:
     @api.post("/agents/{agent}/llm", response_model=s.Charge, responses=WRITE_ERRORS,
               tags=["spending"])
     def llm(agent: str, body: s.LlmRequest, caller: Caller, ex: ExchangeDep,
-            idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
+            idempotency_key: ScopedIdempotencyKey) -> dict[str, Any]:
         """Spend on one LLM request under the burst, reserve, hourly and daily limits."""
         agent = _agent(ex, agent)
         caller.require_agent(agent)
@@ -334,7 +379,7 @@ def _api_router() -> APIRouter:
 
     @api.post("/commits", response_model=s.Payment, responses=WRITE_ERRORS, tags=["earning"])
     def commit(body: s.CommitRequest, caller: Caller, ex: ExchangeDep,
-               idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
+               idempotency_key: ScopedIdempotencyKey) -> dict[str, Any]:
         """Pay a git commit (admin): base rate × project multiplier × message bonus."""
         caller.require_admin()
         return ex.commit(body.author_email, body.project, body.message, body.sha,
@@ -343,7 +388,7 @@ def _api_router() -> APIRouter:
 
     @api.post("/awards", response_model=s.Payment, responses=WRITE_ERRORS, tags=["earning"])
     def award(body: s.AwardRequest, caller: Caller, ex: ExchangeDep,
-              idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
+              idempotency_key: ScopedIdempotencyKey) -> dict[str, Any]:
         """Award tokens to an agent directly (admin)."""
         caller.require_admin()
         return ex.award(body.agent, body.amount, body.source, body.description,
@@ -363,7 +408,7 @@ def _api_router() -> APIRouter:
 
     @api.post("/pools", response_model=s.PoolView, responses=WRITE_ERRORS, tags=["pools"])
     def pool_create(body: s.PoolCreateRequest, caller: Caller, ex: ExchangeDep,
-                    idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
+                    idempotency_key: ScopedIdempotencyKey) -> dict[str, Any]:
         """Create a pool; the creator (the key's agent) is its first member."""
         caller.require_agent(body.creator)
         return ex.pool_create(body.name, body.creator, body.min_contribution,
@@ -372,19 +417,19 @@ def _api_router() -> APIRouter:
     @api.post("/pools/{pool_id}/join", response_model=s.PoolView, responses=WRITE_ERRORS,
               tags=["pools"])
     def pool_join(pool_id: str, body: s.PoolMemberRequest, caller: Caller, ex: ExchangeDep,
-                  idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
+                  idempotency_key: ScopedIdempotencyKey) -> dict[str, Any]:
         """Join a pool as the key's agent."""
-        pool_id = _pool(ex, pool_id)
+        pool_id = _pool(ex, pool_id).id
         caller.require_agent(body.agent)
         return ex.pool_join(pool_id, body.agent, idempotency_key=idempotency_key).to_json()
 
     @api.post("/pools/{pool_id}/contribute", response_model=s.PoolContribution,
               responses=WRITE_ERRORS, tags=["pools"])
     def pool_contribute(pool_id: str, body: s.PoolContributeRequest, caller: Caller,
-                        ex: ExchangeDep, idempotency_key: IdempotencyKey = None
+                        ex: ExchangeDep, idempotency_key: ScopedIdempotencyKey
                         ) -> dict[str, Any]:
         """Move tokens from the key's agent's wallet into the pool (reserve applies)."""
-        pool_id = _pool(ex, pool_id)
+        pool_id = _pool(ex, pool_id).id
         caller.require_agent(body.agent)
         return ex.pool_contribute(pool_id, body.agent, body.amount,
                                   idempotency_key=idempotency_key).to_json()
@@ -392,20 +437,22 @@ def _api_router() -> APIRouter:
     @api.post("/pools/{pool_id}/spend", response_model=s.PoolSpend, responses=WRITE_ERRORS,
               tags=["pools"])
     def pool_spend(pool_id: str, body: s.PoolSpendRequest, caller: Caller, ex: ExchangeDep,
-                   idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
+                   idempotency_key: ScopedIdempotencyKey) -> dict[str, Any]:
         """Spend pool tokens on a model (a member's key); contributors credited pro rata."""
-        pool_id = _pool(ex, pool_id)
-        _require_member(caller, ex, pool_id)
+        pool = _pool(ex, pool_id)
+        pool_id = pool.id
+        _require_member(caller, pool)
         return ex.pool_spend(pool_id, body.model, body.token_count, body.description,
                              idempotency_key=idempotency_key).to_json()
 
     @api.post("/pools/{pool_id}/dissolve", response_model=s.PoolDissolution,
               responses=WRITE_ERRORS, tags=["pools"])
     def pool_dissolve(pool_id: str, caller: Caller, ex: ExchangeDep,
-                      idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
+                      idempotency_key: ScopedIdempotencyKey) -> dict[str, Any]:
         """Close a pool (its creator's key) and refund what is left pro rata."""
-        pool_id = _pool(ex, pool_id)
-        if not caller.admin and ex.pool_show(pool_id).creator != caller.agent:
+        pool = _pool(ex, pool_id)
+        pool_id = pool.id
+        if not caller.admin and pool.creator != caller.agent:
             raise Forbidden(f"only {pool_id}'s creator or an admin may dissolve it")
         return ex.pool_dissolve(pool_id, idempotency_key=idempotency_key).to_json()
 
@@ -419,8 +466,8 @@ def _api_router() -> APIRouter:
     return api
 
 
-def _require_member(caller: Principal, ex: Exchange, pool_id: str) -> None:
+def _require_member(caller: Principal, pool: PoolView) -> None:
     if caller.admin:
         return
-    if caller.agent not in {m.agent for m in ex.pool_show(pool_id).members}:
-        raise Forbidden(f"only members of {pool_id} (or an admin) may spend from it")
+    if caller.agent not in {m.agent for m in pool.members}:
+        raise Forbidden(f"only members of {pool.id} (or an admin) may spend from it")

@@ -8,6 +8,7 @@ resumes exactly where it stopped.
 
 from __future__ import annotations
 
+import heapq
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -83,13 +84,18 @@ async def event_stream(
     yield f"retry: 1000\nid: {cursor.event_id}\n: connected\n\n"
     while max_events is None or sent < max_events:
         transfers, refusals = await to_thread.run_sync(_poll, exchanges, cursor)
-        items = sorted([*transfers, *refusals], key=lambda item: item.at)
+        # Each list stays in seq order, because an event's id says "every transfer and
+        # refusal up to these seqs": sorting by time would emit a later seq first when the
+        # clock stepped back (or PostgreSQL commits out of time order), and a client
+        # resuming from that id would never see the earlier one. The merge only picks
+        # which list goes next, by time.
+        items = list(heapq.merge(transfers, refusals, key=lambda item: item.at))
         for item in items:
             if isinstance(item, LedgerTransfer):
-                cursor.transfer_seq = max(cursor.transfer_seq, item.seq)
+                cursor.transfer_seq = item.seq
                 name = "transfer"
             else:
-                cursor.refusal_seq = max(cursor.refusal_seq, item.seq)
+                cursor.refusal_seq = item.seq
                 name = "refusal"
             if not visible_to(caller, item):
                 continue

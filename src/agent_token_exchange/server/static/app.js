@@ -258,7 +258,7 @@ function logout(message) {
   if (state.stream) state.stream.abort();
   state.stream = null;
   state.key = null;
-  localStorage.removeItem("atx-key");
+  sessionStorage.removeItem("atx-key");
   $("#dashboard").hidden = true;
   $("#forget").hidden = true;
   $("#login").hidden = false;
@@ -268,7 +268,7 @@ function logout(message) {
 function start(key) {
   state.key = key;
   $("#login").hidden = true;
-  load().then(() => localStorage.setItem("atx-key", key)).catch((error) => {
+  load().then(() => sessionStorage.setItem("atx-key", key)).catch((error) => {
     if (error instanceof Unauthorized) logout(error.message);
     else showProblem(error);
   });
@@ -284,6 +284,9 @@ $("#forget").addEventListener("click", () => logout(""));
 // A key may come in the URL fragment (never sent to the server): /#key=atx_…
 const fromHash = new URLSearchParams(location.hash.slice(1)).get("key");
 if (fromHash) history.replaceState(null, "", location.pathname);
-const saved = fromHash || localStorage.getItem("atx-key");
+// The key lives for this tab only (sessionStorage): localStorage would keep an admin key on
+// disk after the browser closes. Drop one an older dashboard left there.
+localStorage.removeItem("atx-key");
+const saved = fromHash || sessionStorage.getItem("atx-key");
 if (saved) start(saved); else logout("");
 setInterval(() => { if (state.key && !$("#dashboard").hidden) renderCharts(); }, 30000);
