@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import random
-import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
@@ -147,14 +146,12 @@ class Exchange(ExchangeViews):
             )
         key = None
         if sha is not None:
-            if not isinstance(sha, str) or not re.fullmatch(r"[0-9a-fA-F]{4,64}", sha):
-                raise InvalidInput(f"commit SHA must be hexadecimal, got {str(sha)[:80]!r}")
-            key = f"commit:{sha.lower()}"
+            key = idempotency.commit_key(hex_id(sha, "commit SHA"))
         else:
             key = self._client_key(idempotency_key)
-        replaced_key = (f"commit:{hex_id(replaces, 'replaced commit SHA').lower()}"
+        replaced_key = (idempotency.commit_key(hex_id(replaces, "replaced commit SHA"))
                         if replaces else None)
-        work_key = (f"commit-work:{hex_id(patch_id, 'patch id').lower()}:{agent}"
+        work_key = (idempotency.commit_work_key(hex_id(patch_id, "patch id"), agent)
                     if patch_id else None)
         reward = rules.commit_reward(self.config, agent, project, message)
         request = {"agent": agent, "project": project, "message": message}
@@ -254,7 +251,7 @@ class Exchange(ExchangeViews):
             self.config, priority=priority, issue_type=issue_type, labels=labels,
             close_reason=close_reason, tombstoned=tombstoned,
         )
-        key = f"issue:{issue_id}"
+        key = idempotency.issue_key(issue_id)
         description = f"closed {issue_id}" + (f": {title[:150]}" if title else "")
         request = {"issue": issue_id}
 
@@ -565,7 +562,7 @@ class Exchange(ExchangeViews):
             raise InvalidInput(
                 "idempotency key must be 1-200 characters of letters, digits and ._:@/+=-"
             )
-        return f"client:{key}"
+        return idempotency.client_key(key)
 
 
 # -- module helpers ---------------------------------------------------------------------

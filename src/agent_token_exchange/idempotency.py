@@ -10,6 +10,29 @@ from typing import Any
 
 from .errors import BudgetExhausted, InsufficientFunds, NotAllowed, RateLimited, Refused
 
+# The keys of things with an outside identity: written by exchange.py, looked up by
+# views.py, so each format lives here once. ``sha`` and ``patch_id`` are validated hex.
+
+
+def commit_key(sha: str) -> str:
+    """A commit pays once per SHA."""
+    return f"commit:{sha.lower()}"
+
+
+def commit_work_key(patch_id: str, agent: str) -> str:
+    """The same change (patch id) by the same agent pays once, whatever its SHA."""
+    return f"commit-work:{patch_id.lower()}:{agent}"
+
+
+def issue_key(issue_id: str) -> str:
+    """An issue pays once, however often it is closed."""
+    return f"issue:{issue_id}"
+
+
+def client_key(key: str) -> str:
+    """A client's own idempotency key, kept apart from the outside identities above."""
+    return f"client:{key}"
+
 
 def request_hash(operation: str, request: dict[str, Any]) -> str:
     canonical = json.dumps({"op": operation, **request}, sort_keys=True, separators=(",", ":"))

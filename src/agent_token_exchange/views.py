@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from . import rules
+from . import idempotency, rules
 from .audit import AuditReport, verify_chain
 from .clock import DAY_US, HOUR_US, Clock
 from .config import NAME_PATTERN, Config
@@ -165,12 +165,12 @@ class ExchangeViews:
                     author_email: str | None = None, replaces: str | None = None) -> bool:
         """Whether the work of this commit was already settled (by SHA, amend or patch id):
         what a dry run asks before counting a commit."""
-        keys = [f"commit:{hex_id(sha, 'commit SHA').lower()}"]
+        keys = [idempotency.commit_key(hex_id(sha, "commit SHA"))]
         if replaces:
-            keys.append(f"commit:{hex_id(replaces, 'replaced commit SHA').lower()}")
+            keys.append(idempotency.commit_key(hex_id(replaces, "replaced commit SHA")))
         agent = rules.agent_for_email(self.config, author_email) if author_email else None
         if patch_id and agent:
-            keys.append(f"commit-work:{hex_id(patch_id, 'patch id').lower()}:{agent}")
+            keys.append(idempotency.commit_work_key(hex_id(patch_id, "patch id"), agent))
         with self.store.snapshot():
             return any((r := self.store.idempotency_record(k)) is not None and r.outcome == "ok"
                        for k in keys)
@@ -178,7 +178,7 @@ class ExchangeViews:
     def issue_settled(self, issue_id: str) -> bool:
         """Whether a closed issue was already paid (or settled at zero)."""
         with self.store.snapshot():
-            record = self.store.idempotency_record(f"issue:{issue_id}")
+            record = self.store.idempotency_record(idempotency.issue_key(issue_id))
         return record is not None and record.outcome == "ok"
 
     def budget_left(self, contract: str) -> int:
