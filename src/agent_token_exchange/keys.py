@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from .clock import Clock
 from .config import Config
 from .errors import ExchangeError, InvalidInput
-from .ledger.store import ApiKeyRow, Store
+from .ledger.api_keys import ApiKeyRow
+from .ledger.store import Store
 from .records import Record
 
 _KEY = re.compile(r"^atx_([0-9a-f]{12})_[A-Za-z0-9_-]{43}$")

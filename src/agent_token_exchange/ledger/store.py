@@ -14,14 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidInput
+from .api_keys import ApiKeyQueries
 from .chain import HASHED_FIELDS, transfer_hash
+from .derived import DerivedFigures
 from .kinds import (
     EARNING_KINDS,
-    EARNING_SQL,
     REFUND_KINDS,
-    REFUND_SQL,
     SPENDING_KINDS,
-    SPENDING_SQL,
     Kind,
 )
 
@@ -79,16 +78,6 @@ class MemberRow:
 
 
 @dataclass(frozen=True)
-class ApiKeyRow:
-    key_id: str
-    agent: str | None
-    admin: bool
-    label: str
-    created_at: int
-    revoked_at: int | None
-
-
-@dataclass(frozen=True)
 class RefusalRow:
     seq: int
     at: int
@@ -114,7 +103,7 @@ _TRANSFER_COLUMNS = (
 )
 
 
-class Store:
+class Store(DerivedFigures, ApiKeyQueries):
     """SQL shared by every backend. Subclasses provide the connection and transactions."""
 
     def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
@@ -520,89 +509,6 @@ class Store:
     def mark_pool_dissolved(self, pool_id: str, at: int) -> None:
         self._execute("UPDATE pools SET dissolved_at = ? WHERE id = ?", (at, pool_id))
 
-    # -- derived figures, recomputed from transfers (for doctor) ---------------------------
-
-    def derived_account_figures(self) -> dict[str, tuple[int, int, int]]:
-        """name -> (balance, earned, spent) recomputed from the transfer log alone."""
-        figures: dict[str, list[int]] = {}
-        for name, incoming, earned, refunded in self._all(
-            "SELECT destination, SUM(amount), "
-            f"SUM(CASE WHEN kind IN ({EARNING_SQL}) THEN amount ELSE 0 END), "
-            f"SUM(CASE WHEN kind IN ({REFUND_SQL}) THEN amount ELSE 0 END) "
-            "FROM transfers GROUP BY destination"
-        ):
-            entry = figures.setdefault(name, [0, 0, 0])
-            entry[0] += int(incoming)
-            entry[1] += int(earned)
-            entry[2] -= int(refunded)
-        for name, outgoing, spent in self._all(
-            "SELECT source, SUM(amount), "
-            f"SUM(CASE WHEN kind IN ({SPENDING_SQL}) THEN amount ELSE 0 END) "
-            "FROM transfers GROUP BY source"
-        ):
-            entry = figures.setdefault(name, [0, 0, 0])
-            entry[0] -= int(outgoing)
-            entry[2] += int(spent)
-        return {name: (b, e, s) for name, (b, e, s) in figures.items()}
-
-    def derived_contributions(self) -> dict[tuple[str, str], int]:
-        """(pool id, agent) -> total contributed, from the transfer log."""
-        return {
-            (pool_id, source.removeprefix("agent:")): int(total)
-            for pool_id, source, total in self._all(
-                "SELECT pool_id, source, SUM(amount) FROM transfers WHERE kind = ? "
-                "GROUP BY pool_id, source",
-                (Kind.POOL_CONTRIBUTION.value,),
-            )
-        }
-
-    def all_pool_members(self) -> list[tuple[str, str, int]]:
-        return [
-            (p, a, int(c))
-            for p, a, c in self._all("SELECT pool_id, agent, contributed FROM pool_members")
-        ]
-
-    def set_account_figures(self, name: str, balance: int, earned: int, spent: int) -> None:
-        self._execute(
-            "UPDATE accounts SET balance = ?, earned = ?, spent = ? WHERE name = ?",
-            (balance, earned, spent, name),
-        )
-
-    def set_contribution(self, pool_id: str, agent: str, contributed: int) -> None:
-        self._execute(
-            "UPDATE pool_members SET contributed = ? WHERE pool_id = ? AND agent = ?",
-            (contributed, pool_id, agent),
-        )
-
-    def transfer_keys(self) -> dict[str, int]:
-        """idempotency key -> first transfer seq carrying it."""
-        return {
-            key: int(seq)
-            for key, seq in self._all(
-                "SELECT idempotency_key, MIN(seq) FROM transfers "
-                "WHERE idempotency_key IS NOT NULL GROUP BY idempotency_key"
-            )
-        }
-
-    def inference_transfers(self) -> list[tuple[int, int, str, int]]:
-        """(seq, at, agent account, amount) of every direct inference spend, in order."""
-        return [
-            (int(s), int(a), src, int(m))
-            for s, a, src, m in self._all(
-                "SELECT seq, at, source, amount FROM transfers WHERE kind = ? ORDER BY seq",
-                (Kind.INFERENCE.value,),
-            )
-        ]
-
-    def rebuild_consumption(self, agent: str, spends: list[tuple[int, int, int]]) -> None:
-        """Replace an agent's consumption rows with ones derived from its inference
-        transfers, given as (seq, at, amount) in order."""
-        self._execute("DELETE FROM consumption WHERE agent = ?", (agent,))
-        cumulative = 0
-        for seq, at, amount in spends:
-            cumulative += amount
-            self.record_consumption(agent, at, amount, cumulative, seq)
-
     # -- refusals as a stream (live events) ---------------------------------------------
 
     def refusals_after(self, after_seq: int, limit: int) -> list[RefusalRow]:
@@ -616,41 +522,3 @@ class Store:
     def last_refusal_seq(self) -> int:
         row = self._one("SELECT COALESCE(MAX(seq), 0) FROM refusals")
         return int(row[0]) if row else 0
-
-    # -- API keys (the HTTP service's credentials; never money) ---------------------------
-
-    _KEY_COLUMNS = "key_id, agent, admin, label, created_at, revoked_at"
-
-    def create_api_key(
-        self, key_id: str, key_hash: str, agent: str | None, admin: bool, label: str, at: int
-    ) -> None:
-        self._execute(
-            "INSERT INTO api_keys (key_id, key_hash, agent, admin, label, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (key_id, key_hash, agent, 1 if admin else 0, label, at),
-        )
-
-    def api_key_by_hash(self, key_hash: str) -> ApiKeyRow | None:
-        row = self._one(
-            f"SELECT {self._KEY_COLUMNS} FROM api_keys WHERE key_hash = ?", (key_hash,)
-        )
-        return _api_key(row) if row else None
-
-    def api_key(self, key_id: str) -> ApiKeyRow | None:
-        row = self._one(f"SELECT {self._KEY_COLUMNS} FROM api_keys WHERE key_id = ?", (key_id,))
-        return _api_key(row) if row else None
-
-    def api_keys(self) -> list[ApiKeyRow]:
-        rows = self._all(f"SELECT {self._KEY_COLUMNS} FROM api_keys ORDER BY number")
-        return [_api_key(row) for row in rows]
-
-    def revoke_api_key(self, key_id: str, at: int) -> None:
-        self._execute(
-            "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL",
-            (at, key_id),
-        )
-
-
-def _api_key(row: tuple[Any, ...]) -> ApiKeyRow:
-    key_id, agent, admin, label, created_at, revoked_at = row
-    return ApiKeyRow(key_id, agent, bool(admin), label, created_at, revoked_at)
