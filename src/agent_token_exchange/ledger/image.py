@@ -17,7 +17,7 @@ from ..errors import InvalidInput
 from ..money import format_amount
 from .chain import GENESIS, HASHED_FIELDS, transfer_hash
 from .kinds import INFERENCE, Kind
-from .store import RefusalRow, Store, Transfer
+from .store import PoolRow, RefusalRow, Store, Transfer
 
 
 @dataclass(frozen=True)
@@ -30,15 +30,8 @@ class AccountRow:
     spent: int
 
 
-@dataclass(frozen=True)
-class PoolImageRow:
-    id: str
-    number: int
-    name: str
-    creator: str
-    min_contribution: int
-    created_at: int
-    dissolved_at: int | None
+# A pool in an image is the same row the store keeps.
+PoolImageRow = PoolRow
 
 
 @dataclass(frozen=True)
