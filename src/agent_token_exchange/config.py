@@ -193,14 +193,21 @@ def parse_config_text(text: str, *, source: str = "config.toml") -> Config:
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        reason = first["msg"]
-        if first["type"] == "extra_forbidden":
-            reason = "unknown key (check the spelling)"
-        elif first["type"] == "missing":
-            reason = "required key is missing"
-        raise ConfigError(f"{source}: {key}: {reason}") from None
+        raise config_error(exc, source) from None
+
+
+def config_error(exc: ValidationError, source: str) -> ConfigError:
+    """One line for a validation failure: the source, the key, and what is wrong with it."""
+    first = exc.errors()[0]
+    reason = first["msg"].removeprefix("Value error, ")
+    key = ".".join(str(part) for part in first["loc"])
+    if not key:  # a whole-config check: its message names the key itself
+        return ConfigError(f"{source}: {reason}")
+    if first["type"] == "extra_forbidden":
+        reason = "unknown key (check the spelling)"
+    elif first["type"] == "missing":
+        reason = "required key is missing"
+    return ConfigError(f"{source}: {key}: {reason}")
 
 
 def load_config(path: Path) -> Config:

@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..clock import MICROS_PER_SECOND
-from ..config import Config, default_config_text
+from ..config import Config, config_error, default_config_text
 from ..errors import ConfigError, InvalidInput
 
 Weight = Annotated[float, Field(ge=0, le=1_000_000)]
@@ -198,7 +198,7 @@ def validate_scenario(data: dict[str, Any], source: str = "scenario",
     try:
         scenario = Scenario.model_validate(_floats_for_rates(data))
     except ValidationError as exc:
-        raise _config_error(exc, source) from None
+        raise config_error(exc, source) from None
     config = build_config(scenario, base=base)  # the config must validate too
     _check_references(scenario, config, source)
     return scenario
@@ -235,19 +235,6 @@ def _floats_for_rates(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _config_error(exc: ValidationError, source: str) -> ConfigError:
-    first = exc.errors()[0]
-    reason = first["msg"].removeprefix("Value error, ")
-    key = ".".join(str(part) for part in first["loc"])
-    if not key:  # a whole-config check: its message names the key itself
-        return ConfigError(f"{source}: {reason}")
-    if first["type"] == "extra_forbidden":
-        reason = "unknown key (check the spelling)"
-    elif first["type"] == "missing":
-        reason = "required key is missing"
-    return ConfigError(f"{source}: {key}: {reason}")
-
-
 # -- the exchange config a scenario runs under ---------------------------------------------
 
 
@@ -267,7 +254,7 @@ def build_config(scenario: Scenario, overrides: dict[str, Any] | None = None,
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        error = _config_error(exc, "scenario config")
+        error = config_error(exc, "scenario config")
         raise ConfigError(error.message) from None
 
 
