@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 
 from agent_token_exchange import init_exchange, open_exchange
-from agent_token_exchange.keys import KeyRing
+from agent_token_exchange.service.api_keys import KeyRing
 
 SERVER = """
 import sys, uvicorn

@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 
 from agent_token_exchange import SimulatedClock, init_exchange, open_exchange
+from agent_token_exchange.economy.accounts import MINT, wallet
 from agent_token_exchange.ledger import Kind
 from agent_token_exchange.ledger.chain import GENESIS, transfer_hash
-from agent_token_exchange.ledger.kinds import MINT, wallet
 
 LOOP = 3_000
 HISTORY = 100_000

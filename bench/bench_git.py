@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from agent_token_exchange import init_exchange, open_exchange
-from agent_token_exchange.config import default_config_text
+from agent_token_exchange.economy.config import default_config_text
 from agent_token_exchange.integrations.commits import backfill
 from agent_token_exchange.integrations.git import history_patch_ids, run_git
 

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 
 from agent_token_exchange import SystemClock, init_exchange, open_exchange
-from agent_token_exchange.config import default_config_text
+from agent_token_exchange.economy.config import default_config_text
 
 CLIENT_COUNTS = (1, 4, 8)
 PGBENCH_SCALE = 8  # pgbench's advice: a scale at least the largest client count

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from agent_token_exchange import SimulatedClock, init_exchange, open_exchange
-from agent_token_exchange.config import default_config_text
+from agent_token_exchange.economy.config import default_config_text
 from agent_token_exchange.ledger.chain import transfer_hash
 
 UNLIMITED = (

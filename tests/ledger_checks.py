@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from agent_token_exchange import Exchange
 from agent_token_exchange.clock import DAY_US, HOUR_US
-from agent_token_exchange.ledger.kinds import MINT
+from agent_token_exchange.economy.accounts import MINT
 
 
 def snapshot(ex: Exchange) -> dict[str, tuple[int, int, int]]:

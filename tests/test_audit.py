@@ -7,10 +7,10 @@ import sqlite3
 import pytest
 
 from agent_token_exchange import open_exchange
-from agent_token_exchange.audit import verify_chain
 from agent_token_exchange.ledger import Kind, SQLiteStore
 from agent_token_exchange.ledger.chain import GENESIS, HASHED_FIELDS, transfer_hash
 from agent_token_exchange.ledger.schema import MIGRATIONS, statements_for
+from agent_token_exchange.service.audit import verify_chain
 
 from .ledger_checks import assert_invariants
 

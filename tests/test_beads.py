@@ -125,8 +125,8 @@ def _amount(text: str) -> int:
 
 def test_sync_settles_each_closed_issue_by_the_rules(cli, home):
     """Every closed issue's payout equals rules.issue_reward on its own fields."""
-    from agent_token_exchange import rules
-    from agent_token_exchange.config import Config
+    from agent_token_exchange.economy import rules
+    from agent_token_exchange.economy.config import Config
 
     report = cli("bd", "sync", "--agent", "claude", "--beads", str(EXPORT), "--json").json
     config = Config.default()

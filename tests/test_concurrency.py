@@ -24,7 +24,7 @@ from agent_token_exchange import (
     open_exchange,
 )
 from agent_token_exchange.clock import HOUR_US
-from agent_token_exchange.ledger.kinds import Kind
+from agent_token_exchange.economy.accounts import Kind
 from agent_token_exchange.money import to_micro
 
 WORKERS = 8

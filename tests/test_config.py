@@ -2,7 +2,7 @@
 
 import pytest
 
-from agent_token_exchange.config import Config, default_config_text, parse_config_text
+from agent_token_exchange.economy.config import Config, default_config_text, parse_config_text
 from agent_token_exchange.errors import ConfigError
 
 

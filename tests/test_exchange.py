@@ -12,7 +12,7 @@ from agent_token_exchange import (
     init_exchange,
     open_exchange,
 )
-from agent_token_exchange.config import default_config_text
+from agent_token_exchange.economy.config import default_config_text
 from agent_token_exchange.money import MICRO
 
 from .ledger_checks import assert_invariants, snapshot

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from agent_token_exchange import init_exchange, open_exchange
-from agent_token_exchange.config import default_config_text
+from agent_token_exchange.economy.config import default_config_text
 
 from .conftest import set_config
 from .gitrepo import GIT_ENV, Repo

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from agent_token_exchange import ExchangeError, open_exchange
-from agent_token_exchange.transfer_io import to_json
+from agent_token_exchange.formats.export import to_json
 
 HOSTILE = [
     1e309, float("nan"), float("inf"), -0.0, "1e309", "-0", "NaN", "nan", "inf", "-inf",

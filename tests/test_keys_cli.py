@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agent_token_exchange import open_exchange
-from agent_token_exchange.keys import KeyRing, Unauthenticated
+from agent_token_exchange.service.api_keys import KeyRing, Unauthenticated
 
 
 def test_create_shows_the_key_once_and_stores_only_its_hash(cli, home):

@@ -18,8 +18,8 @@ from agent_token_exchange import (
 )
 from agent_token_exchange import open_exchange as open_ex
 from agent_token_exchange.cli import main
+from agent_token_exchange.economy.accounts import MINT, wallet
 from agent_token_exchange.ledger import SCHEMA_VERSION, Kind
-from agent_token_exchange.ledger.kinds import MINT, wallet
 from agent_token_exchange.ledger.postgres import to_pyformat
 from agent_token_exchange.money import to_micro
 
@@ -222,7 +222,7 @@ def test_an_exchange_moves_between_stores_by_export_and_import(
 def test_the_http_service_serves_a_postgresql_exchange(tmp_path: Path, pg_url: str) -> None:
     """`serve` over a home whose ledger is PostgreSQL: every worker thread's store is the
     server's database, and a spend through the API lands there."""
-    from agent_token_exchange.client import ExchangeClient
+    from agent_token_exchange.client.http import ExchangeClient
 
     from .server.conftest import start_service
 

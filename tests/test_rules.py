@@ -4,8 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from agent_token_exchange import rules
-from agent_token_exchange.config import Config, default_config_text, parse_config_text
+from agent_token_exchange.economy import rules
+from agent_token_exchange.economy.config import Config, default_config_text, parse_config_text
 from agent_token_exchange.money import MICRO
 
 CONFIG = Config.default()

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from agent_token_exchange import InvalidInput, open_exchange
+from agent_token_exchange.formats.sexpr import Dotted, Symbol, alist_get, read_all, read_one
 from agent_token_exchange.money import to_micro
-from agent_token_exchange.scheme_reader import Dotted, Symbol, alist_get, read_all, read_one
 
 FIXTURE = Path(__file__).parent / "fixtures" / "scheme_exchange"
 

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from agent_token_exchange import InvalidInput, RateLimited, open_exchange
-from agent_token_exchange.opening import import_exchange
-from agent_token_exchange.transfer_io import parse_export, parse_time, time_text, to_json
+from agent_token_exchange.formats.export import parse_export, parse_time, time_text, to_json
+from agent_token_exchange.service.lifecycle import import_exchange
 
 from .ledger_checks import assert_invariants, snapshot
 

@@ -10,7 +10,7 @@ under hourly, daily, burst and reserve limits.
 """
 
 from .clock import Clock, SimulatedClock, SystemClock
-from .config import Config
+from .economy.config import Config
 from .errors import (
     BudgetExhausted,
     ConfigError,
@@ -23,8 +23,8 @@ from .errors import (
     RateLimited,
     Refused,
 )
-from .exchange import Exchange
-from .opening import init_exchange, open_exchange
+from .service.exchange import Exchange
+from .service.lifecycle import init_exchange, open_exchange
 
 __all__ = [
     "BudgetExhausted",

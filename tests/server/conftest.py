@@ -14,8 +14,8 @@ import pytest
 import uvicorn
 
 from agent_token_exchange import init_exchange, open_exchange
-from agent_token_exchange.keys import KeyRing
 from agent_token_exchange.server import create_app
+from agent_token_exchange.service.api_keys import KeyRing
 
 
 def free_port() -> int:

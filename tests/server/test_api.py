@@ -8,8 +8,8 @@ import json
 import httpx
 
 from agent_token_exchange import open_exchange
-from agent_token_exchange.keys import KeyRing
 from agent_token_exchange.ledger import SCHEMA_VERSION
+from agent_token_exchange.service.api_keys import KeyRing
 
 from .conftest import Service
 

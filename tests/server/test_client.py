@@ -14,9 +14,9 @@ from agent_token_exchange import (
     open_exchange,
 )
 from agent_token_exchange.cli import main
-from agent_token_exchange.client import ExchangeClient, Unreachable
-from agent_token_exchange.exchange import Exchange
-from agent_token_exchange.keys import Forbidden, Unauthenticated
+from agent_token_exchange.client.http import ExchangeClient, Unreachable
+from agent_token_exchange.service.api_keys import Forbidden, Unauthenticated
+from agent_token_exchange.service.exchange import Exchange
 
 from .conftest import Service, free_port
 

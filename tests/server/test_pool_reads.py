@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent_token_exchange.exchange import Exchange
+from agent_token_exchange.service.exchange import Exchange
 
 from .conftest import Service
 

@@ -8,7 +8,8 @@ import sys
 import typer
 
 from ..errors import ExchangeError
-from . import core, keys, serve, simulate, transfer_io
+from . import core, keys, serve, simulate
+from . import export_import as transfer_io
 from .audit import audit_app
 from .bd import bd_app
 from .git import git_app

@@ -9,13 +9,13 @@ from typing import Annotated
 
 import typer
 
+from ..economy.rules import issue_reward
 from ..errors import InvalidInput
-from ..home import find_home
 from ..integrations import beads
 from ..integrations.git import repo_root
 from ..integrations.githooks import hook_problem
 from ..money import format_amount, to_micro
-from ..rules import issue_reward
+from ..service.home import find_home
 from .options import Home, Json, open_from
 from .output import emit_json, stdout, table, tokens
 

@@ -9,10 +9,10 @@ import typer
 
 from ..clock import iso_utc
 from ..errors import EXIT_INTEGRITY, IntegrityError, InvalidInput
-from ..home import find_home
 from ..ledger import redact
 from ..money import display_amount
-from ..opening import init_exchange
+from ..service.home import find_home
+from ..service.lifecycle import init_exchange
 from .options import Home, Json, open_from, remote, selected_database
 from .output import compact, emit_json, short_time, signed, stderr, stdout, table, tokens
 

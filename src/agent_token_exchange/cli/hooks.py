@@ -10,10 +10,10 @@ from typing import Annotated
 import typer
 
 from ..errors import InvalidInput
-from ..home import find_home
 from ..integrations import githooks
 from ..integrations.commits import post_commit_hook
 from ..integrations.git import hooks_dir, repo_root
+from ..service.home import find_home
 from .options import Home, Json
 from .output import emit_json, stdout
 

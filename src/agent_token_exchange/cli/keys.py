@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ..clock import iso_utc
-from ..keys import KeyRing
+from ..service.api_keys import KeyRing
 from .options import Home, Json, open_local
 from .output import emit_json, stderr, stdout, table
 

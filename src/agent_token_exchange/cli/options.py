@@ -13,9 +13,9 @@ import typer
 
 from ..clock import SystemClock
 from ..errors import InvalidInput
-from ..exchange import Exchange
-from ..home import find_home
-from ..opening import open_exchange
+from ..service.exchange import Exchange
+from ..service.home import find_home
+from ..service.lifecycle import open_exchange
 
 Home = Annotated[
     Path | None,
@@ -124,7 +124,7 @@ def open_from(home: Path | None) -> Exchange:
     ``ExchangeClient``, which has the same methods and returns the same records."""
     url = remote.url or (None if home is not None else os.environ.get("TOKEN_EXCHANGE_URL"))
     if url:
-        from ..client import ExchangeClient
+        from ..client.http import ExchangeClient
 
         key = remote.key or os.environ.get("TOKEN_EXCHANGE_KEY")
         return ExchangeClient(url, key)  # type: ignore[return-value]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 
 from ..clock import iso_utc
+from ..economy.records import PoolView
 from ..money import display_amount
-from ..records import PoolView
 from .options import Home, Json, open_from
 from .output import emit_json, stdout, table, tokens
 

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from ..errors import InvalidInput
-from ..home import ENV_DATABASE
+from ..service.home import ENV_DATABASE
 from .options import Home, Json, local_home, selected_database
 from .output import emit_json, stderr
 

@@ -13,7 +13,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ..errors import ConfigError, InvalidInput
-from ..home import paths_for
+from ..service.home import paths_for
 from ..sim.experiment import Plan, run_plan
 from ..sim.scenario import load_scenario, parse_sweep
 from .options import Json

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .. import rules
+from ..economy import rules
+from ..economy.records import Payment, Record
 from ..errors import InvalidInput
-from ..exchange import Exchange
-from ..records import Payment, Record
+from ..service.exchange import Exchange
 from . import githooks
 
 ENV_AGENT = "TOKEN_EXCHANGE_AGENT"

@@ -10,10 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import rules
+from ..economy import rules
+from ..economy.records import Payment, Record
 from ..errors import BudgetExhausted, Conflict, InvalidInput
-from ..exchange import Exchange
-from ..records import Payment, Record
+from ..service.exchange import Exchange
 from .git import CommitInfo, has_commits, head_commit, project_name, repo_root, walk_history
 from .githooks import hook_problem
 
@@ -150,9 +150,9 @@ def post_commit_hook(home: Path | str | None, repo: Path | str | None,
                      project: str | None) -> tuple[bool, str, dict[str, object]]:
     """The post-commit hook's whole job. Never raises: a commit must not break because
     paying for it did. Returns (paid-or-settled, one line to print, JSON payload)."""
-    from ..home import find_home
     from ..money import display_amount
-    from ..opening import open_exchange
+    from ..service.home import find_home
+    from ..service.lifecycle import open_exchange
 
     try:
         paths = find_home(home)

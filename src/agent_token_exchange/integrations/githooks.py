@@ -16,8 +16,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..economy.records import Record
 from ..errors import InvalidInput
-from ..records import Record
 
 BEGIN = "# >>> token-exchange {name} >>>"
 END = "# <<< token-exchange {name} <<<"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .kinds import Kind
+from ..economy.accounts import Kind
 from .schema import SCHEMA_VERSION
 from .sqlite import SQLiteStore
 from .store import Account, Store, Transfer

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .kinds import EARNING_SQL, REFUND_SQL, SPENDING_SQL, Kind
+from ..economy.accounts import EARNING_SQL, REFUND_SQL, SPENDING_SQL, Kind
 
 
 class DerivedFigures:

@@ -13,16 +13,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import InvalidInput
-from .api_keys import ApiKeyQueries
-from .chain import HASHED_FIELDS, transfer_hash
-from .derived import DerivedFigures
-from .kinds import (
+from ..economy.accounts import (
     EARNING_KINDS,
     REFUND_KINDS,
     SPENDING_KINDS,
     Kind,
 )
+from ..errors import InvalidInput
+from .api_keys import ApiKeyQueries
+from .chain import HASHED_FIELDS, transfer_hash
+from .derived import DerivedFigures
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..clock import Clock
+from ..economy.records import PoolView
+from ..economy.validation import IDEMPOTENCY_KEY
 from ..errors import (
     Conflict,
     ExchangeError,
@@ -33,12 +35,10 @@ from ..errors import (
     RateLimited,
     Refused,
 )
-from ..exchange import Exchange
-from ..keys import Forbidden, Principal, Unauthenticated
 from ..ledger import SCHEMA_VERSION
 from ..money import format_amount
-from ..records import PoolView
-from ..validation import IDEMPOTENCY_KEY
+from ..service.api_keys import Forbidden, Principal, Unauthenticated
+from ..service.exchange import Exchange
 from . import schemas as s
 from .auth import Caller, ExchangeDep, Exchanges
 from .events import Cursor, event_stream, latest_cursor, visible_to

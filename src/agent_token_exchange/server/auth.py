@@ -12,11 +12,11 @@ from typing import Annotated, Any, cast
 from fastapi import Depends, Header, Request
 
 from ..clock import Clock
-from ..exchange import Exchange
-from ..home import paths_for
-from ..keys import KeyRing, Principal, Unauthenticated
 from ..ledger import open_store
-from ..opening import open_exchange
+from ..service.api_keys import KeyRing, Principal, Unauthenticated
+from ..service.exchange import Exchange
+from ..service.home import paths_for
+from ..service.lifecycle import open_exchange
 
 
 class FairLock:

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 import anyio
 from anyio import to_thread
 
+from ..economy.accounts import wallet
+from ..economy.records import LedgerTransfer, RefusalEvent
 from ..errors import InvalidInput
-from ..exchange import Exchange
-from ..keys import Principal
-from ..ledger.kinds import wallet
-from ..records import LedgerTransfer, RefusalEvent
+from ..service.api_keys import Principal
+from ..service.exchange import Exchange
 from .auth import Exchanges
 
 POLL_SECONDS = 0.2

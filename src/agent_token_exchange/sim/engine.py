@@ -19,15 +19,15 @@ from itertools import count
 from pathlib import Path
 from typing import Any
 
-from .. import rules
 from ..clock import HOUR_US, MICROS_PER_SECOND, SimulatedClock
-from ..config import Config
+from ..economy import rules
+from ..economy.accounts import wallet
+from ..economy.config import Config
 from ..errors import BudgetExhausted, InsufficientFunds, IntegrityError, RateLimited, Refused
-from ..exchange import Exchange
 from ..ledger import SQLiteStore
-from ..ledger.kinds import wallet
 from ..ledger.store import Transfer
 from ..money import display_limit, format_amount, to_micro
+from ..service.exchange import Exchange
 from .scenario import PoolPlan, Scenario, build_config, team_names, template_of
 
 RATE_LIMIT_KINDS = ("burst", "hourly", "daily")

@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..clock import MICROS_PER_SECOND
-from ..config import Config, config_error, default_config_text
+from ..economy.config import Config, config_error, default_config_text
 from ..errors import ConfigError, InvalidInput
 
 Weight = Annotated[float, Field(ge=0, le=1_000_000)]

@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any
 
-from .errors import InvalidInput
+from ..errors import InvalidInput
 
 MAX_DEPTH = 64
 MAX_TEXT = 64 * 1024 * 1024

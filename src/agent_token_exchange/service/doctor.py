@@ -7,13 +7,13 @@ contributions, consumption windows) is derived from them and can be rebuilt with
 
 from __future__ import annotations
 
+from ..clock import DAY_US, HOUR_US
+from ..economy.accounts import MINT, pool_account, wallet
+from ..economy.config import Config
+from ..economy.records import DoctorReport, Finding
+from ..ledger import Store
+from ..money import display_amount
 from .audit import verify_chain
-from .clock import DAY_US, HOUR_US
-from .config import Config
-from .ledger import Store
-from .ledger.kinds import MINT, pool_account, wallet
-from .money import display_amount
-from .records import DoctorReport, Finding
 
 
 def run_doctor(store: Store, config: Config, *, fix: bool = False) -> DoctorReport:

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .ledger import Store
-from .ledger.chain import GENESIS, HASHED_FIELDS, transfer_hash
-from .records import Record
+from ..economy.records import Record
+from ..ledger import Store
+from ..ledger.chain import GENESIS, HASHED_FIELDS, transfer_hash
 
 PAGE = 5_000
 

@@ -12,10 +12,10 @@ from typing import Annotated
 import typer
 
 from ..errors import InvalidInput
-from ..home import find_home
-from ..opening import import_exchange
-from ..scheme_import import read_scheme_exchange
-from ..transfer_io import MAX_FILE_BYTES, WRITERS, parse_export, parse_time
+from ..formats.export import MAX_FILE_BYTES, WRITERS, parse_export, parse_time
+from ..formats.scheme import read_scheme_exchange
+from ..service.home import find_home
+from ..service.lifecycle import import_exchange
 from .options import Home, Json, open_from, selected_database
 from .output import emit_json, stdout
 

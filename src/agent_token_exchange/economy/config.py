@@ -24,8 +24,8 @@ from pydantic import (
     model_validator,
 )
 
-from .errors import ConfigError
-from .money import MAX_TOKENS, to_micro
+from ..errors import ConfigError
+from ..money import MAX_TOKENS, to_micro
 
 NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"
 AgentName = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]

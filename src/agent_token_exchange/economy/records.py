@@ -13,8 +13,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from .clock import iso_utc
-from .money import MICRO, format_amount
+from ..clock import iso_utc
+from ..money import MICRO, format_amount
 
 
 class Record:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .errors import InvalidInput
+from ..errors import InvalidInput
 
 TASK_TYPE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 POOL_ID = re.compile(r"^pool-[1-9][0-9]{0,17}$")

@@ -10,9 +10,9 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
+from ..errors import InvalidInput
+from ..money import display_amount, display_limit, round_half_up, to_micro
 from .config import Config, Contract, ResolvedLimits
-from .errors import InvalidInput
-from .money import display_amount, display_limit, round_half_up, to_micro
 
 # -- LLM costs --------------------------------------------------------------------------
 

@@ -13,10 +13,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..economy.accounts import INFERENCE, Kind
 from ..errors import InvalidInput
 from ..money import format_amount
 from .chain import GENESIS, HASHED_FIELDS, transfer_hash
-from .kinds import INFERENCE, Kind
 from .store import PoolRow, RefusalRow, Store, Transfer
 
 

@@ -39,11 +39,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from . import rules
-from .config import NAME_PATTERN
-from .errors import InvalidInput
-from .ledger.image import AccountRow, LedgerImage, PoolCreditRow, PoolImageRow, PoolMemberRow
-from .ledger.kinds import (
+from ..economy import rules
+from ..economy.accounts import (
     EARNING_KINDS,
     INFERENCE,
     MINT,
@@ -53,9 +50,12 @@ from .ledger.kinds import (
     pool_account,
     wallet,
 )
-from .ledger.store import Transfer
-from .money import MAX_TOKENS, MICRO, display_amount, round_half_up
-from .scheme_reader import Dotted, Symbol, alist_get, read_all, read_one
+from ..economy.config import NAME_PATTERN
+from ..errors import InvalidInput
+from ..ledger.dump import AccountRow, LedgerImage, PoolCreditRow, PoolImageRow, PoolMemberRow
+from ..ledger.store import Transfer
+from ..money import MAX_TOKENS, MICRO, display_amount, round_half_up
+from .sexpr import Dotted, Symbol, alist_get, read_all, read_one
 
 EARN_TYPES = {"earn": Kind.AWARD, "award": Kind.AWARD, "reward": Kind.AWARD,
               "commit": Kind.AWARD, "issue": Kind.ISSUE}

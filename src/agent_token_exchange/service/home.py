@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import InvalidInput
+from ..errors import InvalidInput
 
 STATE_DIR = ".exchange"
 ENV_HOME = "TOKEN_EXCHANGE_HOME"

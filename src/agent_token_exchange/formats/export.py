@@ -24,8 +24,9 @@ from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .errors import InvalidInput
-from .ledger.image import (
+from ..economy.accounts import Kind
+from ..errors import InvalidInput
+from ..ledger.dump import (
     AccountRow,
     IdempotencyRow,
     LedgerImage,
@@ -33,9 +34,8 @@ from .ledger.image import (
     PoolImageRow,
     PoolMemberRow,
 )
-from .ledger.kinds import Kind
-from .ledger.store import MAX_LEDGER_INT, RefusalRow, Transfer
-from .money import DECIMALS, MAX_MICRO, MICRO, format_amount
+from ..ledger.store import MAX_LEDGER_INT, RefusalRow, Transfer
+from ..money import DECIMALS, MAX_MICRO, MICRO, format_amount
 
 FORMAT = "agent-token-exchange/export"
 VERSION = 1

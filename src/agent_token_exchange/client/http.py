@@ -14,22 +14,8 @@ from urllib.parse import quote
 
 import httpx
 
-from .audit import AuditReport
-from .config import Config
-from .errors import (
-    BudgetExhausted,
-    Conflict,
-    ExchangeError,
-    InsufficientFunds,
-    IntegrityError,
-    InvalidInput,
-    NotAllowed,
-    RateLimited,
-    Refused,
-)
-from .keys import Forbidden, Unauthenticated
-from .money import MICRO
-from .records import (
+from ..economy.config import Config
+from ..economy.records import (
     AgentStatus,
     Charge,
     DoctorReport,
@@ -45,6 +31,20 @@ from .records import (
     RewardPreview,
     Wallet,
 )
+from ..errors import (
+    BudgetExhausted,
+    Conflict,
+    ExchangeError,
+    InsufficientFunds,
+    IntegrityError,
+    InvalidInput,
+    NotAllowed,
+    RateLimited,
+    Refused,
+)
+from ..money import MICRO
+from ..service.api_keys import Forbidden, Unauthenticated
+from ..service.audit import AuditReport
 
 
 class Unreachable(ExchangeError):

@@ -7,16 +7,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from . import idempotency, rules
-from .audit import AuditReport, verify_chain
-from .clock import DAY_US, HOUR_US, Clock
-from .config import NAME_PATTERN, Config
-from .errors import InvalidInput
-from .ledger import Store
-from .ledger.image import LedgerImage, read_image
-from .ledger.kinds import contract_account, pool_account, wallet
-from .ledger.store import RefusalRow
-from .records import (
+from ..clock import DAY_US, HOUR_US, Clock
+from ..economy import rules
+from ..economy.accounts import contract_account, pool_account, wallet
+from ..economy.config import NAME_PATTERN, Config
+from ..economy.records import (
     AgentStatus,
     HistoryEntry,
     LedgerTransfer,
@@ -27,7 +22,13 @@ from .records import (
     RewardPreview,
     Wallet,
 )
-from .validation import POOL_ID, hex_id, text_field, whole_number
+from ..economy.validation import POOL_ID, hex_id, text_field, whole_number
+from ..errors import InvalidInput
+from ..ledger import Store
+from ..ledger.dump import LedgerImage, read_image
+from ..ledger.store import RefusalRow
+from . import idempotency
+from .audit import AuditReport, verify_chain
 
 
 class ExchangeViews:

@@ -8,7 +8,7 @@ import hashlib
 import json
 from typing import Any
 
-from .errors import BudgetExhausted, InsufficientFunds, NotAllowed, RateLimited, Refused
+from ..errors import BudgetExhausted, InsufficientFunds, NotAllowed, RateLimited, Refused
 
 # The keys of things with an outside identity: written by exchange.py, looked up by
 # views.py, so each format lives here once. ``sha`` and ``patch_id`` are validated hex.

@@ -18,12 +18,12 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from .clock import Clock
-from .config import Config
-from .errors import ExchangeError, InvalidInput
-from .ledger.api_keys import ApiKeyRow
-from .ledger.store import Store
-from .records import Record
+from ..clock import Clock
+from ..economy.config import Config
+from ..economy.records import Record
+from ..errors import ExchangeError, InvalidInput
+from ..ledger.api_keys import ApiKeyRow
+from ..ledger.store import Store
 
 _KEY = re.compile(r"^atx_([0-9a-f]{12})_[A-Za-z0-9_-]{43}$")
 _KEY_ID = re.compile(r"^[0-9a-f]{12}$")

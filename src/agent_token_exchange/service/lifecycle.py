@@ -9,15 +9,15 @@ from __future__ import annotations
 import contextlib
 import os
 
-from .clock import Clock
-from .config import default_config_text, load_config
+from ..clock import Clock
+from ..economy.config import default_config_text, load_config
+from ..economy.records import ImportSummary
+from ..errors import InvalidInput
+from ..ledger import is_postgres_url, open_store
+from ..ledger.dump import LedgerImage, ledger_is_empty, load_image
 from .doctor import run_doctor
-from .errors import InvalidInput
 from .exchange import Exchange
 from .home import ExchangePaths, paths_for
-from .ledger import is_postgres_url, open_store
-from .ledger.image import LedgerImage, ledger_is_empty, load_image
-from .records import ImportSummary
 
 
 def init_exchange(

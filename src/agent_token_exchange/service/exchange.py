@@ -14,24 +14,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from typing import Any, TypeVar
 
-from . import idempotency, rules
-from .clock import Clock, SystemClock
-from .config import Config
-from .doctor import run_doctor
-from .errors import (
-    BudgetExhausted,
-    Conflict,
-    InsufficientFunds,
-    InvalidInput,
-    NotAllowed,
-    RateLimited,
-    Refused,
-)
-from .idempotency import refusal_from_record, refusal_record
-from .ledger import Kind, Store
-from .ledger.kinds import INFERENCE, MINT, contract_account, pool_account, wallet
-from .money import parse_amount, parse_count, to_micro
-from .records import (
+from ..clock import Clock, SystemClock
+from ..economy import rules
+from ..economy.accounts import INFERENCE, MINT, contract_account, pool_account, wallet
+from ..economy.config import Config
+from ..economy.records import (
     Charge,
     Credit,
     DoctorReport,
@@ -42,7 +29,7 @@ from .records import (
     PoolView,
     Refund,
 )
-from .validation import (
+from ..economy.validation import (
     IDEMPOTENCY_KEY,
     TASK_TYPE,
     check_issue_fields,
@@ -50,7 +37,21 @@ from .validation import (
     model_name,
     text_field,
 )
-from .views import ExchangeViews
+from ..errors import (
+    BudgetExhausted,
+    Conflict,
+    InsufficientFunds,
+    InvalidInput,
+    NotAllowed,
+    RateLimited,
+    Refused,
+)
+from ..ledger import Kind, Store
+from ..money import parse_amount, parse_count, to_micro
+from . import idempotency
+from .doctor import run_doctor
+from .idempotency import refusal_from_record, refusal_record
+from .queries import ExchangeViews
 
 R = TypeVar("R")
 

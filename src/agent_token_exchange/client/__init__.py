@@ -1,0 +1,5 @@
+"""ExchangeClient: the exchange's Python API over HTTP."""
+
+from .http import ExchangeClient
+
+__all__ = ["ExchangeClient"]

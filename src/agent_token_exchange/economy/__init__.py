@@ -1,0 +1,1 @@
+"""The economy: config, pure rules, account kinds and the records the exchange returns."""

@@ -1,0 +1,1 @@
+"""File formats: the JSON/CSV export and the Scheme prototype's import."""
