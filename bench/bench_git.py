@@ -24,7 +24,7 @@ from pathlib import Path
 from agent_token_exchange import init_exchange, open_exchange
 from agent_token_exchange.economy.config import default_config_text
 from agent_token_exchange.integrations.commits import backfill
-from agent_token_exchange.integrations.git import history_patch_ids, run_git
+from agent_token_exchange.integrations.git import history_changes, run_git
 
 ENV = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
        "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.com",
@@ -72,7 +72,7 @@ def bench_backfill(count: int, root: Path) -> None:
 
     started = time.perf_counter()
     run_git(repo, "log", "--format=%H%x1f%ae%x1f%P%x1f%ct%x1f%B", "HEAD")
-    history_patch_ids(repo, [])
+    history_changes(repo, [])
     git_only = time.perf_counter() - started
 
     home = root / "home"

@@ -14,9 +14,11 @@ from agent_token_exchange.service.audit import verify_chain
 
 from .ledger_checks import assert_invariants
 
+SHA_abc123 = "abc123".ljust(40, "0")  # a full object id
+
 
 def _busy(ex, clock) -> None:
-    ex.commit("claude@aygp-dr.ai", "agent-token-exchange", "fix: the bug", sha="abc123")
+    ex.commit("claude@aygp-dr.ai", "agent-token-exchange", "fix: the bug", sha=SHA_abc123)
     ex.llm("zero", "coding", 5000)
     pool = ex.pool_create("opus-team", "claude", 100)
     ex.pool_join(pool.id, "builder")

@@ -12,6 +12,8 @@ from agent_token_exchange import open_exchange
 
 from .ledger_checks import snapshot
 
+SHA_abc123 = "abc123".ljust(40, "0")  # a full object id
+
 
 def test_console_scripts_run_as_installed(home):
     """`token-exchange` and `atx` are real console scripts that exit with the right codes."""
@@ -72,7 +74,7 @@ def test_balance_json_shape(cli):
 
 def test_commit_llm_award_json_carry_amount_and_tokens(cli):
     commit = cli("commit", "claude@aygp-dr.ai", "nexushive-setup",
-                 "hotfix: critical security patch", "--sha", "abc123", "--json").json
+                 "hotfix: critical security patch", "--sha", SHA_abc123, "--json").json
     assert (commit["amount"], commit["tokens"], commit["agent"]) == ("600", "10600", "claude")
     llm = cli("llm", "zero", "coding", "5000", "--json").json
     assert (llm["amount"], llm["tokens"], llm["model"]) == ("0.5", "9999.5", "llama3.2")

@@ -118,7 +118,7 @@ def _operations() -> list[tuple[str, tuple[Any, ...]]]:
         ops.append(("contribute_2", (AGENTS[i % 3], 200, f"put2-{i}")))
     ops.insert(40, ("dissolve_2", ("dissolve-2",)))
     for i in range(4):  # commits, paid from two contracts once per SHA
-        ops.append(("commit", (AGENTS[i], f"{i + 1:x}" * 8)))
+        ops.append(("commit", (AGENTS[i], f"{i + 1:x}" * 40)))
     return ops
 
 

@@ -17,6 +17,11 @@ from agent_token_exchange.money import MICRO
 
 from .ledger_checks import assert_invariants, snapshot
 
+SHA_DEADBEEF = "DEADBEEF".ljust(40, "0")  # a full object id
+SHA_abc123 = "abc123".ljust(40, "0")  # a full object id
+SHA_abcd1234 = "abcd1234".ljust(40, "0")  # a full object id
+SHA_deadbeef = "deadbeef".ljust(40, "0")  # a full object id
+
 T = MICRO
 
 
@@ -27,7 +32,7 @@ def test_every_agent_starts_with_10000(exchange):
 
 def test_commit_pays_from_the_contract_budget(exchange):
     paid = exchange.commit("claude@aygp-dr.ai", "nexushive-setup",
-                           "hotfix: critical security patch", sha="abc123")
+                           "hotfix: critical security patch", sha=SHA_abc123)
     assert (paid.agent, paid.amount, paid.tokens) == ("claude", 600 * T, 10_600 * T)
     assert exchange.store.account("contract:nexushive-setup").balance == 49_400 * T
     wallet = exchange.balance("claude")
@@ -36,17 +41,17 @@ def test_commit_pays_from_the_contract_budget(exchange):
 
 
 def test_same_sha_pays_once(exchange):
-    first = exchange.commit("zero@x.io", "p", "fix: a", sha="deadbeef")
-    again = exchange.commit("zero@x.io", "p", "fix: a", sha="DEADBEEF")
+    first = exchange.commit("zero@x.io", "p", "fix: a", sha=SHA_deadbeef)
+    again = exchange.commit("zero@x.io", "p", "fix: a", sha=SHA_DEADBEEF)
     assert again == first
     assert exchange.balance("zero").earned == first.amount
 
 
 def test_same_sha_with_another_message_is_a_conflict(exchange):
-    exchange.commit("zero@x.io", "p", "fix: a", sha="deadbeef")
+    exchange.commit("zero@x.io", "p", "fix: a", sha=SHA_deadbeef)
     before = snapshot(exchange)
     with pytest.raises(Conflict):
-        exchange.commit("zero@x.io", "p", "feat: b", sha="deadbeef")
+        exchange.commit("zero@x.io", "p", "feat: b", sha=SHA_deadbeef)
     assert snapshot(exchange) == before
 
 
@@ -231,8 +236,8 @@ def test_a_reward_of_nothing_settles_without_a_transfer(tmp_path, clock):
     init_exchange(tmp_path, clock=clock)
     with open_exchange(tmp_path, clock=clock) as ex:
         before = ex.store.last_seq()
-        paid = ex.commit("zero@x.io", "misc", "work", sha="abcd1234")
+        paid = ex.commit("zero@x.io", "misc", "work", sha=SHA_abcd1234)
         assert paid.amount == 0 and "nothing" in paid.note
         assert ex.store.last_seq() == before
-        assert ex.commit("zero@x.io", "misc", "work", sha="abcd1234") == paid
+        assert ex.commit("zero@x.io", "misc", "work", sha=SHA_abcd1234) == paid
         assert_invariants(ex)

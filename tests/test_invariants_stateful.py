@@ -114,7 +114,8 @@ class ExchangeMachine(RuleBasedStateMachine):
 
     @rule(agent=st.sampled_from(AGENTS), project=st.sampled_from(sorted(PROJECTS)),
           message=st.sampled_from(sorted(MESSAGES)),
-          sha=st.one_of(st.none(), st.sampled_from(["a1a1", "b2b2", "c3c3", "d4d4"])))
+          sha=st.one_of(st.none(), st.sampled_from(
+              [h * 10 for h in ("a1a1", "b2b2", "c3c3", "d4d4")])))  # full 40-hex ids
     def commit(self, agent, project, message, sha):
         contract, multiplier = PROJECTS[project]
         reward = half_up(BASE[agent] * T * multiplier * MESSAGES[message])

@@ -8,11 +8,13 @@ import pytest
 from agent_token_exchange import Conflict, Exchange, InsufficientFunds, RateLimited
 from agent_token_exchange.money import to_micro
 
+SHA_abc123 = "abc123".ljust(40, "0")  # a full object id
+
 
 def test_a_day_of_work_balances_on_either_store(exchange: Exchange) -> None:
     """Earn, spend, pool, refuse and replay: the ledger ends consistent on both stores."""
-    paid = exchange.commit("claude@x.ai", "nexushive-setup", "fix: a bug", sha="abc123")
-    again = exchange.commit("claude@x.ai", "nexushive-setup", "fix: a bug", sha="abc123")
+    paid = exchange.commit("claude@x.ai", "nexushive-setup", "fix: a bug", sha=SHA_abc123)
+    again = exchange.commit("claude@x.ai", "nexushive-setup", "fix: a bug", sha=SHA_abc123)
     assert again == paid
     charge = exchange.llm("claude", "coding", 10_000, idempotency_key="k1")
     assert charge.amount == to_micro(150)

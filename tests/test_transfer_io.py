@@ -12,10 +12,12 @@ from agent_token_exchange.service.lifecycle import import_exchange
 
 from .ledger_checks import assert_invariants, snapshot
 
+SHA_abc123 = "abc123".ljust(40, "0")  # a full object id
+
 
 def _day_of_work(ex, clock) -> None:
     """Commits, spends, a refusal, awards, an issue, keys, two pools (one dissolved)."""
-    ex.commit("claude@aygp-dr.ai", "agent-token-exchange", "fix: the bug", sha="abc123")
+    ex.commit("claude@aygp-dr.ai", "agent-token-exchange", "fix: the bug", sha=SHA_abc123)
     ex.commit("builder@aygp-dr.ai", "nexushive-setup", "docs: readme")
     clock.advance(30)
     ex.llm("zero", "coding", 5000, idempotency_key="zero-1")

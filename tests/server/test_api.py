@@ -13,6 +13,8 @@ from agent_token_exchange.service.api_keys import KeyRing
 
 from .conftest import Service
 
+SHA_abc123 = "abc123".ljust(40, "0")  # a full object id
+
 LLM = {"task_type": "coding", "token_count": 5000}
 
 
@@ -123,7 +125,7 @@ def test_admin_routes_pay_commits_awards_and_issues(fresh_service: Service):
     with fresh_service.as_admin() as http:
         commit = http.post("/v1/commits", json={
             "author_email": "claude@aygp-dr.ai", "project": "nexushive-setup",
-            "message": "hotfix: critical security patch", "sha": "abc123"}).json()
+            "message": "hotfix: critical security patch", "sha": SHA_abc123}).json()
         award = http.post("/v1/awards", json={"agent": "builder", "amount": "150",
                                               "source": "beads", "description": "x"}).json()
         issue = http.post("/v1/issues", json={"issue_id": "bd-1", "agent": "zero",

@@ -20,6 +20,8 @@ from agent_token_exchange.service.exchange import Exchange
 
 from .conftest import Service, free_port
 
+SHA_beef01 = "beef01".ljust(40, "0")  # a full object id
+
 
 def public_methods(cls) -> set[str]:
     return {name for name in dir(cls) if not name.startswith("_") and callable(getattr(cls, name))}
@@ -45,7 +47,7 @@ def test_client_records_equal_the_librarys(fresh_service: Service):
             ("builder", "40.00", 60_000_000), ("claude", "60.00", 90_000_000)]
         charge = remote.llm("zero", "coding", "5000")
         assert (charge.amount, charge.seq > 0) == (500_000, True)
-        remote.commit("claude@aygp-dr.ai", "nexushive-setup", "fix: bug", sha="beef01")
+        remote.commit("claude@aygp-dr.ai", "nexushive-setup", "fix: bug", sha=SHA_beef01)
         remote.award("builder", "150", "beads", "closed")
         remote.pay_issue("bd-7", "spark", priority=2, issue_type="bug")
         with pytest.raises(RateLimited):
@@ -73,8 +75,8 @@ def test_client_records_equal_the_librarys(fresh_service: Service):
             assert remote.config == local.config
             assert remote.audit().to_json() == local.audit().to_json()
             assert remote.audit().intact is True
-            assert remote.commit_paid("beef01") is local.commit_paid("beef01") is True
-            assert remote.commit_paid("beef02") is False
+            assert remote.commit_paid(SHA_beef01) is local.commit_paid(SHA_beef01) is True
+            assert remote.commit_paid("beef02".ljust(40, "0")) is False
             assert remote.issue_settled("bd-7") is True
             assert remote.issue_settled("bd-8") is False
             for contract in ("nexushive-setup", "default"):

@@ -77,8 +77,9 @@ def backfill(
         grid.add_row(row.agent, str(row.commits), tokens(row.amount))
     grid.add_row("total", str(report.paid), tokens(report.total))
     stdout.print(grid)
-    stdout.print(f"Already paid {report.already_paid}, merges {report.merges}, unknown "
-                 f"authors {report.unknown_authors}, refused {report.refused}."
+    stdout.print(f"Already paid {report.already_paid}, merges {report.merges}, "
+                 f"empty {report.empty}, unknown authors {report.unknown_authors}, "
+                 f"refused {report.refused}."
                  + (" Nothing was written (dry run)." if dry_run else ""), markup=False)
     for problem in report.problems[:10]:
         stderr.print(f"  {problem}", markup=False)

@@ -26,6 +26,7 @@ from pydantic import (
 
 from ..errors import ConfigError
 from ..money import MAX_TOKENS, to_micro
+from .patterns import linear_pattern
 
 NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"
 AgentName = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
@@ -87,10 +88,7 @@ class Contract(_Strict):
     @field_validator("pattern")
     @classmethod
     def _pattern_compiles(cls, pattern: str) -> str:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise ValueError(f"not a valid regular expression ({exc})") from None
+        linear_pattern(pattern)  # raises ValueError with RE2's reason
         return pattern
 
 

@@ -13,6 +13,7 @@ from decimal import Decimal
 from ..errors import InvalidInput
 from ..money import display_amount, display_limit, round_half_up, to_micro
 from .config import Config, Contract, ResolvedLimits
+from .patterns import linear_pattern
 
 # -- LLM costs --------------------------------------------------------------------------
 
@@ -51,7 +52,7 @@ class CommitReward:
 def match_contract(config: Config, project: str) -> Contract:
     """The first contract whose pattern matches the whole project name; else ``default``."""
     for contract in config.contracts:
-        if contract.name != "default" and re.fullmatch(contract.pattern, project):
+        if contract.name != "default" and linear_pattern(contract.pattern).fullmatch(project):
             return contract
     return next(c for c in config.contracts if c.name == "default")
 
@@ -118,6 +119,20 @@ def capped_commit_reward(reward: CommitReward, budget_left: int) -> BudgetedRewa
         f"capped at what is left of contract '{reward.contract}'s budget"
     )
     return BudgetedReward(amount, note)
+
+
+def unpaid_commit_reason(config: Config, *, is_merge: bool, empty: bool,
+                         agent: str | None, author_email: str) -> str | None:
+    """Why a commit earns nothing before any ledger is read, or None when it may earn:
+    a merge (unless configured), a commit that changes nothing, an unknown author."""
+    if is_merge and not config.git.pay_merge_commits:
+        return "merge commits earn nothing (set git.pay_merge_commits to pay them)"
+    if empty:
+        return "the commit changes nothing (an empty commit earns nothing)"
+    if agent is None:
+        return (f"{author_email or 'no author email'} is not a known agent "
+                "(add it to an agent's emails in config.toml)")
+    return None
 
 
 def agent_for_email(config: Config, email: str) -> str | None:

@@ -33,9 +33,22 @@ def text_field(value: str, what: str, *, limit: int = MAX_TEXT) -> str:
 
 
 def hex_id(value: str, what: str) -> str:
-    if not isinstance(value, str) or not re.fullmatch(r"[0-9a-fA-F]{4,64}", value):
-        raise InvalidInput(f"{what} must be hexadecimal, got {str(value)[:80]!r}")
-    return value
+    """A full git object id (40 hex for SHA-1, 64 for SHA-256), lower-cased. An
+    abbreviation is refused: each spelling of one commit would otherwise pay once."""
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9a-fA-F]{40}|[0-9a-fA-F]{64}",
+                                                       value):
+        raise InvalidInput(
+            f"{what} must be a full 40- or 64-character hexadecimal object id "
+            f"(as `git rev-parse HEAD` prints), got {str(value)[:80]!r}")
+    return value.lower()
+
+
+MAX_PROJECT = 200
+
+
+def project_name(value: str) -> str:
+    """A project name, bounded: it is matched against every contract's pattern."""
+    return text_field(value, "project", limit=MAX_PROJECT)
 
 
 def whole_number(value: Any, what: str, low: int, high: int) -> int:

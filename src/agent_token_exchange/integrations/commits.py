@@ -18,28 +18,33 @@ from .git import CommitInfo, has_commits, head_commit, project_name, repo_root, 
 from .githooks import hook_problem
 
 
-def pay_commit(ex: Exchange, commit: CommitInfo, project: str) -> Payment | None:
-    """Pay one commit; None when it earns nothing by rule (a merge, an unknown author)."""
-    if commit.is_merge and not ex.config.git.pay_merge_commits:
-        return None
-    if not commit.author_email or rules.agent_for_email(ex.config, commit.author_email) is None:
-        return None
-    return ex.commit(commit.author_email, project, commit.message, commit.sha,
-                     patch_id=commit.patch_id, replaces=commit.replaces)
+def commit_agent(ex: Exchange, commit: CommitInfo) -> str | None:
+    return (rules.agent_for_email(ex.config, commit.author_email)
+            if commit.author_email else None)
 
 
-def skip_reason(ex: Exchange, commit: CommitInfo) -> str:
-    if commit.is_merge and not ex.config.git.pay_merge_commits:
-        return "merge commits earn nothing (set git.pay_merge_commits to pay them)"
-    return (f"{commit.author_email or 'no author email'} is not a known agent "
-            "(add it to an agent's emails in config.toml)")
+def skip_reason(ex: Exchange, commit: CommitInfo) -> str | None:
+    """Why this commit earns nothing by rule (a merge, an empty commit, an unknown
+    author), or None when it goes to the exchange to be paid."""
+    return rules.unpaid_commit_reason(
+        ex.config, is_merge=commit.is_merge, empty=commit.empty,
+        agent=commit_agent(ex, commit), author_email=commit.author_email)
 
 
-def pay_head(ex: Exchange, repo: Path, project: str | None) -> tuple[CommitInfo, Payment | None]:
-    """What the post-commit hook does: read HEAD and pay it."""
+
+
+def pay_head(ex: Exchange, repo: Path,
+             project: str | None) -> tuple[CommitInfo, Payment | None, str | None]:
+    """What the post-commit hook does: read HEAD and pay it. Returns the commit, the
+    payment, and, when it earns nothing by rule, why (the payment is then None)."""
     root = repo_root(repo)
     commit = head_commit(root)
-    return commit, pay_commit(ex, commit, project_name(root, project))
+    reason = skip_reason(ex, commit)
+    if reason is not None:
+        return commit, None, reason
+    paid = ex.commit(commit.author_email, project_name(root, project), commit.message,
+                     commit.sha, patch_id=commit.patch_id, replaces=commit.replaces)
+    return commit, paid, None
 
 
 @dataclass
@@ -62,6 +67,7 @@ class BackfillReport(Record):
     paid: int = 0
     already_paid: int = 0
     merges: int = 0
+    empty: int = 0
     unknown_authors: int = 0
     refused: int = 0
     total: int = 0
@@ -97,13 +103,14 @@ def backfill(
     for done, commit in enumerate(commits, 1):
         if progress is not None:
             progress(done, len(commits))
-        agent = rules.agent_for_email(ex.config, commit.author_email) if commit.author_email \
-            else None
-        if commit.is_merge and not ex.config.git.pay_merge_commits:
-            report.merges += 1
-            continue
-        if agent is None:
-            report.unknown_authors += 1
+        agent = commit_agent(ex, commit)
+        if agent is None or skip_reason(ex, commit) is not None:
+            if commit.is_merge and not ex.config.git.pay_merge_commits:
+                report.merges += 1
+            elif commit.empty:
+                report.empty += 1
+            else:
+                report.unknown_authors += 1
             continue
         if ex.commit_paid(commit.sha, patch_id=commit.patch_id,
                           author_email=commit.author_email) or (
@@ -159,9 +166,8 @@ def post_commit_hook(home: Path | str | None, repo: Path | str | None,
         if not paths.exists():
             raise InvalidInput(f"no exchange at {paths.state}")
         with open_exchange(paths.home) as ex:
-            commit, paid = pay_head(ex, Path(repo or Path.cwd()), project)
+            commit, paid, reason = pay_head(ex, Path(repo or Path.cwd()), project)
             if paid is None:
-                reason = skip_reason(ex, commit)
                 line = f"token-exchange: {commit.sha[:12]} not paid: {reason}"
                 return False, line, {"sha": commit.sha, "paid": None, "reason": reason}
         if paid.amount == 0:

@@ -31,6 +31,7 @@ class CommitInfo:
     committed_at: int = 0  # unix seconds
     patch_id: str | None = None
     replaces: str | None = None  # the commit an amend (or fixup/squash) rewrote
+    empty: bool = False  # changes nothing (git commit --allow-empty): earns nothing
 
     @property
     def is_merge(self) -> bool:
@@ -104,16 +105,19 @@ def head_commit(repo: Path) -> CommitInfo:
                   "HEAD")
     sha, email, parents, when, message = out.split(_FIELD, 4)
     parent_list = tuple(parents.split())
-    patch = None if len(parent_list) > 1 else patch_id_of(repo, sha)
+    patch, empty = (None, False) if len(parent_list) > 1 else change_of(repo, sha)
     return CommitInfo(sha, email.strip(), clean_message(message), parent_list, int(when or 0),
-                      patch, rewritten_commit(repo, sha))
+                      patch, rewritten_commit(repo, sha), empty)
 
 
-def patch_id_of(repo: Path, sha: str) -> str | None:
-    """``git patch-id --stable`` of a commit's change; None for an empty change."""
+def change_of(repo: Path, sha: str) -> tuple[str | None, bool]:
+    """A commit's ``git patch-id --stable`` and whether it changes nothing at all (its
+    diff against its parent is empty; a binary or mode-only change is not empty)."""
     diff = run_git(repo, "diff-tree", "-p", "--root", "--no-color", "--no-ext-diff", sha)
+    if not diff.strip():
+        return None, True
     out = run_git(repo, "patch-id", "--stable", stdin=diff).split()
-    return out[0] if out else None
+    return (out[0] if out else None), False
 
 
 def rewritten_commit(repo: Path, sha: str) -> str | None:
@@ -146,25 +150,34 @@ def walk_history(repo: Path, since: str | None = None) -> Iterator[CommitInfo]:
     # -z ends each record with NUL, the one byte git never lets into a commit message.
     out = run_git(repo, "log", "-z", "--reverse", "--topo-order", *window,
                   f"--format=%H{_FIELD}%ae{_FIELD}%P{_FIELD}%ct{_FIELD}%B", "HEAD")
-    patch_ids = history_patch_ids(repo, window)
+    patch_ids, changed = history_changes(repo, window)
     for record in out.split("\0")[:-1]:
         sha, email, parents, when, message = record.split(_FIELD, 4)
         parent_list = tuple(parents.split())
+        empty = len(parent_list) <= 1 and sha not in changed
         yield CommitInfo(sha, email.strip(), clean_message(message), parent_list,
-                         int(when or 0), patch_ids.get(sha))
+                         int(when or 0), patch_ids.get(sha), empty=empty)
 
 
-def history_patch_ids(repo: Path, window: list[str]) -> dict[str, str]:
-    """sha -> stable patch id for every non-merge commit, in two git processes."""
+def history_changes(repo: Path, window: list[str]) -> tuple[dict[str, str], set[str]]:
+    """sha -> stable patch id for every non-merge commit, and the set of non-merge commits
+    whose diff is not empty, in two git processes."""
     diffs = run_git(repo, "log", "-p", "--no-merges", "--no-color", "--no-ext-diff",
                     "--format=commit %H", *window, "HEAD")
+    changed: set[str] = set()
+    current = None
+    for line in diffs.split("\n"):
+        if line.startswith("commit "):  # our --format line; diff lines never start so
+            current = line[7:].strip()
+        elif current is not None and line.strip():
+            changed.add(current)
     pairs = run_git(repo, "patch-id", "--stable", stdin=diffs).split("\n")
     found = {}
     for line in pairs:
         parts = line.split()
         if len(parts) == 2:
             found[parts[1]] = parts[0]
-    return found
+    return found, changed
 
 
 def count_commits(repo: Path) -> int:

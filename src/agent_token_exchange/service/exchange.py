@@ -35,6 +35,7 @@ from ..economy.validation import (
     check_issue_fields,
     hex_id,
     model_name,
+    project_name,
     text_field,
 )
 from ..errors import (
@@ -137,7 +138,7 @@ class Exchange(ExchangeViews):
         already paid (an amend) or carries the ``patch_id`` of a change the same agent was
         already paid for (a rebase or cherry-pick replaying it) settles at zero."""
         author_email = text_field(author_email, "author email", limit=320)
-        project = text_field(project, "project")
+        project = project_name(project)
         message = text_field(message, "commit message", limit=10_000)
         agent = rules.agent_for_email(self.config, author_email)
         if agent is None:

@@ -22,7 +22,7 @@ from ..economy.records import (
     RewardPreview,
     Wallet,
 )
-from ..economy.validation import POOL_ID, hex_id, text_field, whole_number
+from ..economy.validation import POOL_ID, hex_id, project_name, text_field, whole_number
 from ..errors import InvalidInput
 from ..ledger import Store
 from ..ledger.dump import LedgerImage, read_image
@@ -133,7 +133,7 @@ class ExchangeViews:
     def preview_commit(self, agent: str, project: str, message: str) -> RewardPreview:
         """What a commit by ``agent`` to ``project`` with ``message`` would earn now."""
         agent = self._agent(agent)
-        project = text_field(project, "project")
+        project = project_name(project)
         message = text_field(message, "commit message", limit=10_000)
         reward = rules.commit_reward(self.config, agent, project, message)
         left = self._balance(contract_account(reward.contract))
