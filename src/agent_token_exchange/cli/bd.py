@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import json as jsonlib
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ..economy.rules import issue_reward
+from ..economy.rules import issue_reward_table
 from ..errors import InvalidInput
 from ..integrations import beads
 from ..integrations.git import repo_root
 from ..integrations.githooks import hook_problem
-from ..money import format_amount, to_micro
+from ..money import format_amount
 from ..service.home import find_home
 from .options import Home, Json, open_from
 from .output import emit_json, stdout, table, tokens
@@ -39,10 +40,10 @@ def rewards(home: Home = None, json: Json = False) -> None:
     with open_from(home) as ex:
         config = ex.config
     rules = config.issues
-    bases = {k: to_micro(v) for k, v in rules.priority_rewards.items()}
+    table_rows = issue_reward_table(config)
     if json:
         emit_json({
-            "priority_rewards": {k: format_amount(v) for k, v in bases.items()},
+            "priority_rewards": {row.priority: format_amount(row.base) for row in table_rows},
             "p0_pays_as": f"P{rules.p0_pays_as}",
             "type_multipliers": {k: str(v) for k, v in rules.type_multipliers.items()},
             "no_reward_types": list(rules.no_reward_types),
@@ -51,11 +52,9 @@ def rewards(home: Home = None, json: Json = False) -> None:
         return
     grid = table("Issue rewards (priority base × type multiplier)", "Priority", "Base",
                  *rules.type_multipliers, right=("Base", *rules.type_multipliers))
-    for label, base in sorted(bases.items()):
-        # Each cell is what such a close pays, rounded exactly as the payout is.
-        grid.add_row(label, tokens(base), *(
-            tokens(issue_reward(config, priority=int(label[1:]), issue_type=kind).amount)
-            for kind in rules.type_multipliers))
+    for row in table_rows:
+        grid.add_row(row.priority, tokens(row.base),
+                     *(tokens(row.by_type[kind]) for kind in rules.type_multipliers))
     stdout.print(grid)
     stdout.print(f"P0 pays as P{rules.p0_pays_as}; other types ×1.0; a label naming a type "
                  "counts. Nothing for: " + ", ".join(rules.no_reward_types) + ", tombstones, "
@@ -72,7 +71,7 @@ def preview(issue_id: str, agent: Agent = None, beads_path: Beads = None, home: 
     """
     tracker = beads.Tracker(beads_path)
     with open_from(home) as ex:
-        view = beads.preview(ex, tracker.issue(issue_id), agent)
+        view = beads.preview(ex, tracker.issue(issue_id), _payees(agent))
     if json:
         emit_json(view.to_json())
         return
@@ -92,7 +91,7 @@ def preview_all(agent: Agent = None, beads_path: Beads = None, home: Home = None
     tracker = beads.Tracker(beads_path)
     issues = tracker.all_issues()
     with open_from(home) as ex:
-        views = [beads.preview(ex, issue, agent) for issue in issues if issue.open]
+        views = [beads.preview(ex, issue, _payees(agent)) for issue in issues if issue.open]
     totals = beads.totals_by_assignee(views)
     total = sum(v.reward for v in views)
     if json:
@@ -138,7 +137,7 @@ def close(
     with open_from(home) as ex:
         if tracker.bd:
             before = tracker.issue(issue_id)
-            beads.choose_agent_or_fail(ex, before, agent)
+            beads.choose_agent_or_fail(ex, before, _payees(agent))
             tracker.close_with_bd(issue_id, reason)
             issue = tracker.issue(issue_id)
             if reason and not issue.close_reason:
@@ -149,7 +148,7 @@ def close(
                 raise InvalidInput(f"{issue_id} is {issue.status} in {tracker.source} and bd "
                                    "is not on PATH to close it; nothing paid")
             note = f"bd is not on PATH: paid for {issue_id}, already closed in the data"
-        paid = beads.pay(ex, issue, agent)
+        paid = beads.pay(ex, issue, _payees(agent))
     if json:
         emit_json({**paid.to_json(), "issue": issue.to_json(), "closed_by_bd": bool(tracker.bd),
                    "message": note})
@@ -172,7 +171,7 @@ def sync(agent: Agent = None, beads_path: Beads = None, home: Home = None,
     """
     tracker = beads.Tracker(beads_path)
     with open_from(home) as ex:
-        report = beads.sync(ex, tracker, agent)
+        report = beads.sync(ex, tracker, _payees(agent))
     if json:
         emit_json(report.to_json())
         return
@@ -234,7 +233,7 @@ def on_close(issue_id: Annotated[str | None, typer.Argument(help="The issue bd c
         if not issue.closed and not issue.tombstoned:
             issue = beads.with_status(issue, beads.CLOSED)  # bd runs on_close as it closes
         with open_from(home) as ex:
-            paid = beads.pay(ex, issue, agent)
+            paid = beads.pay(ex, issue, _payees(agent))
     except Exception as exc:  # noqa: BLE001 - a hook must never fail bd's close
         line, error = hook_problem(exc, "issue")
         print(line, file=sys.stderr)
@@ -246,3 +245,8 @@ def on_close(issue_id: Annotated[str | None, typer.Argument(help="The issue bd c
         return
     stdout.print(f"token-exchange: {paid.agent} earned {tokens(paid.amount)} tokens for "
                  f"{issue.id}" + (f" ({paid.note})" if paid.amount == 0 else ""), markup=False)
+
+
+def _payees(agent: str | None) -> beads.Payees:
+    """Who to pay when an issue's assignee is no agent: --agent, then the environment."""
+    return beads.payees_named(agent, os.environ.get(beads.ENV_AGENT))

@@ -7,6 +7,7 @@ writes what they decide. Amounts are integer micro-tokens throughout.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -143,6 +144,49 @@ def agent_for_email(config: Config, email: str) -> str | None:
             return name
     local = email.split("@", 1)[0]
     return local if local in config.agents else None
+
+
+def issue_payee(config: Config, assignee: str | None,
+                named: Sequence[tuple[str, str | None]]) -> tuple[str | None, str]:
+    """Who is paid for an issue, and why: the assignee mapped to an agent, else the first
+    agent named by the caller (``named`` is ``(where, name)`` pairs in order, e.g.
+    ``--agent`` then ``$TOKEN_EXCHANGE_AGENT``; the adapter reads them). A named agent
+    the config lacks is bad input."""
+    if assignee:
+        agent = agent_for_assignee(config, assignee)
+        if agent is not None:
+            return agent, f"assignee {assignee} is agent {agent}"
+    for where, value in named:
+        if value:
+            name = value.strip().lower()
+            if name not in config.agents:
+                raise InvalidInput(f"{where} names unknown agent {value!r} "
+                                   f"(known: {', '.join(config.agents)})")
+            return name, f"{where} is {name}"
+    who = f"assignee {assignee!r} is no agent" if assignee else "no assignee"
+    ways = "".join(f"pass {where}, " if where.startswith("-") else f"set {where}, "
+                   for where, _ in named)
+    return None, f"{who}; {ways}or add the assignee to an agent's aliases in config.toml"
+
+
+@dataclass(frozen=True)
+class RewardTableRow:
+    """One priority of the issue reward table: its base and what each type pays."""
+
+    priority: str
+    base: int
+    by_type: dict[str, int]
+
+
+def issue_reward_table(config: Config) -> list[RewardTableRow]:
+    """The reward table, each cell what such a close pays, rounded as the payout is."""
+    rules = config.issues
+    rows = []
+    for label in sorted(rules.priority_rewards):
+        rows.append(RewardTableRow(label, to_micro(rules.priority_rewards[label]), {
+            kind: issue_reward(config, priority=int(label[1:]), issue_type=kind).amount
+            for kind in rules.type_multipliers}))
+    return rows
 
 
 def agent_for_assignee(config: Config, assignee: str) -> str | None:

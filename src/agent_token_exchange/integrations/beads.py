@@ -13,7 +13,7 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -215,30 +215,26 @@ class Preview(Record):
     paid_to: str  # why this agent (or why none)
 
 
-def choose_agent(ex: Exchange, issue: Issue, fallback: str | None) -> tuple[str | None, str]:
-    """The assignee mapped to an agent, else --agent, else $TOKEN_EXCHANGE_AGENT."""
-    if issue.assignee:
-        agent = rules.agent_for_assignee(ex.config, issue.assignee)
-        if agent is not None:
-            return agent, f"assignee {issue.assignee} is agent {agent}"
-    for value, where in ((fallback, "--agent"), (os.environ.get(ENV_AGENT), ENV_AGENT)):
-        if value:
-            name = value.strip().lower()
-            if name not in ex.config.agents:
-                raise InvalidInput(f"{where} names unknown agent {value!r} "
-                                   f"(known: {', '.join(ex.config.agents)})")
-            return name, f"{where} is {name}"
-    who = f"assignee {issue.assignee!r} is no agent" if issue.assignee else "no assignee"
-    return None, (f"{who}; pass --agent, set {ENV_AGENT}, or add the assignee to an "
-                  "agent's aliases in config.toml")
+Payees = Sequence[tuple[str, str | None]]
 
 
-def preview(ex: Exchange, issue: Issue, fallback: str | None = None) -> Preview:
+def payees_named(agent: str | None, env_agent: str | None) -> Payees:
+    """Who the caller names to be paid when an issue's assignee is no agent, in order:
+    ``--agent``, then ``$TOKEN_EXCHANGE_AGENT`` (the adapter reads the environment)."""
+    return (("--agent", agent), (ENV_AGENT, env_agent))
+
+
+def choose_agent(ex: Exchange, issue: Issue, payees: Payees) -> tuple[str | None, str]:
+    """The agent paid for an issue and why (``rules.issue_payee``)."""
+    return rules.issue_payee(ex.config, issue.assignee, payees)
+
+
+def preview(ex: Exchange, issue: Issue, payees: Payees = ()) -> Preview:
     reward = rules.issue_reward(
         ex.config, priority=issue.priority, issue_type=issue.issue_type, labels=issue.labels,
         close_reason=issue.close_reason, tombstoned=issue.tombstoned,
     )
-    agent, why = choose_agent(ex, issue, fallback)
+    agent, why = choose_agent(ex, issue, payees)
     return Preview(issue, reward.amount, agent, reward.reason, why)
 
 
@@ -261,11 +257,11 @@ def totals_by_assignee(previews: Iterable[Preview]) -> list[AssigneeTotal]:
     return sorted(totals.values(), key=lambda row: (-row.reward, row.assignee))
 
 
-def pay(ex: Exchange, issue: Issue, fallback: str | None = None) -> Payment:
+def pay(ex: Exchange, issue: Issue, payees: Payees = ()) -> Payment:
     """Pay a closed issue to its agent (once; zero for what earns nothing)."""
     if not issue.closed and not issue.tombstoned:
         raise InvalidInput(f"{issue.id} is {issue.status}, not closed; nothing paid")
-    agent = choose_agent_or_fail(ex, issue, fallback)
+    agent = choose_agent_or_fail(ex, issue, payees)
     return ex.pay_issue(
         issue.id, agent, priority=issue.priority, issue_type=issue.issue_type,
         labels=issue.labels, close_reason=issue.close_reason, tombstoned=issue.tombstoned,
@@ -289,7 +285,7 @@ class SyncReport(Record):
     unpaid: list[str] = field(default_factory=list)  # ids nobody could be paid for
 
 
-def sync(ex: Exchange, tracker: Tracker, fallback: str | None = None) -> SyncReport:
+def sync(ex: Exchange, tracker: Tracker, payees: Payees = ()) -> SyncReport:
     """Pay every closed issue not yet settled. Issues nobody can be paid for are listed,
     not errors: the rest still settle."""
     report = SyncReport(tracker.source)
@@ -300,12 +296,12 @@ def sync(ex: Exchange, tracker: Tracker, fallback: str | None = None) -> SyncRep
         if ex.issue_settled(issue.id):
             report.already_settled += 1
             continue
-        agent, _ = choose_agent(ex, issue, fallback)
+        agent, _ = choose_agent(ex, issue, payees)
         if agent is None:
             report.no_agent += 1
             report.unpaid.append(issue.id)
             continue
-        paid = pay(ex, issue, fallback)
+        paid = pay(ex, issue, payees)
         if paid.amount == 0:
             report.zero += 1
         else:
@@ -336,8 +332,8 @@ def install_on_close(root: Path, home: Path) -> tuple[Path, str]:
     return path, githooks.install_block(path, ON_CLOSE, command, pass_stdin=True)
 
 
-def choose_agent_or_fail(ex: Exchange, issue: Issue, fallback: str | None) -> str:
-    agent, why = choose_agent(ex, issue, fallback)
+def choose_agent_or_fail(ex: Exchange, issue: Issue, payees: Payees) -> str:
+    agent, why = choose_agent(ex, issue, payees)
     if agent is None:
         raise InvalidInput(f"{issue.id}: nobody to pay: {why}; nothing paid")
     return agent
