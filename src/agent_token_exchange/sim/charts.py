@@ -18,6 +18,7 @@ from ..clock import HOUR_US
 from ..money import MICRO
 from . import palette
 from .engine import RATE_LIMIT_KINDS, RunResult
+from .report import pooled_inference_tokens
 
 MAX_LINES = 12
 EXCHANGE = "exchange tokens"
@@ -178,13 +179,11 @@ def spend_by_model_chart(result: RunResult, path: Path) -> None:
     order = list(groups)
     spent: dict[tuple[str, str], int] = Counter()
     used: dict[tuple[str, str], int] = Counter()
+    shares = pooled_inference_tokens(result)  # a member's share of its pools' tokens
     for u in result.model_usage:
         key = (who_of[u.agent], u.model + (" (pooled)" if u.pooled else ""))
         spent[key] += u.spent
-        used[key] += u.inference_tokens
-    for t in result.transfers:  # a pooled request's inference tokens are the pool's
-        if t.kind == "pool_spend" and t.model and t.inference_tokens:
-            used[("pools", t.model + " (pooled)")] += t.inference_tokens
+        used[key] += shares.get((u.agent, u.model), 0) if u.pooled else u.inference_tokens
     rows = sorted({k for k in spent if spent[k] > 0},
                   key=lambda k: (order.index(k[0]) if k[0] in order else len(order), k[1]))
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 0.42 * max(len(rows), 4) + 1.6),
@@ -201,11 +200,10 @@ def spend_by_model_chart(result: RunResult, path: Path) -> None:
     left.set_title(f"Spent per model\n({EXCHANGE}, log scale)")
     left.set_yticks(ys, labels)
     left.invert_yaxis()
-    inference = [used.get(k, 0) or used.get(("pools", k[1]), 0) for k in rows]
+    inference = [used.get(k, 0) for k in rows]
     right.barh(ys, [max(v, 0.1) for v in inference], color=colours)
     for y, v in zip(ys, inference, strict=True):
-        right.text(max(v, 1), y, f" {v:,}" + (" (whole pool)" if "(pooled)" in rows[y][1]
-                                                 else ""), va="center", fontsize=8)
+        right.text(max(v, 1), y, f" {v:,}", va="center", fontsize=8)
     right.set_xscale("log")
     right.set_title(f"Work asked of each model\n({INFERENCE}, log scale)")
     for ax in (left, right):
