@@ -169,16 +169,16 @@ def test_out_writes_csv_charts_and_one_html_report(capsys, tmp_path):
     out = tmp_path / "report"
     data = simulate_json(capsys, "--seed", "3", "--out", str(out))
     assert data["files"] == ["report.html", "report.json", "transactions.csv", "balance.png",
-                             "spend_by_model.png", "refusals_per_hour.png"]
+                             "spend_by_model.png", "refusals_per_hour.png", "activity.png"]
     with (out / "transactions.csv").open() as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == data["transactions"]
     assert {r["kind"] for r in rows} >= {"grant", "commit", "issue", "inference",
                                          "pool_contribution", "pool_spend"}
-    for name in ("balance.png", "spend_by_model.png", "refusals_per_hour.png"):
+    for name in ("balance.png", "spend_by_model.png", "refusals_per_hour.png", "activity.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     page = (out / "report.html").read_text()
-    assert page.count('src="data:image/png;base64,') == 3
+    assert page.count('src="data:image/png;base64,') == 4
     assert "Final balances" in page and "WARN: " in page
     saved = json.loads((out / "report.json").read_text())
     assert saved["agents"] == data["agents"]
@@ -241,3 +241,63 @@ def test_scenario_pool_work_goes_through_the_exchange(seed_runs):
     assert set(pool["contributed"]) == {"claude", "builder", "lambda"}
     kinds = {t.kind for t in seed_runs[0].transfers}
     assert {"pool_contribution", "pool_spend", "pool_refund"} <= kinds
+
+
+def test_the_report_opens_with_what_the_run_found(capsys, tmp_path):
+    """Findings first (measured from this run), then charts, then tables; numbers with
+    separators, two decimals and a sign; pooled rows carry inference tokens."""
+    out = tmp_path / "report"
+    data = simulate_json(capsys, "--seed", "3", "--out", str(out))
+    page = (out / "report.html").read_text()
+    findings = page.index('class="findings"')
+    assert findings < page.index("<img") < page.index("Final balances")
+    box = page[findings:page.index("</section>", findings)]
+    agents = data["agents"]
+    red = [a["name"] for a in agents if Decimal(a["net"]) < 0]
+    richest = max(agents, key=lambda a: Decimal(a["final"]))["name"]
+    thrifty = min(agents, key=lambda a: Decimal(a["spent"]))["name"]
+    assert all(name in box for name in red) and "Ends in the red" in box
+    assert f"Richest at the end: {richest}" in box and f"Spends least: {thrifty}" in box
+    for event in data["rate_limit_events"]:
+        assert event["agent"] in box and event["kind"] in box
+    assert "<title>Agent economy: 6 agents over 24 hours</title>" in page
+    assert "10,000.00" in page
+    tables = re.sub(r"data:image/png;base64,[^\"]+|<pre>.*?</pre>", "", page, flags=re.S)
+    assert not re.search(r"\d\.\d{3,}", tables)  # the seed's own log lines aside
+    pooled = [u for u in data["model_usage"] if u["pooled"]]
+    assert pooled and all(u["inference_tokens"] > 0 for u in pooled)
+    pool_tokens = sum(int(r["inference_tokens"]) for r in csv.DictReader(
+        (out / "transactions.csv").open()) if r["kind"] == "pool_spend")
+    assert sum(u["inference_tokens"] for u in pooled) == pool_tokens
+
+
+def test_a_sweep_report_names_its_seeds_and_signs_its_nets(capsys, tmp_path):
+    out = tmp_path / "sweep"
+    simulate_json(capsys, "--sweep", "rate_limits.hourly=500,2000", "--runs", "2",
+                  "--hours", "6", "--seed", "1", "--out", str(out))
+    page = (out / "report.html").read_text()
+    assert "seeds 1–2" in page and "What the sweep found" in page
+    assert re.search(r"\(net [+-][\d,]+\.\d\d\)", page)
+    assert not re.search(r"\([\d,]+\.\d+\)", page)  # no accounting-style parentheses
+
+
+def test_simulate_without_out_never_loads_matplotlib():
+    """The charts import matplotlib inside their drawing functions only."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from agent_token_exchange.cli import main; "
+            "main(['simulate', '--hours', '2', '--json']); "
+            "sys.stderr.write(str('matplotlib' in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stderr.strip().endswith("False"), done.stderr
+
+
+def test_charts_shade_the_four_time_of_day_blocks(seed_runs):
+    from agent_token_exchange.sim.charts import block_spans
+
+    spans = block_spans(seed_runs[0])
+    assert [(first, end, name) for first, end, _, name in spans] == [
+        (0, 5, "heavy commits"), (5, 13, "balanced"), (13, 19, "steady LLM use"),
+        (19, 24, "evening spike")]

@@ -42,6 +42,7 @@ from ..service.exchange import Exchange
 from . import schemas as s
 from .auth import Caller, ExchangeDep, Exchanges
 from .events import Cursor, event_stream, latest_cursor, visible_to
+from .security import ContentSecurityPolicy
 
 IdempotencyKey = Annotated[str | None, Header(
     alias="Idempotency-Key", max_length=200,
@@ -141,6 +142,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.exchanges = exchanges
+    app.add_middleware(ContentSecurityPolicy)
 
     @app.exception_handler(ExchangeError)
     async def exchange_error(request: Request, exc: ExchangeError) -> JSONResponse:

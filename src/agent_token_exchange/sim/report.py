@@ -25,6 +25,7 @@ SHOWN_EVENTS = 12
 
 def run_json(result: RunResult) -> dict[str, Any]:
     """The figures of one run as plain JSON types (amounts as decimal strings)."""
+    pooled_share = pooled_inference_tokens(result)
     return {
         "scenario": result.scenario,
         "seed": result.seed,
@@ -45,7 +46,8 @@ def run_json(result: RunResult) -> dict[str, Any]:
         ],
         "model_usage": [
             {"agent": u.agent, "model": u.model, "pooled": u.pooled, "requests": u.requests,
-             "inference_tokens": u.inference_tokens, "spent": format_amount(u.spent)}
+             "inference_tokens": pooled_share.get((u.agent, u.model), 0) if u.pooled
+             else u.inference_tokens, "spent": format_amount(u.spent)}
             for u in result.model_usage
         ],
         "rate_limit_events": [
@@ -68,6 +70,28 @@ def run_json(result: RunResult) -> dict[str, Any]:
         ],
         "transactions": len(result.transfers),
     }
+
+
+def pooled_inference_tokens(result: RunResult) -> dict[tuple[str, str], int]:
+    """Each member's share of the inference tokens its pools bought, per model: a pool's
+    tokens on a model split in proportion to what each member paid for that model there
+    (largest remainders, so the shares add up to the pool's tokens exactly)."""
+    tokens: Counter[str] = Counter()
+    for t in result.transfers:
+        if t.kind == "pool_spend" and t.model and t.inference_tokens:
+            tokens[t.model] += t.inference_tokens
+    shares: dict[tuple[str, str], int] = {}
+    for model, total in tokens.items():
+        paid = {u.agent: u.spent for u in result.model_usage if u.pooled and u.model == model}
+        whole = sum(paid.values())
+        if not whole:
+            continue
+        exact = {agent: total * spent // whole for agent, spent in paid.items()}
+        left = total - sum(exact.values())
+        for agent in sorted(paid, key=lambda a: -(total * paid[a] % whole))[:left]:
+            exact[agent] += 1
+        shares.update({(agent, model): n for agent, n in exact.items()})
+    return shares
 
 
 def refusals_per_hour(result: RunResult) -> list[dict[str, int]]:

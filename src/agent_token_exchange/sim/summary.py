@@ -123,6 +123,10 @@ def sweep_json(key: str, values: list[Any], groups: list[list[RunResult]]) -> di
             "value": str(value), "agents": summary["agents"], "spread": summary["spread"],
             "rate_limit_refusals": {k: _count(Decimal(kinds[k]) / len(results))
                                     for k in RATE_LIMIT_KINDS},
+            "rate_limit_spread": {
+                k: {s: _count(v) for s, v in stats(
+                    [sum(1 for e in r.rate_limit_events if e.kind == k) for r in results]
+                ).items()} for k in RATE_LIMIT_KINDS},
             "runs_in_red": summary["runs_in_red"],
         })
     return {"key": key, "runs_per_value": len(groups[0]), "values": out}

@@ -7,25 +7,65 @@ const state = {
   agents: [],          // /v1/agents rows
   pools: [],           // /v1/pools rows
   transfers: [],       // LedgerTransfer JSON, oldest first
+  refusals: [],        // RefusalEvent JSON, oldest first
   cursor: "0.0",       // last event id seen: "<transfer seq>.<refusal seq>"
   refreshTimer: null,
   stream: null,
 };
 const MAX_TRANSFERS = 5000;
+const MAX_REFUSALS = 2000;
+const NEAR = 0.8;      // "near a limit": 80 % of the hourly or daily limit used
 const $ = (sel) => document.querySelector(sel);
 
-// -- money as text: the API's decimal strings, shown with separators ------------------
+// Every piece of data reaches the page as text (textContent), never as markup: names
+// may come from an import file. The server's Content-Security-Policy forbids inline
+// script as a second wall.
+function h(tag, props, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(props || {})) {
+    if (k === "class") node.className = v;
+    else if (k === "data") Object.assign(node.dataset, v);
+    else node.setAttribute(k, v);
+  }
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+// -- money and time as text: the API's decimal strings, shown with separators ----------
 
 function tokens(text) {
   if (text === null || text === undefined) return "";
+  text = String(text);
   const negative = text.startsWith("-");
   const [whole, frac = ""] = text.replace("-", "").split(".");
   const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
   return (negative ? "-" : "") + grouped + "." + (frac + "00").slice(0, Math.max(2, frac.length));
 }
-const num = (text) => Number(text);  // charts only; figures shown are the exact strings
+const figure = (n) => n.toLocaleString("en-US", { minimumFractionDigits: 2,
+                                                   maximumFractionDigits: 2 });
+const num = (text) => Number(text);  // charts and tiles only; table figures are exact
 const wallet = (agent) => `agent:${agent}`;
 const timeMs = (iso) => Date.parse(iso);
+const utcTime = (iso) => new Date(timeMs(iso)).toISOString().slice(11, 19);
+
+// "agent:claude" -> "claude", "system:inference" -> "inference", "pool:pool-1" -> "pool pool-1"
+function account(name) {
+  const at = String(name).indexOf(":");
+  if (at < 0) return String(name);
+  const [kind, rest] = [name.slice(0, at), name.slice(at + 1)];
+  return kind === "agent" || kind === "system" ? rest : `${kind} ${rest}`;
+}
+
+// The palette is sim/palette.py's, as CSS variables: the seed's agents by name, any
+// other by its position, as in the simulation's PNGs.
+function agentColour(name, position) {
+  const style = getComputedStyle(document.documentElement);
+  return style.getPropertyValue(`--agent-${name}`).trim()
+    || style.getPropertyValue(`--series-${position % 10}`).trim();
+}
 
 // -- API --------------------------------------------------------------------------------
 
@@ -43,65 +83,69 @@ async function api(path) {
 
 function gauge(used, limit) {
   const ratio = Math.min(1, num(used) / Math.max(num(limit), 1e-9));
-  const cls = ratio >= 1 ? "gauge full" : ratio >= 0.8 ? "gauge warn" : "gauge";
-  return `<div class="${cls}" title="${used} of ${limit}"><span style="width:${
-    (ratio * 100).toFixed(1)}%"></span><em>${tokens(used)} / ${tokens(limit)}</em></div>`;
+  const fill = h("span");
+  fill.style.width = `${(ratio * 100).toFixed(1)}%`;
+  return h("div", { class: ratio >= 1 ? "gauge full" : ratio >= NEAR ? "gauge warn" : "gauge",
+                    title: `${tokens(used)} of ${tokens(limit)} used` },
+           h("div", { class: "bar" }, fill),
+           h("span", { class: "figures" }, `${tokens(used)} / ${tokens(limit)}`));
 }
 
 function renderAgents() {
   const body = $("#agents tbody");
   const previous = new Map([...body.querySelectorAll("tr")].map(
     (tr) => [tr.dataset.agent, tr.dataset.tokens]));
-  body.innerHTML = "";
-  for (const a of state.agents) {
-    const tr = document.createElement("tr");
-    tr.dataset.agent = a.agent;
-    tr.dataset.tokens = a.tokens;
-    tr.innerHTML = `<td>${a.agent}</td><td>L${a.level}</td>
-      <td class="num" data-testid="tokens-${a.agent}">${tokens(a.tokens)}</td>
-      <td class="num">${tokens(a.earned)}</td><td class="num">${tokens(a.spent)}</td>
-      <td data-testid="hourly-${a.agent}">${gauge(a.hourly_used, a.hourly_limit)}</td>
-      <td>${gauge(a.daily_used, a.daily_limit)}</td>`;
+  const rows = state.agents.map((a, i) => {
+    const swatch = h("span", { class: "swatch" });
+    swatch.style.background = agentColour(a.agent, i);
+    const tr = h("tr", { data: { agent: a.agent, tokens: a.tokens } },
+      h("td", {}, swatch, a.agent), h("td", {}, `L${a.level}`),
+      h("td", { class: "num", "data-testid": `tokens-${a.agent}` }, tokens(a.tokens)),
+      h("td", { class: "num" }, tokens(a.earned)), h("td", { class: "num" }, tokens(a.spent)),
+      h("td", { "data-testid": `hourly-${a.agent}` }, gauge(a.hourly_used, a.hourly_limit)),
+      h("td", {}, gauge(a.daily_used, a.daily_limit)));
     if (previous.has(a.agent) && previous.get(a.agent) !== a.tokens) tr.classList.add("flash");
-    body.appendChild(tr);
-  }
+    return tr;
+  });
+  body.replaceChildren(...rows);
 }
 
 function renderPools() {
   const box = $("#pools");
-  if (!state.pools.length) { box.innerHTML = '<p class="muted">No pools yet.</p>'; return; }
-  box.innerHTML = "";
-  for (const p of state.pools) {
-    const div = document.createElement("div");
-    div.className = "pool";
-    div.dataset.pool = p.id;
-    const status = p.dissolved_at ? "dissolved" : "open";
-    div.innerHTML = `<h3>${p.id} · ${escapeHtml(p.name)} <span class="muted">(${status})</span></h3>
-      <div class="muted">balance ${tokens(p.balance)} · contributed ${tokens(p.total_contributed)}
-      · spent ${tokens(p.total_spent)}</div>` + p.members.map((m) => `
-      <div class="share"><span>${m.agent}</span>
-        <div class="bar" style="width:${m.share_percent}%"></div>
-        <span>${m.share_percent}%</span></div>`).join("");
-    box.appendChild(div);
+  if (!state.pools.length) {
+    box.replaceChildren(h("p", { class: "muted" }, "No pools yet."));
+    return;
   }
+  // Open pools first; dissolved ones after, muted.
+  const pools = [...state.pools].sort((a, b) => !!a.dissolved_at - !!b.dissolved_at);
+  box.replaceChildren(...pools.map((p) => {
+    const status = p.dissolved_at ? "dissolved" : "open";
+    return h("div", { class: `pool ${status}`, data: { pool: p.id } },
+      h("h3", {}, `${p.id} · ${p.name} `, h("span", { class: "muted" }, `(${status})`)),
+      h("div", { class: "muted" }, `balance ${tokens(p.balance)} · contributed ${
+        tokens(p.total_contributed)} · spent ${tokens(p.total_spent)}`),
+      ...p.members.map((m) => {
+        const fill = h("span");
+        fill.style.width = `${Math.max(0, Math.min(100, num(m.share_percent)))}%`;
+        return h("div", { class: "share" }, h("span", {}, m.agent),
+                 h("div", { class: "track" }, fill), h("span", {}, `${m.share_percent}%`));
+      }));
+  }));
 }
 
 function flowItem(kind, data) {
-  const li = document.createElement("li");
-  const at = data.at.slice(11, 19);
+  const time = h("span", { class: "time", title: `${data.at} (UTC)` }, utcTime(data.at));
   if (kind === "refusal") {
-    li.className = "refusal";
-    li.innerHTML = `<span>${at}</span><span>refused ${data.operation}</span>
-      <span>${escapeHtml(data.message)}</span>
-      <span class="amount">${data.amount ? tokens(data.amount) : ""}</span>`;
-  } else {
-    li.dataset.seq = data.seq;
-    li.innerHTML = `<span>${at}</span><span>${data.kind}</span>
-      <span>${data.source} → ${data.destination}<br><small class="muted">${
-        escapeHtml(data.description)}</small></span>
-      <span class="amount">${tokens(data.amount)}</span>`;
+    const who = data.agent || data.pool_id || "";
+    return h("li", { class: "refusal" }, time,
+      h("span", { class: "what" }, `${who ? who + ": " : ""}refused ${data.operation}`,
+        h("small", {}, data.message)),
+      h("span", { class: "amount" }, data.amount ? tokens(data.amount) : ""));
   }
-  return li;
+  return h("li", { data: { seq: data.seq } }, time,
+    h("span", { class: "what" }, `${account(data.source)} → ${account(data.destination)}`,
+      h("small", {}, `${data.kind}: ${data.description}`)),
+    h("span", { class: "amount" }, tokens(data.amount)));
 }
 
 function addToFlow(kind, data) {
@@ -110,47 +154,85 @@ function addToFlow(kind, data) {
   while (flow.children.length > 100) flow.removeChild(flow.lastChild);
 }
 
-function escapeHtml(text) {
-  return String(text).replace(/[&<>"']/g, (c) => ({
-    "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
-}
-
 // Balances over time: walk the transfers backwards from today's balances.
-function balanceSeries() {
-  const series = {};
-  for (const a of state.agents) {
+function balanceSeries(now) {
+  return state.agents.map((a, i) => {
     let balance = num(a.tokens);
-    const points = [[Date.now(), balance]];
-    for (let i = state.transfers.length - 1; i >= 0; i--) {
-      const t = state.transfers[i];
+    const points = [[now, balance]];
+    for (let j = state.transfers.length - 1; j >= 0; j--) {
+      const t = state.transfers[j];
       const amount = num(t.amount);
-      const at = timeMs(t.at);
       if (t.kind === "grant" && t.destination === wallet(a.agent)) break;  // its start
       if (t.destination === wallet(a.agent)) balance -= amount;
       else if (t.source === wallet(a.agent)) balance += amount;
       else continue;
-      points.push([at, balance]);
+      points.push([timeMs(t.at), balance]);
     }
-    series[a.agent] = points.reverse();
-  }
-  return series;
+    return { name: a.agent, colour: agentColour(a.agent, i), points: points.reverse() };
+  });
 }
 
-function spendBuckets() {
-  const now = Math.floor(Date.now() / 60000) * 60000;
+// Both charts show the same window: from the oldest loaded transfer (at most a day
+// back, at least half an hour) to now.
+function chartWindow() {
+  const now = Date.now();
+  const oldest = state.transfers.length ? timeMs(state.transfers[0].at) : now;
+  const span = Math.min(24 * Charts.HOUR, Math.max(30 * Charts.MINUTE, now - oldest));
+  return [now - span, now];
+}
+
+const BUCKETS = [1, 2, 5, 10, 15, 30, 60].map((m) => m * 60000);
+
+function spendBuckets(window) {
+  const size = BUCKETS.find((b) => (window[1] - window[0]) / b <= 40) || BUCKETS[BUCKETS.length - 1];
   const buckets = new Map();
-  for (let m = now - 29 * 60000; m <= now; m += 60000) buckets.set(m, 0);
+  for (let m = Math.floor(window[0] / size) * size; m < window[1]; m += size) buckets.set(m, 0);
   for (const t of state.transfers) {
     if (t.kind !== "inference" && t.kind !== "pool_spend") continue;
-    const m = Math.floor(timeMs(t.at) / 60000) * 60000;
+    const m = Math.floor(timeMs(t.at) / size) * size;
     if (buckets.has(m)) buckets.set(m, buckets.get(m) + num(t.amount));
   }
-  return [...buckets.entries()];
+  return { size, buckets: [...buckets.entries()] };
 }
 
 function renderCharts() {
-  Charts.lines($("#balance-chart"), balanceSeries(), $("#balance-legend"));
-  Charts.bars($("#spend-chart"), spendBuckets());
+  const window = chartWindow();
+  const range = `${Charts.clock(window[0])}–${Charts.clock(window[1])} UTC`;
+  $("#range-balance").textContent = range;
+  $("#range-spend").textContent = range;
+  Charts.lines($("#balance-chart"), balanceSeries(window[1]), window, $("#balance-legend"));
+  const { size, buckets } = spendBuckets(window);
+  const unit = `exchange tokens per ${size / 60000} min`;
+  Charts.bars($("#spend-chart"), buckets, window, size, unit);
+  $("#spend-unit").textContent = `bars: ${unit}`;
+}
+
+function renderTiles() {
+  const now = Date.now(), hourAgo = now - 3600000;
+  const inWallets = state.agents.reduce((sum, a) => sum + num(a.tokens), 0);
+  const inPools = state.pools.filter((p) => !p.dissolved_at)
+    .reduce((sum, p) => sum + num(p.balance), 0);
+  $("#tile-circulation").textContent = figure(inWallets + inPools);
+  const spent = state.transfers
+    .filter((t) => (t.kind === "inference" || t.kind === "pool_spend") && timeMs(t.at) >= hourAgo)
+    .reduce((sum, t) => sum + num(t.amount), 0);
+  $("#tile-spend").textContent = figure(spent);
+  const recent = state.refusals.filter((r) => timeMs(r.at) >= hourAgo);
+  $("#tile-refusals").textContent = recent.length.toLocaleString("en-US");
+  const byWho = new Map();
+  for (const r of recent) {
+    const who = r.agent || r.pool_id || "?";
+    byWho.set(who, (byWho.get(who) || 0) + 1);
+  }
+  $("#tile-refusals-note").textContent = [...byWho].sort((a, b) => b[1] - a[1]).slice(0, 3)
+    .map(([who, n]) => `${who} ${n}`).join(", ") || "none";
+  $("[data-testid=tile-refusals]").classList.toggle("alert", recent.length > 0);
+  const near = state.agents.filter((a) =>
+    num(a.hourly_used) >= NEAR * num(a.hourly_limit) || num(a.daily_used) >= NEAR * num(a.daily_limit));
+  $("#tile-near").textContent = String(near.length);
+  $("#tile-near-note").textContent = near.length ? near.map((a) => a.agent).join(", ")
+    : `none at ${NEAR * 100} % of hourly or daily`;
+  $("[data-testid=tile-near]").classList.toggle("alert", near.length > 0);
 }
 
 // -- data -------------------------------------------------------------------------------
@@ -162,6 +244,7 @@ async function refresh() {
   renderAgents();
   renderPools();
   renderCharts();
+  renderTiles();
 }
 
 function refreshSoon() {
@@ -173,16 +256,17 @@ async function load() {
   const who = await api("/v1/whoami");
   $("#who").textContent = who.admin ? "admin view" : `view of ${who.agent}`;
   const [transfers, refusals] = await Promise.all([
-    api("/v1/transfers?limit=2000"), api("/v1/refusals?limit=20")]);
+    api("/v1/transfers?limit=2000"), api("/v1/refusals?limit=500")]);
   state.transfers = transfers.transfers;
+  state.refusals = [...refusals.refusals].reverse();
   const lastTransfer = state.transfers.length ? state.transfers[state.transfers.length - 1].seq : 0;
   const lastRefusal = refusals.refusals.length ? refusals.refusals[0].seq : 0;
   state.cursor = `${lastTransfer}.${lastRefusal}`;
   const recent = [
     ...state.transfers.slice(-50).map((t) => ["transfer", t]),
-    ...refusals.refusals.map((r) => ["refusal", r]),
+    ...refusals.refusals.slice(0, 20).map((r) => ["refusal", r]),
   ].sort((a, b) => timeMs(a[1].at) - timeMs(b[1].at) || a[1].seq - b[1].seq);
-  $("#flow").innerHTML = "";
+  $("#flow").replaceChildren();
   for (const [kind, data] of recent) addToFlow(kind, data);
   await refresh();
   $("#dashboard").hidden = false;
@@ -194,6 +278,9 @@ function onEvent(kind, data) {
   if (kind === "transfer") {
     state.transfers.push(data);
     if (state.transfers.length > MAX_TRANSFERS) state.transfers.shift();
+  } else {
+    state.refusals.push(data);
+    if (state.refusals.length > MAX_REFUSALS) state.refusals.shift();
   }
   addToFlow(kind, data);
   refreshSoon();
@@ -289,4 +376,6 @@ if (fromHash) history.replaceState(null, "", location.pathname);
 localStorage.removeItem("atx-key");
 const saved = fromHash || sessionStorage.getItem("atx-key");
 if (saved) start(saved); else logout("");
-setInterval(() => { if (state.key && !$("#dashboard").hidden) renderCharts(); }, 30000);
+setInterval(() => {
+  if (state.key && !$("#dashboard").hidden) { renderCharts(); renderTiles(); }
+}, 30000);

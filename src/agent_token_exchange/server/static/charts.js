@@ -1,11 +1,13 @@
 // Small SVG charts for the dashboard: no library, nothing fetched from the internet.
+// Axes are ticked at round numbers (9,000 / 10,000, never 9.1k) and at round clock times
+// (UTC); both charts are drawn over the same time window, given by the caller.
 "use strict";
 
 const Charts = (() => {
   const NS = "http://www.w3.org/2000/svg";
-  const W = 600, H = 260, PAD = { left: 56, right: 12, top: 12, bottom: 28 };
-  const COLOURS = ["#4c9aff", "#3fb97a", "#e0a93b", "#e5534b", "#b07cf7", "#39c5cf",
-                   "#f778ba", "#a0b84a", "#d2884c", "#8b9bb4"];
+  const W = 600, H = 260, PAD = { left: 64, right: 14, top: 12, bottom: 30 };
+  const MINUTE = 60000, HOUR = 3600000;
+  const TIME_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440].map((m) => m * MINUTE);
 
   function el(name, attrs, parent) {
     const node = document.createElementNS(NS, name);
@@ -16,90 +18,116 @@ const Charts = (() => {
 
   function clear(svg) { while (svg.firstChild) svg.removeChild(svg.firstChild); }
 
-  function compact(n) {
-    const a = Math.abs(n);
-    if (a >= 1e6) return (n / 1e6).toFixed(1) + "M";
-    if (a >= 1e3) return (n / 1e3).toFixed(a >= 1e4 ? 0 : 1) + "k";
-    return String(Math.round(n * 100) / 100);
+  // A step of 1, 2, 2.5 or 5 times a power of ten, giving about `count` intervals.
+  function niceStep(range, count) {
+    const raw = Math.max(range, 1e-9) / count;
+    const power = Math.pow(10, Math.floor(Math.log10(raw)));
+    for (const m of [1, 2, 2.5, 5, 10]) if (raw <= m * power) return m * power;
+    return 10 * power;
   }
 
-  function clock(ms) {
-    const d = new Date(ms);
-    return d.toISOString().slice(11, 16);
+  // Round ticks covering [min, max]; the axis then runs from the first tick to the last.
+  function niceTicks(min, max, count = 4) {
+    if (max === min) { max += 1; min = Math.max(0, min - 1); }
+    const step = niceStep(max - min, count);
+    const first = Math.floor(min / step) * step, last = Math.ceil(max / step) * step;
+    const ticks = [];
+    for (let v = first; v <= last + step / 2; v += step) ticks.push(Number(v.toPrecision(12)));
+    return { ticks, step };
   }
 
-  function axes(svg, minY, maxY, minX, maxX) {
-    el("line", { class: "axis", x1: PAD.left, y1: H - PAD.bottom, x2: W - PAD.right,
-                 y2: H - PAD.bottom }, svg);
-    el("line", { class: "axis", x1: PAD.left, y1: PAD.top, x2: PAD.left,
-                 y2: H - PAD.bottom }, svg);
-    for (let i = 0; i <= 4; i++) {
-      const v = minY + (maxY - minY) * i / 4;
-      const y = H - PAD.bottom - (H - PAD.top - PAD.bottom) * i / 4;
-      el("line", { class: "axis", x1: PAD.left - 4, y1: y, x2: PAD.left, y2: y }, svg);
-      const t = el("text", { x: PAD.left - 6, y: y + 4, "text-anchor": "end" }, svg);
-      t.textContent = compact(v);
-    }
-    [minX, maxX].forEach((x, i) => {
-      const t = el("text", { x: i ? W - PAD.right : PAD.left, y: H - 8,
-                             "text-anchor": i ? "end" : "start" }, svg);
-      t.textContent = clock(x);
-    });
+  function number(v, step) {
+    const decimals = step >= 1 ? 0 : Math.min(6, Math.ceil(-Math.log10(step) - 1e-9));
+    return v.toLocaleString("en-US", { minimumFractionDigits: decimals,
+                                        maximumFractionDigits: decimals });
   }
 
-  // series: {name: [[timeMs, value], ...]} drawn as step lines.
-  function lines(svg, series, legend) {
-    clear(svg);
-    const names = Object.keys(series).sort();
-    const points = names.flatMap((n) => series[n]);
-    if (!points.length) return;
-    let minX = Math.min(...points.map((p) => p[0]));
-    const maxX = Math.max(Date.now(), ...points.map((p) => p[0]));
-    if (maxX - minX < 60000) minX = maxX - 60000;
-    let minY = Math.min(...points.map((p) => p[1]));
-    let maxY = Math.max(...points.map((p) => p[1]));
-    if (maxY === minY) { maxY += 1; minY = Math.max(0, minY - 1); }
+  function clock(ms) { return new Date(ms).toISOString().slice(11, 16); }
+
+  function timeTicks(minX, maxX) {
+    const step = TIME_STEPS.find((s) => (maxX - minX) / s <= 6) || TIME_STEPS[TIME_STEPS.length - 1];
+    const ticks = [];
+    for (let t = Math.ceil(minX / step) * step; t <= maxX; t += step) ticks.push(t);
+    return ticks;
+  }
+
+  function frame(svg, yTicks, window) {
+    const [minX, maxX] = window;
+    const minY = yTicks.ticks[0], maxY = yTicks.ticks[yTicks.ticks.length - 1];
     const sx = (x) => PAD.left + (W - PAD.left - PAD.right) * (x - minX) / (maxX - minX);
     const sy = (y) => H - PAD.bottom - (H - PAD.top - PAD.bottom) * (y - minY) / (maxY - minY);
-    axes(svg, minY, maxY, minX, maxX);
+    for (const v of yTicks.ticks) {
+      el("line", { class: "grid", x1: PAD.left, y1: sy(v), x2: W - PAD.right, y2: sy(v) }, svg);
+      const t = el("text", { class: "ytick", x: PAD.left - 6, y: sy(v) + 4,
+                             "text-anchor": "end", "data-value": v }, svg);
+      t.textContent = number(v, yTicks.step);
+    }
+    el("line", { class: "axis", x1: PAD.left, y1: H - PAD.bottom, x2: W - PAD.right,
+                 y2: H - PAD.bottom }, svg);
+    for (const x of timeTicks(minX, maxX)) {
+      el("line", { class: "axis", x1: sx(x), y1: H - PAD.bottom, x2: sx(x),
+                   y2: H - PAD.bottom + 4 }, svg);
+      const t = el("text", { class: "xtick", x: sx(x), y: H - PAD.bottom + 16,
+                             "text-anchor": "middle" }, svg);
+      t.textContent = clock(x);
+    }
+    const unit = el("text", { x: W - PAD.right, y: H - 2, "text-anchor": "end" }, svg);
+    unit.textContent = "UTC";
+    return { sx, sy };
+  }
+
+  // series: [{name, colour, points: [[timeMs, value], ...]}] drawn as step lines over
+  // `window`; returns the names actually drawn (the legend lists only those).
+  function lines(svg, series, window, legend) {
+    clear(svg);
+    const [minX, maxX] = window;
+    const shown = series.map((s) => {
+      // The value at the window's start, then every change inside it.
+      let before = null;
+      const inside = [];
+      for (const p of s.points) {
+        if (p[0] <= minX) before = p; else if (p[0] <= maxX) inside.push(p);
+      }
+      const pts = before ? [[minX, before[1]], ...inside] : inside;
+      return { ...s, pts };
+    }).filter((s) => s.pts.length);
     if (legend) legend.textContent = "";
-    names.forEach((name, i) => {
-      const colour = COLOURS[i % COLOURS.length];
-      const pts = series[name];
+    if (!shown.length) return [];
+    const values = shown.flatMap((s) => s.pts.map((p) => p[1]));
+    const yTicks = niceTicks(Math.min(...values), Math.max(...values));
+    const { sx, sy } = frame(svg, yTicks, window);
+    for (const s of shown) {
       let d = "";
-      pts.forEach(([x, y], j) => {
-        d += j === 0 ? `M${sx(x)},${sy(y)}` : `H${sx(x)}V${sy(y)}`;
-      });
+      s.pts.forEach(([x, y], j) => { d += j === 0 ? `M${sx(x)},${sy(y)}` : `H${sx(x)}V${sy(y)}`; });
       d += `H${sx(maxX)}`;
-      el("path", { d, fill: "none", stroke: colour, "stroke-width": 1.6,
-                   "data-series": name }, svg);
+      el("path", { d, fill: "none", stroke: s.colour, "stroke-width": 1.8,
+                   "data-series": s.name }, svg);
       if (legend) {
         const item = document.createElement("span");
         const swatch = document.createElement("i");
-        swatch.style.background = colour;
-        item.append(swatch, name);
+        swatch.style.background = s.colour;
+        item.append(swatch, document.createTextNode(s.name));
         legend.appendChild(item);
       }
-    });
+    }
+    return shown.map((s) => s.name);
   }
 
-  // buckets: [[minuteStartMs, total], ...] drawn as bars.
-  function bars(svg, buckets) {
+  // buckets: [[startMs, total], ...] of `bucketMs` each, drawn as bars over `window`.
+  function bars(svg, buckets, window, bucketMs, unit) {
     clear(svg);
-    if (!buckets.length) return;
-    const maxY = Math.max(1, ...buckets.map((b) => b[1]));
-    const minX = buckets[0][0], maxX = buckets[buckets.length - 1][0] + 60000;
-    axes(svg, 0, maxY, minX, maxX);
-    const width = (W - PAD.left - PAD.right) / buckets.length;
-    buckets.forEach(([x, v]) => {
-      const h = (H - PAD.top - PAD.bottom) * v / maxY;
-      const bar = el("rect", {
-        x: PAD.left + width * ((x - minX) / 60000) + 1, y: H - PAD.bottom - h,
-        width: Math.max(1, width - 2), height: h, fill: "#e0a93b",
-      }, svg);
-      el("title", {}, bar).textContent = `${clock(x)}: ${compact(v)} tokens`;
-    });
+    const maxY = Math.max(0, ...buckets.map((b) => b[1]));
+    const yTicks = niceTicks(0, maxY || 1);
+    const { sx, sy } = frame(svg, yTicks, window);
+    for (const [x, v] of buckets) {
+      if (!v) continue;
+      const left = sx(Math.max(x, window[0])), right = sx(Math.min(x + bucketMs, window[1]));
+      const bar = el("rect", { class: "bar", x: left + 0.5, y: sy(v),
+                               width: Math.max(1, right - left - 1), height: sy(0) - sy(v) }, svg);
+      el("title", {}, bar).textContent = `${clock(x)}–${clock(x + bucketMs)} UTC: ${
+        number(v, 0.01)} ${unit}`;
+    }
   }
 
-  return { lines, bars };
+  return { lines, bars, niceTicks, clock, MINUTE, HOUR };
 })();
