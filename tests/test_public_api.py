@@ -4,6 +4,7 @@ import agent_token_exchange
 
 
 def test_all_is_pinned():
+    """The package's __all__ is exactly the pinned public names, and each of them exists."""
     assert sorted(agent_token_exchange.__all__) == sorted([
         "BudgetExhausted", "Clock", "Config", "ConfigError", "Conflict", "Exchange",
         "ExchangeError", "InsufficientFunds", "IntegrityError", "InvalidInput", "NotAllowed",
