@@ -27,6 +27,7 @@ def all_commands():
 
 
 def test_the_cli_has_the_seeds_commands():
+    """The CLI has every command the seed names."""
     names = {path for path, _ in all_commands()}
     expected = {"init", "status", "balance", "history", "commit", "llm", "award", "limits",
                 "doctor", "pool create", "pool join", "pool contribute", "pool spend",
@@ -35,18 +36,21 @@ def test_the_cli_has_the_seeds_commands():
 
 
 def test_every_command_has_help_with_an_example():
+    """Every command has help text with an example of itself."""
     for path, command in all_commands():
         assert command.help and len(command.help.strip()) > 20, path
         assert "Example: token-exchange " + path in command.help, path
 
 
 def test_every_command_is_in_the_readme_reference():
+    """Every command has a row in the README's command reference."""
     rows = set(re.findall(r"^\| `token-exchange ([a-z -]+?)`", README, re.MULTILINE))
     for path, _ in all_commands():
         assert path in rows, f"`token-exchange {path}` is missing from README's reference"
 
 
 def test_every_command_takes_home_and_json():
+    """Every command takes --home and --json."""
     for path, command in all_commands():
         options = {opt for param in command.params for opt in getattr(param, "opts", [])}
         assert {"--home", "--json"} <= options, path
