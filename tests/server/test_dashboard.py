@@ -55,6 +55,8 @@ def open_dashboard(page: Page, svc: Service, key: str) -> None:
 
 def test_dashboard_shows_balances_and_a_spend_appears_live(fresh_service: Service,
                                                            page: Page):
+    """The dashboard shows every balance, pool shares and a chart, and an API spend and refusal
+    appear without a reload."""
     svc = fresh_service
     with svc.as_admin() as http:
         http.post("/v1/pools", json={"name": "opus-team", "creator": "claude",
@@ -90,6 +92,8 @@ def test_dashboard_shows_balances_and_a_spend_appears_live(fresh_service: Servic
 
 def test_dashboard_asks_for_a_key_and_rejects_a_wrong_one(fresh_service: Service,
                                                           page: Page):
+    """The dashboard asks for a key, rejects a wrong one and shows an agent's own view for its key.
+    """
     page.goto(fresh_service.url + "/")
     expect(page.locator("#login")).to_be_visible()
     page.fill("#key", "atx_not_a_real_key")
