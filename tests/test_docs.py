@@ -1,5 +1,6 @@
 """Docs are tested: every command has help with an example and a row in the README."""
 
+import ast
 import re
 from pathlib import Path
 
@@ -54,3 +55,24 @@ def test_every_command_takes_home_and_json():
     for path, command in all_commands():
         options = {opt for param in command.params for opt in getattr(param, "opts", [])}
         assert {"--home", "--json"} <= options, path
+
+
+TESTS = Path(__file__).resolve().parent
+
+
+def _is_a_test(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """A pytest test, or a Hypothesis stateful rule or invariant (each step is a test)."""
+    decorators = {getattr(d.func if isinstance(d, ast.Call) else d, "id", None)
+                  for d in node.decorator_list}
+    return node.name.startswith("test_") or bool(decorators & {"rule", "invariant"})
+
+
+def test_every_test_says_what_it_pins():
+    """Every test function, rule and invariant under tests/ has a docstring."""
+    bare = []
+    for path in sorted(TESTS.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and _is_a_test(node) \
+                    and not ast.get_docstring(node):
+                bare.append(f"{path.relative_to(TESTS)}:{node.lineno} {node.name}")
+    assert not bare, "tests without a docstring:\n" + "\n".join(bare)
