@@ -71,6 +71,8 @@ def test_every_transfer_chains_to_the_one_before(exchange, clock):
 
 
 def test_an_edited_amount_is_caught_and_named(home, clock, cli):
+    """An amount edited behind the exchange's back makes audit verify and doctor exit 3 naming that
+    transfer."""
     with open_exchange(home, clock=clock) as ex:
         _busy(ex, clock)
     assert cli("audit", "verify").code == 0
@@ -103,6 +105,7 @@ def test_an_edit_that_rehashes_its_row_is_caught_at_the_next(home, clock, cli):
 
 
 def test_a_removed_newest_transfer_is_caught(home, clock, cli):
+    """Deleting the newest transfer is caught as removed, naming its seq."""
     with open_exchange(home, clock=clock) as ex:
         _busy(ex, clock)
         last = ex.store.ledger_head()[0]
@@ -114,6 +117,8 @@ def test_a_removed_newest_transfer_is_caught(home, clock, cli):
 
 
 def test_expect_head_catches_a_rewritten_tail(home, clock, cli):
+    """audit verify --expect-head passes for an earlier noted head still in the chain and fails for
+    an unknown one."""
     with open_exchange(home, clock=clock) as ex:
         _busy(ex, clock)
     noted = cli("audit", "verify", "--json").json["head_hash"]
@@ -125,6 +130,7 @@ def test_expect_head_catches_a_rewritten_tail(home, clock, cli):
 
 @pytest.mark.sqlite_only  # PostgreSQL's: test_postgres.py
 def test_transfers_stay_immutable_after_the_migration(home):
+    """After the chain migration SQLite still refuses to update or delete transfers."""
     conn = sqlite3.connect(home / ".exchange" / "exchange.db", isolation_level=None)
     for sql in ("UPDATE transfers SET amount = 1 WHERE seq = 1",
                 "UPDATE transfers SET hash = 'x' WHERE seq = 1",

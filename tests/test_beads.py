@@ -47,6 +47,8 @@ def wallet_earned(home: Path) -> dict[str, int]:
 
 
 def test_rewards_table(cli):
+    """bd rewards shows the priority rewards, type multipliers and no-reward types, and a P2 bug's
+    450.00."""
     result = cli("bd", "rewards", "--json")
     assert result.json["priority_rewards"]["P2"] == "300"
     assert result.json["type_multipliers"]["security"] == "2.0"
@@ -56,6 +58,8 @@ def test_rewards_table(cli):
 
 
 def test_preview_all_reads_every_line(cli, home):
+    """preview-all reads all 485 lines of the real export, previews every open issue and totals
+    rewards per assignee."""
     with_aliases(home)
     result = cli("bd", "preview-all", "--beads", str(EXPORT), "--json").json
     open_ids = {r["id"] for r in RECORDS if r["status"] not in ("closed", "tombstone")}
@@ -70,6 +74,8 @@ def test_preview_all_reads_every_line(cli, home):
 
 
 def test_preview_of_a_real_bug_and_who_is_paid(cli, home, monkeypatch):
+    """A P2 bug previews at 450, paid to --agent, else TOKEN_EXCHANGE_AGENT, else nobody; an unknown
+    agent is exit 2."""
     bug = next(r for r in RECORDS if r["issue_type"] == "bug" and r["priority"] == 2
                and not r.get("assignee") and r["status"] == "open")
     nobody = cli("bd", "preview", bug["id"], "--beads", str(EXPORT), "--json").json
@@ -85,6 +91,7 @@ def test_preview_of_a_real_bug_and_who_is_paid(cli, home, monkeypatch):
 
 
 def test_infrastructure_types_and_failed_closes_earn_nothing(cli, home):
+    """Duplicates and molecule, agent and gate issues preview and pay 0 with the reason stated."""
     for issue_id, why in [("bd-r0b2", "closed as 'duplicate'"),
                           ("bd-lmbzt", "molecule issues earn nothing"),
                           ("bd-beads-polecat-onyx", "agent issues earn nothing"),
@@ -98,6 +105,7 @@ def test_infrastructure_types_and_failed_closes_earn_nothing(cli, home):
 
 
 def test_sync_twice_pays_once(cli, home):
+    """Syncing the export again pays no closed issue twice, even under another --agent."""
     with_aliases(home)
     first = cli("bd", "sync", "--beads", str(EXPORT), "--json").json
     closed = [r for r in RECORDS if r["status"] == "closed"]
@@ -147,6 +155,8 @@ def test_sync_settles_each_closed_issue_by_the_rules(cli, home):
 
 
 def test_close_without_bd_pays_only_an_issue_already_closed(cli, home):
+    """Without bd on PATH, bd close pays an already-closed issue once to its first agent and refuses
+    open or unassigned ones."""
     closed = cli("bd", "close", "bd-09kt", "--agent", "spark", "--beads", str(EXPORT))
     assert closed.code == 0 and "bd is not on PATH" in closed.out
     assert "spark earned 150.00 tokens" in closed.out  # P3 feature: 150 × 1.0
@@ -190,6 +200,8 @@ def test_tombstones_and_missing_priority(cli, home, tmp_path):
 
 
 def test_a_broken_line_is_named(cli, home, tmp_path):
+    """A line that is not JSON is named by file and line number, and a missing export is a clear
+    exit 2."""
     path = tmp_path / "issues.jsonl"
     path.write_text(EXPORT.read_text().splitlines()[0] + "\n{not json\n")
     result = cli("bd", "preview-all", "--beads", str(path))
@@ -253,6 +265,7 @@ def calls(log: Path) -> list[list[str]]:
 
 
 def test_close_with_bd_runs_bd_close_then_pays(cli, home, bd_stub):
+    """With bd on PATH, bd close runs bd show, bd close and bd show, then pays the issue."""
     result = cli("bd", "close", "bd-0479m", "--reason", "Implemented", "--agent", "claude",
                  "--json")
     assert result.code == 0, result.err
@@ -263,12 +276,14 @@ def test_close_with_bd_runs_bd_close_then_pays(cli, home, bd_stub):
 
 
 def test_close_with_bd_and_nobody_to_pay_does_not_close(cli, home, bd_stub):
+    """With bd on PATH and nobody to pay, bd close refuses before running bd close."""
     result = cli("bd", "close", "bd-0479m")
     assert result.code == 2 and "nobody to pay" in result.err
     assert calls(bd_stub) == [["show", "bd-0479m", "--json"]]
 
 
 def test_preview_all_and_sync_ask_bd_when_it_is_on_path(cli, home, bd_stub):
+    """With bd on PATH, preview-all and sync read the issues from bd list."""
     view = cli("bd", "preview-all", "--json").json
     assert view["source"] == "bd" and view["issues_read"] == 485
     report = cli("bd", "sync", "--agent", "zero", "--json").json
@@ -302,6 +317,7 @@ def test_on_close_hook_pays_from_the_json_bd_passes(cli, home, tmp_path):
 
 
 def test_install_hook_needs_a_beads_folder(cli, home, tmp_path):
+    """bd install-hook into a folder without .beads exits 2 saying so."""
     result = cli("bd", "install-hook", "--repo", str(tmp_path))
     assert result.code == 2 and "no .beads folder" in result.err
 

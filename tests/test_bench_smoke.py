@@ -8,6 +8,7 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
 
 
 def test_spend_benchmark_runs_and_prints_its_ratios():
+    """The spend benchmark runs at tiny sizes and prints its ratio lines."""
     run = subprocess.run([sys.executable, str(BENCH / "bench_spend.py"), "--spends", "30",
                           "--history", "3000"], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr

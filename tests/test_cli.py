@@ -31,6 +31,7 @@ def test_console_scripts_run_as_installed(home):
 
 
 def test_init_creates_config_and_database(tmp_path, cli):
+    """init creates the config and ledger, and a second init says it is already initialised."""
     target = tmp_path / "team"
     result = cli("init", "--json", "--home", str(target), with_home=False)
     assert result.code == 0 and result.json["created"] is True
@@ -40,6 +41,7 @@ def test_init_creates_config_and_database(tmp_path, cli):
 
 
 def test_home_is_found_walking_up(home, monkeypatch, capsys):
+    """The CLI finds the exchange home by walking up from the working directory."""
     from agent_token_exchange.cli import main
 
     nested = home / "src" / "deep"
@@ -50,6 +52,7 @@ def test_home_is_found_walking_up(home, monkeypatch, capsys):
 
 
 def test_env_home_is_used(home, monkeypatch, tmp_path, capsys):
+    """The CLI uses TOKEN_EXCHANGE_HOME when no home is given or found."""
     from agent_token_exchange.cli import main
 
     monkeypatch.chdir(tmp_path.parent)
@@ -59,6 +62,7 @@ def test_env_home_is_used(home, monkeypatch, tmp_path, capsys):
 
 
 def test_no_exchange_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    """With no exchange found, the CLI exits 2 with a one-line error."""
     from agent_token_exchange.cli import main
 
     monkeypatch.chdir(tmp_path)
@@ -68,11 +72,13 @@ def test_no_exchange_is_a_clear_error(tmp_path, monkeypatch, capsys):
 
 
 def test_balance_json_shape(cli):
+    """balance --json prints the agent's tokens, earned and spent as decimal strings."""
     assert cli("balance", "zero", "--json").json == {
         "ok": True, "agent": "zero", "tokens": "10000", "earned": "0", "spent": "0"}
 
 
 def test_commit_llm_award_json_carry_amount_and_tokens(cli):
+    """commit, llm and award --json each carry the amount moved and the wallet's new balance."""
     commit = cli("commit", "claude@aygp-dr.ai", "nexushive-setup",
                  "hotfix: critical security patch", "--sha", SHA_abc123, "--json").json
     assert (commit["amount"], commit["tokens"], commit["agent"]) == ("600", "10600", "claude")
@@ -83,6 +89,8 @@ def test_commit_llm_award_json_carry_amount_and_tokens(cli):
 
 
 def test_pool_commands_json(cli):
+    """The pool commands' JSON carries ids, amounts, credit shares, members and the dissolve refund.
+    """
     created = cli("pool", "create", "opus-team", "claude", "100", "--json").json
     assert created["id"] == "pool-1"
     assert cli("pool", "join", "pool-1", "builder", "--json").code == 0
@@ -102,6 +110,7 @@ def test_pool_commands_json(cli):
 
 
 def test_human_output_has_the_seeds_feel(cli):
+    """Human output uses the seed's emoji, wording and two-decimal amounts."""
     ok = cli("llm", "zero", "coding", "5000")
     assert ok.code == 0 and ok.out.startswith("✅ zero used 0.50 tokens on llama3.2")
     refused = cli("llm", "claude", "coding", "44000")
@@ -113,6 +122,7 @@ def test_human_output_has_the_seeds_feel(cli):
 
 
 def test_refusal_json_and_exit_code(cli):
+    """A refusal exits 1 with a JSON error carrying its code and message."""
     result = cli("llm", "claude", "coding", "44000", "--json")
     assert result.code == 1
     assert result.json == {"ok": False, "error": {
@@ -146,6 +156,8 @@ BAD_INPUTS = [
 
 @pytest.mark.parametrize("args", BAD_INPUTS, ids=lambda a: " ".join(a))
 def test_bad_input_is_one_line_exit_2_and_changes_nothing(cli, home, args):
+    """Bad input exits 2 with a one-line error (or JSON error), no traceback, and changes nothing.
+    """
     with open_exchange(home) as ex:
         before = snapshot(ex)
     human = cli(*args)
@@ -159,6 +171,8 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(cli, home, args):
 
 
 def test_doctor_clean_and_broken(cli, home):
+    """doctor exits 0 on a clean ledger, 3 naming a tampered balance, and --fix rebuilds it clean.
+    """
     assert cli("doctor").code == 0
     with open_exchange(home) as ex, ex.store.transaction():
         ex.store._execute("UPDATE accounts SET balance = balance + 5 WHERE name = ?",
@@ -172,6 +186,7 @@ def test_doctor_clean_and_broken(cli, home):
 
 
 def test_invalid_config_is_one_line(cli, home):
+    """An invalid config value exits 2 with a one-line error naming the field."""
     config = home / ".exchange" / "config.toml"
     config.write_text(config.read_text().replace("hourly = 1000", 'hourly = "lots"'))
     result = cli("status")
@@ -181,6 +196,7 @@ def test_invalid_config_is_one_line(cli, home):
 
 @pytest.mark.sqlite_only  # corrupts the SQLite file
 def test_corrupt_database_is_an_integrity_error(cli, home):
+    """A corrupt SQLite file exits 3 as an integrity problem."""
     (home / ".exchange" / "exchange.db").write_bytes(b"this is not a database" * 100)
     for suffix in ("-wal", "-shm"):
         path = home / ".exchange" / f"exchange.db{suffix}"
@@ -191,6 +207,7 @@ def test_corrupt_database_is_an_integrity_error(cli, home):
 
 
 def test_init_into_a_path_that_is_a_file_is_one_line(cli, tmp_path):
+    """init into a path that is a file exits 2 with a one-line cannot-create error."""
     target = tmp_path / "a-file"
     target.write_text("not a directory")
     result = cli("init", "--home", str(target), with_home=False)

@@ -17,6 +17,8 @@ def commits(ex) -> list[tuple[str, int]]:
 
 
 def test_an_amend_of_a_paid_commit_settles_at_zero(exchange):
+    """An amend, and an amend of the amend, of a paid commit settle at zero, and the amended patch
+    id is remembered."""
     first = exchange.commit("claude@x.dev", "app", "fix: one", A, patch_id=PATCH)
     amend = exchange.commit("claude@x.dev", "app", "hotfix: one", B, patch_id=OTHER_PATCH,
                             replaces=A)
@@ -34,11 +36,14 @@ def test_an_amend_of_a_paid_commit_settles_at_zero(exchange):
 
 
 def test_an_amend_of_an_unpaid_commit_is_paid(exchange):
+    """An amend of a commit that was never paid is paid in full."""
     paid = exchange.commit("claude@x.dev", "app", "feat: one", B, replaces=A)
     assert paid.amount == 150_000_000
 
 
 def test_a_patch_id_is_matched_per_agent(exchange):
+    """The same patch id is paid once per agent: another agent's identical change is paid, a repeat
+    by the same agent is not."""
     exchange.commit("claude@x.dev", "app", "feat: x", A, patch_id=PATCH)
     theirs = exchange.commit("spark@x.dev", "app", "feat: x", B, patch_id=PATCH)
     mine_again = exchange.commit("claude@x.dev", "app", "feat: x", C, patch_id=PATCH)
@@ -47,6 +52,8 @@ def test_a_patch_id_is_matched_per_agent(exchange):
 
 
 def test_replaying_a_sha_returns_the_first_result(exchange):
+    """Replaying a SHA returns the first result, another project under it is a Conflict, and
+    commit_paid matches by SHA or by patch id per author."""
     first = exchange.commit("claude@x.dev", "app", "feat: x", A, patch_id=PATCH)
     assert exchange.commit("claude@x.dev", "app", "feat: x", A, patch_id=PATCH) == first
     with pytest.raises(Conflict):
@@ -57,6 +64,7 @@ def test_replaying_a_sha_returns_the_first_result(exchange):
 
 
 def test_malformed_patch_ids_are_refused_before_anything_is_written(exchange):
+    """A malformed patch id or replaced SHA is InvalidInput and writes no commit."""
     for bad in ({"patch_id": "not-hex"}, {"replaces": "zz"}):
         with pytest.raises(InvalidInput):
             exchange.commit("claude@x.dev", "app", "feat", A, **bad)

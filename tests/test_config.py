@@ -7,6 +7,8 @@ from agent_token_exchange.errors import ConfigError
 
 
 def test_defaults_are_the_seeds_limits_and_start_balance():
+    """The default config holds the seed's rate limits, start balance, contracts and pool minimum.
+    """
     config = Config.default()
     limits = config.rate_limits
     assert (limits.hourly, limits.daily, limits.burst, limits.reserve) == (1000, 10000, 500, 500)
@@ -39,6 +41,7 @@ def test_written_config_is_commented_and_holds_the_seeds_numbers():
      (("level = 5", "level = 5\nlevel = 6"), "not valid TOML")],
 )
 def test_invalid_config_names_the_key(edit, key):
+    """An invalid config raises a one-line ConfigError naming the offending key."""
     with pytest.raises(ConfigError) as caught:
         parse_config_text(default_config_text().replace(*edit, 1))
     message = caught.value.message
@@ -46,6 +49,7 @@ def test_invalid_config_names_the_key(edit, key):
 
 
 def test_missing_default_contract_is_reported():
+    """A config without a default contract is refused saying so."""
     text = default_config_text().replace('name = "default"', 'name = "fallback"')
     with pytest.raises(ConfigError, match="default"):
         parse_config_text(text)

@@ -67,6 +67,8 @@ def _reported_done(done_log: Path) -> list[str]:
 
 
 def test_sigkill_at_random_moments_loses_nothing_reported_done(home, tmp_path):
+    """A writer killed by SIGKILL at random moments loses no operation it reported done and leaves a
+    healthy ledger with an intact audit chain."""
     with open_exchange(home) as ex:
         pool = ex.pool_create("crash", "claude", 1)
         ex.pool_join(pool.id, "builder")

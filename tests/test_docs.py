@@ -1,5 +1,6 @@
 """Docs are tested: every command has help with an example and a row in the README."""
 
+import ast
 import re
 from pathlib import Path
 
@@ -27,6 +28,7 @@ def all_commands():
 
 
 def test_the_cli_has_the_seeds_commands():
+    """The CLI has every command the seed names."""
     names = {path for path, _ in all_commands()}
     expected = {"init", "status", "balance", "history", "commit", "llm", "award", "limits",
                 "doctor", "pool create", "pool join", "pool contribute", "pool spend",
@@ -35,18 +37,42 @@ def test_the_cli_has_the_seeds_commands():
 
 
 def test_every_command_has_help_with_an_example():
+    """Every command has help text with an example of itself."""
     for path, command in all_commands():
         assert command.help and len(command.help.strip()) > 20, path
         assert "Example: token-exchange " + path in command.help, path
 
 
 def test_every_command_is_in_the_readme_reference():
+    """Every command has a row in the README's command reference."""
     rows = set(re.findall(r"^\| `token-exchange ([a-z -]+?)`", README, re.MULTILINE))
     for path, _ in all_commands():
         assert path in rows, f"`token-exchange {path}` is missing from README's reference"
 
 
 def test_every_command_takes_home_and_json():
+    """Every command takes --home and --json."""
     for path, command in all_commands():
         options = {opt for param in command.params for opt in getattr(param, "opts", [])}
         assert {"--home", "--json"} <= options, path
+
+
+TESTS = Path(__file__).resolve().parent
+
+
+def _is_a_test(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """A pytest test, or a Hypothesis stateful rule or invariant (each step is a test)."""
+    decorators = {getattr(d.func if isinstance(d, ast.Call) else d, "id", None)
+                  for d in node.decorator_list}
+    return node.name.startswith("test_") or bool(decorators & {"rule", "invariant"})
+
+
+def test_every_test_says_what_it_pins():
+    """Every test function, rule and invariant under tests/ has a docstring."""
+    bare = []
+    for path in sorted(TESTS.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and _is_a_test(node) \
+                    and not ast.get_docstring(node):
+                bare.append(f"{path.relative_to(TESTS)}:{node.lineno} {node.name}")
+    assert not bare, "tests without a docstring:\n" + "\n".join(bare)

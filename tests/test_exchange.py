@@ -26,11 +26,13 @@ T = MICRO
 
 
 def test_every_agent_starts_with_10000(exchange):
+    """Every configured agent starts with 10,000 tokens and the ledger's invariants hold."""
     assert {exchange.balance(a).tokens for a in exchange.agents()} == {10_000 * T}
     assert_invariants(exchange)
 
 
 def test_commit_pays_from_the_contract_budget(exchange):
+    """A commit pays its reward into the author's wallet out of the project's contract budget."""
     paid = exchange.commit("claude@aygp-dr.ai", "nexushive-setup",
                            "hotfix: critical security patch", sha=SHA_abc123)
     assert (paid.agent, paid.amount, paid.tokens) == ("claude", 600 * T, 10_600 * T)
@@ -41,6 +43,7 @@ def test_commit_pays_from_the_contract_budget(exchange):
 
 
 def test_same_sha_pays_once(exchange):
+    """A commit SHA pays once, case-insensitively: repeating it returns the first payment."""
     first = exchange.commit("zero@x.io", "p", "fix: a", sha=SHA_deadbeef)
     again = exchange.commit("zero@x.io", "p", "fix: a", sha=SHA_DEADBEEF)
     assert again == first
@@ -48,6 +51,7 @@ def test_same_sha_pays_once(exchange):
 
 
 def test_same_sha_with_another_message_is_a_conflict(exchange):
+    """Reusing a paid SHA with another message is a Conflict that writes nothing."""
     exchange.commit("zero@x.io", "p", "fix: a", sha=SHA_deadbeef)
     before = snapshot(exchange)
     with pytest.raises(Conflict):
@@ -56,6 +60,7 @@ def test_same_sha_with_another_message_is_a_conflict(exchange):
 
 
 def test_unknown_author_writes_nothing(exchange):
+    """A commit by an author no agent owns is InvalidInput and writes nothing."""
     before = snapshot(exchange)
     with pytest.raises(InvalidInput, match="unknown commit author"):
         exchange.commit("stranger@example.com", "p", "fix: x")
@@ -63,6 +68,8 @@ def test_unknown_author_writes_nothing(exchange):
 
 
 def test_contract_budget_caps_then_exhausts(tmp_path, clock):
+    """A reward larger than the contract budget is capped with a note, then the empty budget refuses
+    with BudgetExhausted."""
     (tmp_path / ".exchange").mkdir()
     (tmp_path / ".exchange" / "config.toml").write_text(
         default_config_text().replace("budget = 10000", "budget = 100"))
@@ -78,6 +85,7 @@ def test_contract_budget_caps_then_exhausts(tmp_path, clock):
 
 
 def test_llm_charges_the_preferred_model(exchange):
+    """An LLM call charges the task's preferred model's price into system:inference."""
     charge = exchange.llm("zero", "coding", 5000)
     assert (charge.model, charge.amount, charge.tokens) == ("llama3.2", T // 2,
                                                             10_000 * T - T // 2)
@@ -86,6 +94,8 @@ def test_llm_charges_the_preferred_model(exchange):
 
 
 def test_refusals_change_no_balance_and_are_recorded(exchange):
+    """A rate-limit refusal moves no tokens, uses the seed's words and is recorded as a refusal
+    event."""
     before = snapshot(exchange)
     with pytest.raises(RateLimited) as caught:
         exchange.llm("claude", "coding", 44000)
@@ -97,6 +107,7 @@ def test_refusals_change_no_balance_and_are_recorded(exchange):
 
 
 def test_hourly_limit_in_the_seeds_words(exchange):
+    """The hourly limit refuses a call that would exceed it, in the seed's words."""
     for _ in range(6):
         exchange.llm("claude", "coding", 9000)  # 135 each: 810 in all
     seed_words = r"Hourly limit reached \(810.00/1000 used, need 195.00\)"
@@ -105,6 +116,8 @@ def test_hourly_limit_in_the_seeds_words(exchange):
 
 
 def test_reserve_blocks_outflows(exchange):
+    """Outflows that would breach the emergency reserve or exceed the balance are refused and change
+    nothing."""
     pool = exchange.pool_create("p", "zero", 1)
     exchange.pool_contribute(pool.id, "zero", 9_500)
     before = snapshot(exchange)
@@ -116,6 +129,7 @@ def test_reserve_blocks_outflows(exchange):
 
 
 def test_award_mints_into_the_wallet(exchange):
+    """An award mints new tokens into the agent's wallet as earnings."""
     paid = exchange.award("builder", "150", "beads-integration", "Closed issue")
     assert paid.amount == 150 * T and exchange.balance("builder").earned == 150 * T
     assert_invariants(exchange)
@@ -124,6 +138,7 @@ def test_award_mints_into_the_wallet(exchange):
 @pytest.mark.parametrize("agent", ["nobody", "../etc/passwd", "x'; DROP TABLE accounts;--",
                                    "Claude", "", "é"])
 def test_bad_agent_names_are_invalid_input(exchange, agent):
+    """Unknown or malformed agent names are InvalidInput for reads and writes and change nothing."""
     before = snapshot(exchange)
     with pytest.raises(InvalidInput):
         exchange.balance(agent)
@@ -133,11 +148,14 @@ def test_bad_agent_names_are_invalid_input(exchange, agent):
 
 
 def test_unknown_model_is_invalid_input(exchange):
+    """An LLM call naming an unknown model is InvalidInput."""
     with pytest.raises(InvalidInput, match="unknown model"):
         exchange.llm("zero", "coding", 10, model="gpt-9")
 
 
 def test_idempotency_key_replays_first_result_and_first_refusal(exchange):
+    """An idempotency key replays its first result or refusal, and a different request under it is a
+    Conflict."""
     first = exchange.llm("zero", "coding", 1000, idempotency_key="req-1")
     assert exchange.llm("zero", "coding", 1000, idempotency_key="req-1") == first
     assert exchange.balance("zero").spent == first.amount
@@ -152,6 +170,8 @@ def test_idempotency_key_replays_first_result_and_first_refusal(exchange):
 
 
 def test_pool_lifecycle_credits_and_refunds_pro_rata(exchange):
+    """A pool spends only with two contributors, credits members pro rata, refunds pro rata on
+    dissolve and then refuses contributions."""
     pool = exchange.pool_create("opus-team", "claude", 100)
     exchange.pool_join(pool.id, "builder")
     exchange.pool_contribute(pool.id, "claude", 600)
@@ -172,6 +192,8 @@ def test_pool_lifecycle_credits_and_refunds_pro_rata(exchange):
 
 
 def test_pool_rules_refuse_non_members_small_and_oversized(exchange):
+    """A pool refuses non-members, contributions below its minimum, spends above its balance and
+    unknown pool ids."""
     pool = exchange.pool_create("p", "claude", 100)
     with pytest.raises(NotAllowed, match="not a member"):
         exchange.pool_contribute(pool.id, "zero", 200)
@@ -188,6 +210,7 @@ def test_pool_rules_refuse_non_members_small_and_oversized(exchange):
 
 
 def test_dissolve_refund_is_exact_to_the_micro_token(exchange):
+    """Dissolving a pool refunds exactly what is left, to the micro-token."""
     pool = exchange.pool_create("p", "claude", "0.000001")
     for agent in ("builder", "zero"):
         exchange.pool_join(pool.id, agent)
@@ -200,6 +223,7 @@ def test_dissolve_refund_is_exact_to_the_micro_token(exchange):
 
 
 def test_issue_pays_once(exchange):
+    """A P2 bug pays 450 tokens, and paying the same issue again pays nothing more."""
     first = exchange.pay_issue("bd-1", "zero", priority=2, issue_type="bug")
     again = exchange.pay_issue("bd-1", "zero", priority=2, issue_type="bug")
     assert first.amount == again.amount == 450 * T
@@ -207,6 +231,8 @@ def test_issue_pays_once(exchange):
 
 
 def test_history_shows_the_seeds_wallet_view(exchange):
+    """History lists an agent's transfers newest first with type, project and signed amount, as in
+    the seed's wallet view."""
     exchange.commit("zero@x.io", "claude-monitor", "docs: readme")
     exchange.llm("zero", "coding", 1000)
     newest, earning, grant = exchange.history("zero", limit=3)
@@ -218,6 +244,8 @@ def test_history_shows_the_seeds_wallet_view(exchange):
 
 
 def test_dissolve_remainder_goes_to_the_largest_contributor(exchange):
+    """On dissolve, refunds are floored and the remainder micro-token goes to the largest
+    contributor."""
     pool = exchange.pool_create("p", "claude", 1)
     exchange.pool_join(pool.id, "builder")
     exchange.pool_contribute(pool.id, "claude", 2)

@@ -49,6 +49,7 @@ def test_known_and_unknown_authors(hooked, home):
 
 
 def test_configured_email_maps_to_the_agent(hooked, home):
+    """A commit by an email configured for an agent pays that agent, case-insensitively."""
     set_config(home, lambda text: text.replace(
         '[agents.zero]\nlevel = 5\nbase_rate = 90\nprimary_llm = "llama3.2"\nemails = []',
         '[agents.zero]\nlevel = 5\nbase_rate = 90\nprimary_llm = "llama3.2"\n'
@@ -58,6 +59,8 @@ def test_configured_email_maps_to_the_agent(hooked, home):
 
 
 def test_running_the_hook_again_pays_nothing_more(hooked, home, cli):
+    """Running the post-commit hook again for the same commit reports the payment and pays nothing
+    more."""
     hooked.commit("fix: once")
     again = cli("hook", "post-commit", "--repo", str(hooked.path), "--json")
     assert again.code == 0 and again.json["paid"]["amount"] == "225"
@@ -65,6 +68,7 @@ def test_running_the_hook_again_pays_nothing_more(hooked, home, cli):
 
 
 def test_an_amend_replaces_the_commit_it_amends(hooked, home):
+    """An amended commit replaces the commit it amends rather than being paid again."""
     hooked.commit("fix: first try")
     first = hooked.head()
     (hooked.path / "more.txt").write_text("more\n")
@@ -121,6 +125,7 @@ def test_the_hook_never_blocks_a_commit(repo, home, cli, tmp_path):
 
 
 def test_the_hook_command_outside_a_repo_exits_zero(tmp_path, home):
+    """hook post-commit outside a git repository exits 0 with one not-paid line on stderr."""
     done = subprocess.run(
         [sys.executable, "-m", "agent_token_exchange", "hook", "post-commit", "--home",
          str(home), "--repo", str(tmp_path)], capture_output=True, text=True, timeout=60)
@@ -130,6 +135,8 @@ def test_the_hook_command_outside_a_repo_exits_zero(tmp_path, home):
 
 
 def test_project_name_from_option_then_remote_then_folder(repo, home, cli):
+    """The commit's project is the --project option, else the remote's repository name, else the
+    folder's name."""
     repo.commit("feat: folder")
     cli("hook", "post-commit", "--repo", str(repo.path))
     repo.git("remote", "add", "origin", "git@github.com:team/scheme-lab.git")
@@ -144,6 +151,7 @@ def test_project_name_from_option_then_remote_then_folder(repo, home, cli):
 
 
 def test_merge_commits_earn_nothing_unless_configured(repo, home, cli):
+    """Merge commits earn nothing unless pay_merge_commits is set."""
     repo.commit("feat: base", file="base.txt")
     repo.git("checkout", "-q", "-b", "side")
     repo.commit("feat: side", file="side.txt")
@@ -160,6 +168,8 @@ def test_merge_commits_earn_nothing_unless_configured(repo, home, cli):
 
 
 def test_backfill_twice_pays_once(repo, home, cli):
+    """A dry-run backfill writes nothing and a second backfill pays nothing more, with per-agent
+    totals matching."""
     for n in range(6):
         author = ["claude@aygp-dr.ai", "builder@x.dev", "nobody@x.dev"][n % 3]
         repo.commit(f"fix: change {n}", author=author)
@@ -177,6 +187,8 @@ def test_backfill_twice_pays_once(repo, home, cli):
 
 
 def test_backfill_after_the_hook_and_a_rebase_pays_nothing_more(hooked, home, cli):
+    """A backfill after a rebase made without the hook pays nothing more for the replayed commits.
+    """
     hooked.commit("chore: base", file="base.txt")
     hooked.git("checkout", "-q", "-b", "topic")
     hooked.commit("feat: a", file="a.txt")
@@ -191,6 +203,7 @@ def test_backfill_after_the_hook_and_a_rebase_pays_nothing_more(hooked, home, cl
 
 
 def test_backfill_since_a_date(repo, home, cli):
+    """backfill --since pays only commits after the date and refuses a date it cannot read."""
     repo.git("commit", "--allow-empty", "-q", "-m", "feat: old",
              env={"GIT_AUTHOR_EMAIL": "claude@aygp-dr.ai", "GIT_AUTHOR_DATE": "2020-01-01T00:00",
                   "GIT_COMMITTER_DATE": "2020-01-01T00:00"})
@@ -203,11 +216,14 @@ def test_backfill_since_a_date(repo, home, cli):
 
 
 def test_backfill_of_an_empty_repository(repo, home, cli):
+    """Backfilling an empty repository succeeds with zero commits."""
     report = cli("git", "backfill", "--repo", str(repo.path), "--json")
     assert report.code == 0 and report.json["commits"] == 0
 
 
 def test_backfill_uses_the_project_the_hook_records(repo, home, cli):
+    """The backfill uses the project recorded by hooks install --project, so the hook's payments
+    count as already paid."""
     cli("hooks", "install", "--repo", str(repo.path), "--project", "claude-monitor")
     repo.commit("feat: one")  # the hook pays it under claude-monitor
     report = cli("git", "backfill", "--repo", str(repo.path), "--json").json
@@ -257,6 +273,7 @@ def test_a_remote_with_only_a_push_url_is_passed_over(repo, home, cli):
 
 def test_backfill_dry_run_caps_at_the_budget_as_the_real_run_does(repo, cli, tmp_path,
                                                                    make_database_url):
+    """A dry-run backfill caps and refuses at the contract budget exactly as the real run does."""
     small = tmp_path / "small"
     (small / ".exchange").mkdir(parents=True)
     (small / ".exchange" / "config.toml").write_text(

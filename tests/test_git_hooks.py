@@ -41,6 +41,8 @@ def test_install_into_a_fresh_repository_pays_the_next_commit(repo, home, cli):
 
 
 def test_install_twice_keeps_one_block(repo, home, cli):
+    """Installing the hook twice keeps one block, and a new --project updates that block in place.
+    """
     cli("hooks", "install", "--repo", str(repo.path))
     again = cli("hooks", "install", "--repo", str(repo.path), "--json")
     assert again.json["outcome"] == "unchanged"
@@ -77,6 +79,7 @@ def test_existing_hook_keeps_running_beside_ours(repo, home, cli, tmp_path):
 
 
 def test_core_hooks_path_is_respected(repo, home, cli):
+    """hooks install writes into core.hooksPath when git is configured with one."""
     repo.git("config", "core.hooksPath", ".githooks")
     result = cli("hooks", "install", "--repo", str(repo.path), "--json")
     assert Path(result.json["hook"]) == repo.path / ".githooks" / "post-commit"
@@ -98,6 +101,8 @@ def test_install_from_a_subfolder_and_a_linked_worktree(repo, home, cli, tmp_pat
 
 
 def test_uninstall_deletes_a_file_that_was_only_ours(repo, home, cli):
+    """Uninstall deletes a hook file that held only our block, and a second uninstall reports it
+    absent."""
     cli("hooks", "install", "--repo", str(repo.path))
     result = cli("hooks", "uninstall", "--repo", str(repo.path), "--json")
     assert result.json["outcome"] == "deleted"
@@ -107,6 +112,7 @@ def test_uninstall_deletes_a_file_that_was_only_ours(repo, home, cli):
 
 
 def test_a_python_hook_is_left_alone(repo, home, cli):
+    """An existing Python post-commit hook is left untouched and install exits 2 with one line."""
     hook = repo.hooks_dir() / "post-commit"
     hook.parent.mkdir(parents=True, exist_ok=True)
     hook.write_text("#!/usr/bin/env python3\nprint('hi')\n")
@@ -118,6 +124,8 @@ def test_a_python_hook_is_left_alone(repo, home, cli):
 
 
 def test_a_disabled_hook_is_not_switched_on(repo, home, cli):
+    """An existing non-executable hook is not switched on: install exits 2 saying it is not
+    executable."""
     hook = repo.hooks_dir() / "post-commit"
     hook.parent.mkdir(parents=True, exist_ok=True)
     hook.write_text("#!/bin/sh\necho dormant\n")
@@ -128,6 +136,7 @@ def test_a_disabled_hook_is_not_switched_on(repo, home, cli):
 
 
 def test_outside_a_repository_is_one_clear_line(tmp_path, home, cli):
+    """hooks install or status outside a git repository exits 2 with one clear error."""
     result = cli("hooks", "install", "--repo", str(tmp_path / "nowhere"))
     assert result.code == 2 and result.err.strip().startswith("error:")
     plain = tmp_path / "plain"
@@ -171,6 +180,8 @@ def test_a_home_path_holding_a_redirection_sign_reads_back(repo, home, cli, tmp_
 
 
 def test_a_hand_broken_block_is_one_clear_line(repo, home, cli):
+    """hooks status on a hand-broken block exits 2 with one line saying it cannot read the command.
+    """
     cli("hooks", "install", "--repo", str(repo.path))
     hook = repo.hooks_dir() / "post-commit"
     hook.write_text(hook.read_text().replace("--home ", "--home 'unclosed "))

@@ -73,6 +73,8 @@ ACCEPTED = {
 
 @pytest.mark.parametrize("field", sorted(API_FIELDS))
 def test_hostile_values_at_the_api_are_refused_and_change_nothing(busy, field):
+    """Every hostile value given to an API field that does not accept it raises a one-line
+    ExchangeError and leaves the ledger unchanged."""
     operation = API_FIELDS[field]
     before = _ledger(busy)
     for value in HOSTILE:
@@ -95,6 +97,8 @@ def _accepted(field: str, value: object) -> bool:
 @pytest.mark.parametrize("text", ["zero'; DROP TABLE transfers;--", "../../etc/passwd",
                                   "ünïcødé ✓ 漢字", "NaN", "1e309", "<script>x</script>"])
 def test_odd_but_valid_text_is_stored_verbatim_and_inert(busy, text):
+    """Odd but valid text (SQL, paths, unicode, markup) is stored verbatim as a description and
+    breaks nothing."""
     paid = busy.award("zero", "1.5", "tests", text)
     assert busy.history("zero", 1)[0].description == f"tests: {text}"
     assert paid.amount == 1_500_000
@@ -103,6 +107,8 @@ def test_odd_but_valid_text_is_stored_verbatim_and_inert(busy, text):
 
 @pytest.mark.parametrize("text", ["x" * 10_240, "a\u202eb", "\ud800", "bell\x07", "\x00"])
 def test_text_that_cannot_be_shown_or_stored_is_refused(busy, text):
+    """Oversized, bidi-override, surrogate, control and NUL text is refused and leaves the ledger
+    unchanged."""
     before = _ledger(busy)
     with pytest.raises(ExchangeError):
         busy.award("zero", 1, "tests", text)
@@ -143,6 +149,8 @@ CLI_CASES = [
 
 @pytest.mark.parametrize("args", CLI_CASES, ids=lambda a: " ".join(a)[:60])
 def test_hostile_values_at_the_cli_are_one_line_exit_2(cli, home, args):
+    """Hostile values at the CLI exit 2 with a one-line error or JSON error and leave the ledger
+    unchanged."""
     with open_exchange(home) as ex:
         pool = ex.pool_create("team", "claude", 1)
         ex.pool_join(pool.id, "builder")
@@ -160,6 +168,8 @@ def test_hostile_values_at_the_cli_are_one_line_exit_2(cli, home, args):
 
 
 def test_import_of_hostile_files_is_one_line_exit_2(cli, tmp_path):
+    """Importing binary, deeply nested, NaN, huge or missing files exits 2 with one line and creates
+    no exchange."""
     cases = {
         "binary.json": b"\xff\xfe\x00garbage",
         "deep.json": b"[" * 100_000,
@@ -195,6 +205,8 @@ def _good_database(home) -> bytes:
 
 @pytest.mark.sqlite_only  # damages the SQLite file
 def test_every_damaged_page_is_an_integrity_error_not_a_traceback(cli, home):
+    """Damaging any one page of the SQLite file makes commands succeed or exit 3 as an integrity
+    problem, never a traceback."""
     database = home / ".exchange" / "exchange.db"
     good = _good_database(home)
     page = 4096
@@ -219,6 +231,8 @@ def test_every_damaged_page_is_an_integrity_error_not_a_traceback(cli, home):
 @pytest.mark.sqlite_only  # damages the SQLite file
 @pytest.mark.parametrize("damage", ["empty", "truncated", "garbage", "another app's"])
 def test_a_truncated_or_foreign_database_is_refused_and_kept(cli, home, tmp_path, damage):
+    """An empty, truncated, garbage or foreign SQLite file is refused with exit 3 and left byte for
+    byte as it was."""
     database = home / ".exchange" / "exchange.db"
     good = _good_database(home)
     if damage == "empty":
@@ -262,6 +276,7 @@ CONFIG_EDITS = [
 @pytest.mark.sqlite_only  # "nothing changed" is the SQLite file, byte for byte
 @pytest.mark.parametrize("old, new, key", CONFIG_EDITS, ids=lambda x: str(x)[:30])
 def test_a_config_with_wrong_types_is_one_line_naming_the_key(cli, home, old, new, key):
+    """A config value of the wrong type exits 2 with one line naming its key and changes nothing."""
     config = home / ".exchange" / "config.toml"
     original = config.read_text()
     database = home / ".exchange" / "exchange.db"
@@ -280,6 +295,7 @@ def test_a_config_with_wrong_types_is_one_line_naming_the_key(cli, home, old, ne
 
 
 def test_a_config_that_is_not_text_is_one_line(cli, home):
+    """A binary config file exits 2 with one line about the config."""
     (home / ".exchange" / "config.toml").write_bytes(b"\xff\xfe\x00\x00binary")
     result = cli("status")
     assert result.code == 2 and result.err.count("\n") == 1 and "config" in result.err

@@ -107,6 +107,7 @@ class ExchangeMachine(RuleBasedStateMachine):
     @rule(agent=st.sampled_from(AGENTS), whole=st.integers(1, 3000),
           micro=st.integers(0, 999_999))
     def award(self, agent, whole, micro):
+        """An award of any whole-and-micro amount is paid in full into the wallet."""
         amount = whole * T + micro
         text = f"{whole}.{str(micro).rjust(6, '0')}"
         self.expect(("ok",), lambda: self.ex.award(agent, text, "test", "work"))
@@ -117,6 +118,8 @@ class ExchangeMachine(RuleBasedStateMachine):
           sha=st.one_of(st.none(), st.sampled_from(
               [h * 10 for h in ("a1a1", "b2b2", "c3c3", "d4d4")])))  # full 40-hex ids
     def commit(self, agent, project, message, sha):
+        """A commit pays its reward capped by the contract budget, once per SHA, and a SHA reused
+        for another request conflicts."""
         contract, multiplier = PROJECTS[project]
         reward = half_up(BASE[agent] * T * multiplier * MESSAGES[message])
         request = (agent, project, message)
@@ -145,6 +148,8 @@ class ExchangeMachine(RuleBasedStateMachine):
     @rule(agent=st.sampled_from(AGENTS), model=st.sampled_from(sorted(PRICE)), count=COUNTS,
           key=st.one_of(st.none(), st.sampled_from(["k1", "k2", "k3"])))
     def llm(self, agent, model, count, key):
+        """A spend is charged or refused exactly as the model's limits, reserve and funds decide,
+        and a reused key replays or conflicts."""
         cost = half_up(count * PRICE[model] * T / 1000)
         request = (agent, model, count)
         if key is not None and key in self.keys:
@@ -181,6 +186,7 @@ class ExchangeMachine(RuleBasedStateMachine):
     @precondition(lambda self: len([p for p in self.pools if p["open"]]) < 2)
     @rule(creator=st.sampled_from(AGENTS), minimum=st.sampled_from([1, 100, 300]))
     def pool_create(self, creator, minimum):
+        """Creating a pool numbers it after the pools before it."""
         view = self.expect(("ok",), lambda: self.ex.pool_create("team", creator, minimum))
         assert view.id == f"pool-{len(self.pools) + 1}"
         self.pools.append({"id": view.id, "members": {creator}, "contrib": {}, "balance": 0,
@@ -189,6 +195,7 @@ class ExchangeMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.pools)
     @rule(index=st.integers(0, 9), agent=st.sampled_from(AGENTS))
     def pool_join(self, index, agent):
+        """Joining an open pool succeeds and joining a dissolved one is refused."""
         index = len(self.pools) - 1 - index % len(self.pools)  # favour the newest pool
         pool = self.pools[index % len(self.pools)]
         outcome = ("ok",) if pool["open"] else ("refused", "not_allowed")
@@ -230,6 +237,8 @@ class ExchangeMachine(RuleBasedStateMachine):
     @rule(index=st.integers(0, 9), model=st.sampled_from(sorted(PRICE)),
           count=st.one_of(COUNTS, st.integers(1, 1_000_000)))
     def pool_spend(self, index, model, count):
+        """A pool spend needs two contributors and enough balance, and credits exactly its cost to
+        the contributors."""
         pool = self.pools[len(self.pools) - 1 - index % len(self.pools)]
         cost = half_up(count * PRICE[model] * T / 1000)
         if not pool["open"] or len(pool["contrib"]) < 2:
@@ -247,6 +256,8 @@ class ExchangeMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.pools)
     @rule(index=st.integers(0, 9), really=st.integers(0, 3))
     def pool_dissolve(self, index, really):
+        """Dissolving refunds the balance pro rata to contributions, the remainder to the largest,
+        and a second dissolve is refused."""
         if really:  # dissolve one time in four, so pools live long enough to be used
             return
         pool = self.pools[index % len(self.pools)]
@@ -268,11 +279,13 @@ class ExchangeMachine(RuleBasedStateMachine):
 
     @rule(seconds=st.sampled_from(STEPS_SECONDS))
     def advance_clock(self, seconds):
+        """Time passes, so rate-limit windows slide."""
         self.clock.advance(seconds)
 
     @rule(agent=st.sampled_from(AGENTS), text=st.sampled_from(
         ["-1", "NaN", "1e309", "0", "1.0000001", str(10**30), "", "abc"]))
     def bad_input_changes_nothing(self, agent, text):
+        """A malformed award amount is refused and changes nothing."""
         before = snapshot(self.ex)
         try:
             self.ex.award(agent, text, "s", "d")
@@ -286,6 +299,8 @@ class ExchangeMachine(RuleBasedStateMachine):
 
     @invariant()
     def ledger_matches_model_and_invariants_hold(self):
+        """After every step each wallet and pool balance equals the model's and every ledger
+        invariant holds."""
         for agent in AGENTS:
             assert self.ex.balance(agent).tokens == self.wallet[agent], agent
         for pool in self.pools:

@@ -7,6 +7,8 @@ from agent_token_exchange.service.api_keys import KeyRing, Unauthenticated
 
 
 def test_create_shows_the_key_once_and_stores_only_its_hash(cli, home):
+    """keys create shows the key once; the ledger stores neither the key nor its secret, and keys
+    list shows only its id."""
     created = cli("keys", "create", "claude", "--json")
     assert created.code == 0
     key = created.json["key"]
@@ -27,6 +29,7 @@ def test_create_shows_the_key_once_and_stores_only_its_hash(cli, home):
 
 
 def test_two_keys_differ_and_admin_keys_have_no_agent(cli):
+    """Two created keys differ, and an admin key has no agent."""
     first = cli("keys", "create", "--admin", "--json").json
     second = cli("keys", "create", "--admin", "--json").json
     assert first["key"] != second["key"]
@@ -34,6 +37,7 @@ def test_two_keys_differ_and_admin_keys_have_no_agent(cli):
 
 
 def test_revoke_stops_a_key(cli, home):
+    """A revoked key no longer authenticates and is listed as revoked."""
     created = cli("keys", "create", "zero", "--json").json
     assert cli("keys", "revoke", created["key_id"]).code == 0
     with open_exchange(home) as ex:
@@ -49,6 +53,7 @@ def test_revoke_stops_a_key(cli, home):
 
 
 def test_bad_input_is_one_line_and_changes_nothing(cli, home):
+    """Bad keys arguments exit 2 with one line and create no key."""
     for args in (["keys", "create", "nobody"], ["keys", "create"],
                  ["keys", "create", "claude", "--admin"], ["keys", "revoke", "nope"],
                  ["keys", "revoke", "0123456789ab"]):
@@ -60,6 +65,7 @@ def test_bad_input_is_one_line_and_changes_nothing(cli, home):
 
 
 def test_keys_and_serve_refuse_a_remote_exchange(cli):
+    """keys refuses --server with a remote exchange: it manages a local exchange only."""
     result = cli("keys", "list", "--server", "http://127.0.0.1:1")
     assert result.code == 2
     assert "local exchange only" in result.err

@@ -39,6 +39,7 @@ def test_bad_amounts_are_refused_with_a_reason(text, reason):
 
 
 def test_non_finite_decimal_and_bool_are_refused():
+    """A non-finite Decimal and a bool are refused as amounts."""
     with pytest.raises(InvalidInput):
         parse_amount(Decimal("NaN"))
     with pytest.raises(InvalidInput):
@@ -47,15 +48,18 @@ def test_non_finite_decimal_and_bool_are_refused():
 
 @pytest.mark.parametrize("text", ["0", "-1", "1.5", "NaN", "1e3", str(10**10), "five", ""])
 def test_bad_token_counts_are_refused(text):
+    """Token counts that are not positive whole numbers of sane size are refused."""
     with pytest.raises(InvalidInput):
         parse_count(text)
 
 
 def test_token_count_parses_whole_numbers():
+    """A whole-number token count parses to its integer."""
     assert parse_count("5000") == 5000
 
 
 def test_json_amounts_are_exact_decimal_strings():
+    """JSON amounts are exact decimal strings without trailing zeros, signed when negative."""
     assert format_amount(450 * MICRO) == "450"
     assert format_amount(MICRO // 2) == "0.5"
     assert format_amount(-680_250_000) == "-680.25"
@@ -63,10 +67,12 @@ def test_json_amounts_are_exact_decimal_strings():
 
 
 def test_display_keeps_the_seeds_two_decimals():
+    """Display keeps the seed's two decimals, showing more only when a smaller amount needs them."""
     assert display_amount(660 * MICRO) == "660.00"
     assert display_amount(500) == "0.0005"
 
 
 def test_round_half_up_rounds_halves_away_from_zero():
+    """round_half_up rounds a half up and anything below a half down."""
     assert round_half_up(Decimal("2.5")) == 3
     assert round_half_up(Decimal("2.4999")) == 2

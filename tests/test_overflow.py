@@ -11,6 +11,8 @@ TRILLION = "1000000000000"  # the largest single amount
 
 
 def test_minting_past_64_bits_is_refused_and_changes_nothing(exchange):
+    """An award that would push a balance past 64 bits is refused, changes nothing, and balances
+    stay ints."""
     for _ in range(9):  # 9e18 micro-tokens: still below 2**63
         exchange.award("zero", TRILLION, "test", "huge")
     before = snapshot(exchange)

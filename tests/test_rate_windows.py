@@ -12,6 +12,7 @@ OPUS_450 = 30000  # claude-opus tokens that cost 450
 
 
 def test_spend_59_59_later_still_counts_60_01_does_not(exchange, clock):
+    """A spend still counts toward the hourly limit 59:59 later and no longer counts at 60:01."""
     exchange.llm("claude", "coding", OPUS_450)
     exchange.llm("claude", "coding", OPUS_450)  # 900 used this hour
     clock.advance(59 * 60 + 59)
@@ -23,6 +24,7 @@ def test_spend_59_59_later_still_counts_60_01_does_not(exchange, clock):
 
 
 def test_window_slides_spend_by_spend(exchange, clock):
+    """The hourly window slides spend by spend, dropping each spend an hour after it."""
     exchange.llm("claude", "coding", OPUS_450)  # t=0
     clock.advance(30 * 60)
     exchange.llm("claude", "coding", OPUS_450)  # t=30m, 900 in window
@@ -34,6 +36,7 @@ def test_window_slides_spend_by_spend(exchange, clock):
 
 
 def test_daily_limit_over_many_hours(exchange, clock):
+    """The daily limit counts spends across the last 24 hours and frees room as the oldest leave."""
     exchange.award("claude", 20_000, "test", "enough to reach the daily limit")
     for _ in range(22):
         exchange.llm("claude", "coding", OPUS_450)
@@ -47,6 +50,7 @@ def test_daily_limit_over_many_hours(exchange, clock):
 
 
 def test_limits_view_reports_use_and_headroom(exchange):
+    """limits reports hourly and daily use and the headroom left."""
     exchange.llm("claude", "coding", OPUS_450)
     view = exchange.limits("claude")
     assert (view.hourly_used, view.daily_used, view.headroom) == (450 * T, 450 * T, 500 * T)

@@ -39,6 +39,7 @@ def test_pool_600_400_credits_60_40():
      ("observer", 5, 100, "gemini-pro"), ("zero", 5, 90, "llama3.2")],
 )
 def test_agent_hierarchy_matches_the_seed(agent, level, base_rate, primary):
+    """Each agent's level, base rate and primary model match the seed's hierarchy."""
     spec = CONFIG.agents[agent]
     assert (spec.level, spec.base_rate, spec.primary_llm) == (level, base_rate, primary)
 
@@ -49,10 +50,12 @@ def test_agent_hierarchy_matches_the_seed(agent, level, base_rate, primary):
      ("qwen2.5-coder", Decimal("0.1"))],
 )
 def test_llm_costs_per_1k_match_the_seed(model, per_1k):
+    """Each model's price per 1K tokens matches the seed's table."""
     assert rules.llm_cost(CONFIG, model, 1000) == int(Decimal(per_1k) * T)
 
 
 def test_llm_cost_rounds_half_up_once():
+    """An LLM cost is computed exactly in micro-tokens from the per-1K price."""
     # llama3.2: 0.1 per 1K = 100 micro per token; 5 tokens = 500 micro exactly.
     assert rules.llm_cost(CONFIG, "llama3.2", 5) == 500
     # claude-opus: 15 per 1K = 15,000 micro per token.
@@ -60,6 +63,8 @@ def test_llm_cost_rounds_half_up_once():
 
 
 def test_preferred_llms_follow_the_seed():
+    """An agent's preferred model per task type follows the seed, falling back to its primary model.
+    """
     assert rules.preferred_llm(CONFIG, "builder", "coding") == "qwen2.5-coder"
     assert rules.preferred_llm(CONFIG, "builder", "planning") == "claude-sonnet"
     assert rules.preferred_llm(CONFIG, "zero", "anything") == "llama3.2"
@@ -77,6 +82,8 @@ def test_preferred_llms_follow_the_seed():
      ("nexushive-setup-2", "default", Decimal("1.0")), ("anything", "default", Decimal("1.0"))],
 )
 def test_contracts_match_the_whole_project_name(project, contract, multiplier):
+    """A project matches a contract only when the contract's pattern matches the whole name, else
+    the default contract."""
     found = rules.match_contract(CONFIG, project)
     assert (found.name, found.multiplier) == (contract, multiplier)
 
@@ -90,6 +97,7 @@ def test_contracts_match_the_whole_project_name(project, contract, multiplier):
      ("URGENT docs", "2.0"), ("resolve and optimize", "1.5")],
 )
 def test_commit_bonus_is_the_largest_whole_keyword_class(message, bonus):
+    """A commit's bonus is the largest class whose keywords appear as whole words in its message."""
     assert rules.commit_bonus(CONFIG, message)[0] == Decimal(bonus)
 
 
@@ -101,21 +109,26 @@ def test_commit_bonus_is_the_largest_whole_keyword_class(message, bonus):
      (2, "molecule", (), 0), (2, "merge-request", (), 0)],
 )
 def test_issue_rewards_follow_the_table_and_rulings(priority, issue_type, labels, amount):
+    """Issue rewards follow the seed's priority-by-type table and its rulings on labels and non-work
+    types."""
     reward = rules.issue_reward(CONFIG, priority=priority, issue_type=issue_type, labels=labels)
     assert reward.amount == int(Decimal(str(amount)) * T)
 
 
 @pytest.mark.parametrize("reason", ["Won't fix", "duplicate of bd-12", "Cancelled", "abandoned"])
 def test_failure_closes_earn_nothing(reason):
+    """An issue closed as won't-fix, duplicate, cancelled or abandoned earns nothing."""
     assert rules.issue_reward(CONFIG, priority=1, issue_type="bug",
                               close_reason=reason).amount == 0
 
 
 def test_tombstoned_issues_earn_nothing():
+    """A tombstoned issue earns nothing."""
     assert rules.issue_reward(CONFIG, priority=1, issue_type="bug", tombstoned=True).amount == 0
 
 
 def test_author_email_maps_to_agent():
+    """A commit author's email maps case-insensitively to its agent, or to None when unknown."""
     assert rules.agent_for_email(CONFIG, "claude@aygp-dr.ai") == "claude"
     assert rules.agent_for_email(CONFIG, "Builder@Example.com") == "builder"
     assert rules.agent_for_email(CONFIG, "stranger@example.com") is None
@@ -125,6 +138,7 @@ LIMITS = CONFIG.limits_for("claude")
 
 
 def test_burst_message_in_the_seeds_words():
+    """A call over the burst limit is refused as burst_limit in the seed's words."""
     decision = rules.check_consumption(LIMITS, amount=660 * T, balance=10_000 * T,
                                        hourly_used=0, daily_used=0)
     assert (decision.code, decision.message) == ("burst_limit",
@@ -132,12 +146,15 @@ def test_burst_message_in_the_seeds_words():
 
 
 def test_hourly_message_in_the_seeds_words():
+    """A call past the hourly limit is refused in the seed's words."""
     decision = rules.check_consumption(LIMITS, amount=195 * T, balance=10_000 * T,
                                        hourly_used=810 * T, daily_used=810 * T)
     assert decision.message == "Hourly limit reached (810.00/1000 used, need 195.00)"
 
 
 def test_daily_reserve_and_funds_messages():
+    """The daily limit, emergency reserve and insufficient-funds refusals each carry their own
+    message."""
     daily = rules.check_consumption(LIMITS, amount=100 * T, balance=10_000 * T,
                                     hourly_used=0, daily_used=9_950 * T)
     assert daily.message.startswith("Daily limit reached (9950.00/10000 used")
@@ -158,6 +175,7 @@ def test_limits_are_inclusive_at_the_edge():
 
 
 def test_per_agent_overrides_apply():
+    """A per-agent rate-limit override applies to that agent only."""
     config = parse_config_text(default_config_text().replace(
         "[agents.claude.preferred_llms]", "[agents.claude.rate_limits]\nburst = 800\n"
         "[agents.claude.preferred_llms]"))
@@ -166,11 +184,13 @@ def test_per_agent_overrides_apply():
 
 
 def test_proportional_split_sums_exactly_with_remainder_to_largest():
+    """A proportional split sums exactly, with the remainder going to the largest share."""
     shares = rules.proportional_split(101, {"a": 1, "b": 1, "c": 2})
     assert shares == {"a": 25, "b": 25, "c": 51}
 
 
 def test_headroom_is_the_tightest_limit():
+    """Consumption headroom is the tightest of the hourly limit, the reserve and the balance."""
     assert rules.consumption_headroom(LIMITS, balance=10_000 * T, hourly_used=900 * T,
                                       daily_used=900 * T) == 100 * T
     assert rules.consumption_headroom(LIMITS, balance=700 * T, hourly_used=0,
@@ -180,6 +200,8 @@ def test_headroom_is_the_tightest_limit():
 
 
 def test_pool_rules_members_minimum_contributors_and_funds():
+    """Pool rules refuse non-members, contributions below the minimum, spends with too few
+    contributors and spends above the balance."""
     assert rules.check_contribution("pool-1", "zero", is_member=False, amount=T,
                                     minimum=T).code == "not_allowed"
     assert rules.check_contribution("pool-1", "zero", is_member=True, amount=T - 1,

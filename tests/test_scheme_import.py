@@ -34,6 +34,8 @@ def _wallet_figures(path: Path) -> tuple[int, ...]:
 
 
 def test_scheme_exchange_migrates_with_balances_exact_and_doctor_clean(tmp_path, cli):
+    """A Scheme exchange imports with every wallet's figures exact, its pool and history kept,
+    doctor clean, and pool numbering continued."""
     target = tmp_path / "team"
     result = cli("import", "--from-scheme", str(FIXTURE), "--home", str(target), "--json",
                  with_home=False)
@@ -62,6 +64,7 @@ def test_scheme_exchange_migrates_with_balances_exact_and_doctor_clean(tmp_path,
 
 
 def test_human_report_names_what_was_imported(tmp_path, cli):
+    """The human import report names the pools and the number of transfers imported."""
     result = cli("import", "--from-scheme", str(FIXTURE / ".exchange"), "--home",
                  str(tmp_path / "t"), with_home=False)
     assert result.code == 0
@@ -76,6 +79,7 @@ def _copy_fixture(tmp_path: Path) -> Path:
 
 
 def test_a_wallet_whose_figures_do_not_add_up_is_refused(tmp_path, cli):
+    """A wallet whose figures do not add up is refused by name and nothing is imported."""
     copy = _copy_fixture(tmp_path)
     wallet = copy / ".exchange" / "wallets" / "builder.wallet"
     wallet.write_text(wallet.read_text().replace("(earned . 600.0)", "(earned . 100.0)"))
@@ -87,6 +91,7 @@ def test_a_wallet_whose_figures_do_not_add_up_is_refused(tmp_path, cli):
 
 
 def test_an_unknown_transaction_type_is_refused_not_guessed(tmp_path, cli):
+    """An unknown Scheme transaction type is refused by name, not guessed."""
     copy = _copy_fixture(tmp_path)
     wallet = copy / ".exchange" / "wallets" / "zero.wallet"
     wallet.write_text(wallet.read_text().replace("(type . spend)", "(type . lend)"))
@@ -96,12 +101,15 @@ def test_an_unknown_transaction_type_is_refused_not_guessed(tmp_path, cli):
 
 
 def test_no_scheme_exchange_is_a_clear_error(tmp_path, cli):
+    """Importing from a folder with no Scheme exchange exits 2 saying so."""
     result = cli("import", "--from-scheme", str(tmp_path), "--home", str(tmp_path / "t"),
                  with_home=False)
     assert result.code == 2 and "no Scheme exchange here" in result.err
 
 
 def test_reader_reads_the_seeds_wallet_example():
+    """The s-expression reader reads the seed's wallet example into alists of decimals, symbols and
+    strings."""
     text = """((tokens . 10000.0)
 (spent . 150.0)
 (earned . 450.0)
@@ -118,6 +126,8 @@ def test_reader_reads_the_seeds_wallet_example():
 
 
 def test_reader_handles_dotted_forms_numbers_and_comments():
+    """The reader handles dotted forms, integers, decimals, fractions, exponents, escapes, booleans
+    and comments."""
     assert read_one("(a . (b c))", "t") == [Symbol("a"), Symbol("b"), Symbol("c")]
     assert read_one("(a . ())", "t") == [Symbol("a")]
     assert read_one("(a b . c)", "t") == Dotted([Symbol("a"), Symbol("b")], Symbol("c"))
@@ -137,5 +147,7 @@ def test_reader_handles_dotted_forms_numbers_and_comments():
     ("+nan.0", "not plain data"),
 ])
 def test_reader_refuses_what_is_not_plain_data(text, message):
+    """The reader refuses unbalanced, quoted, reader-macro, too-deep and non-finite input with a
+    located message."""
     with pytest.raises(InvalidInput, match=re.escape(message)):
         read_all(text, "f")

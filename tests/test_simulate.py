@@ -78,6 +78,7 @@ def test_default_run_reports_the_seed_table_shape(capsys):
 
 
 def test_same_seed_gives_byte_identical_json_and_another_seed_does_not(capsys):
+    """The same seed gives byte-identical JSON and another seed gives different JSON."""
     first = simulate(capsys, "--seed", "11", "--json")[1]
     again = simulate(capsys, "--seed", "11", "--json")[1]
     other = simulate(capsys, "--seed", "12", "--json")[1]
@@ -140,6 +141,8 @@ def test_sweep_of_the_hourly_limit_changes_the_refusals(capsys):
 
 
 def test_scenario_file_changes_agents_and_rules(capsys, tmp_path):
+    """A scenario file changes the rules (burst limit) and agents' behaviour (zero makes no
+    requests)."""
     scenario = tmp_path / "frugal.toml"
     scenario.write_text(
         'name = "frugal"\n'
@@ -155,6 +158,8 @@ def test_scenario_file_changes_agents_and_rules(capsys, tmp_path):
 
 
 def test_population_clones_the_agents_in_teams(capsys, tmp_path):
+    """A population larger than the roster clones the agents in numbered teams, and --hours sets the
+    day's length."""
     scenario = tmp_path / "crowd.toml"
     scenario.write_text("[population]\nagents = 8\n")
     data = simulate_json(capsys, "--scenario", str(scenario), "--hours", "6")
@@ -166,6 +171,8 @@ def test_population_clones_the_agents_in_teams(capsys, tmp_path):
 
 
 def test_out_writes_csv_charts_and_one_html_report(capsys, tmp_path):
+    """--out writes the transactions CSV, three PNG charts, a JSON report and one self-contained
+    HTML report."""
     out = tmp_path / "report"
     data = simulate_json(capsys, "--seed", "3", "--out", str(out))
     assert data["files"] == ["report.html", "report.json", "transactions.csv", "balance.png",
@@ -206,6 +213,7 @@ def test_the_users_exchange_is_never_touched(cli, home):
     ],
 )
 def test_bad_input_is_one_clear_line(capsys, args, says):
+    """Bad simulate options exit 2 with one line saying what is wrong."""
     code, out, err = simulate(capsys, *args)
     assert code == 2
     assert says in err and "Traceback" not in err
@@ -213,6 +221,7 @@ def test_bad_input_is_one_clear_line(capsys, args, says):
 
 
 def test_bad_scenario_key_names_the_key(capsys, tmp_path):
+    """A misspelt scenario key is refused naming the full key as unknown."""
     scenario = tmp_path / "typo.toml"
     scenario.write_text("[agents.claude]\nrequests_per_dya = 3\n")
     code, out, err = simulate(capsys, "--scenario", str(scenario), "--json")
@@ -223,6 +232,7 @@ def test_bad_scenario_key_names_the_key(capsys, tmp_path):
 
 
 def test_out_must_be_a_directory(capsys, tmp_path):
+    """--out pointing at a file exits 2 saying it is not a directory."""
     afile = tmp_path / "file"
     afile.write_text("x")
     code, _, err = simulate(capsys, "--out", str(afile))
@@ -230,6 +240,7 @@ def test_out_must_be_a_directory(capsys, tmp_path):
 
 
 def test_help_has_an_example(capsys):
+    """simulate --help shows an example."""
     code, out, _ = simulate(capsys, "--help")
     assert code == 0 and "Example: token-exchange simulate" in out
 
@@ -272,6 +283,7 @@ def test_the_report_opens_with_what_the_run_found(capsys, tmp_path):
 
 
 def test_a_sweep_report_names_its_seeds_and_signs_its_nets(capsys, tmp_path):
+    """A sweep report says which seeds it ran and prints nets with a sign, never in parentheses."""
     out = tmp_path / "sweep"
     simulate_json(capsys, "--sweep", "rate_limits.hourly=500,2000", "--runs", "2",
                   "--hours", "6", "--seed", "1", "--out", str(out))
@@ -295,6 +307,7 @@ def test_simulate_without_out_never_loads_matplotlib():
 
 
 def test_charts_shade_the_four_time_of_day_blocks(seed_runs):
+    """The charts shade the seed's four time-of-day blocks."""
     from agent_token_exchange.sim.charts import block_spans
 
     spans = block_spans(seed_runs[0])

@@ -49,6 +49,7 @@ def busy_home(home, clock):
 
 
 def test_json_round_trip_is_byte_for_byte(busy_home, tmp_path, cli):
+    """A full JSON export imported into an empty exchange exports the same bytes."""
     first = tmp_path / "first.json"
     assert cli("export", "--out", str(first)).code == 0
     imported = cli("import", str(first), "--home", str(tmp_path / "copy"), with_home=False)
@@ -65,6 +66,7 @@ def test_json_round_trip_is_byte_for_byte(busy_home, tmp_path, cli):
 
 
 def test_csv_round_trip_is_byte_for_byte_and_matches_json(busy_home, tmp_path, cli):
+    """A CSV export round-trips byte for byte and carries everything the JSON export does."""
     first = tmp_path / "first.csv"
     assert cli("export", "--format", "csv", "--out", str(first)).code == 0
     copy = str(tmp_path / "copy")
@@ -79,6 +81,8 @@ def test_csv_round_trip_is_byte_for_byte_and_matches_json(busy_home, tmp_path, c
 
 
 def test_imported_exchange_is_the_same_exchange(busy_home, tmp_path, clock):
+    """An imported exchange has the same balances, audit head, idempotency replays and rate windows,
+    and continues the chain."""
     with open_exchange(busy_home, clock=clock) as ex:
         image = ex.export_image()
         before = snapshot(ex)
@@ -107,6 +111,8 @@ def ex_daily(home, clock) -> int:
 
 
 def test_import_refuses_an_exchange_that_holds_anything(busy_home, tmp_path, cli):
+    """Import into an exchange that already holds transfers exits 2 with one line and changes
+    nothing."""
     export = tmp_path / "e.json"
     cli("export", "--out", str(export))
     with open_exchange(busy_home) as ex:
@@ -119,6 +125,7 @@ def test_import_refuses_an_exchange_that_holds_anything(busy_home, tmp_path, cli
 
 
 def test_an_edited_export_is_refused_and_leaves_nothing(busy_home, tmp_path, cli):
+    """An export with an edited transfer is refused for its broken hash and creates no exchange."""
     document = json.loads(cli("export").out)
     document["transfers"][5]["amount"] = "99999"
     edited = tmp_path / "edited.json"
@@ -131,6 +138,7 @@ def test_an_edited_export_is_refused_and_leaves_nothing(busy_home, tmp_path, cli
 
 
 def test_a_stated_balance_its_transfers_do_not_give_is_refused(busy_home, tmp_path, cli):
+    """An export stating a balance its transfers do not give is refused, naming the account."""
     document = json.loads(cli("export").out)
     zero = next(a for a in document["accounts"] if a["name"] == "agent:zero")
     zero["balance"] = "1000000"
@@ -142,6 +150,8 @@ def test_a_stated_balance_its_transfers_do_not_give_is_refused(busy_home, tmp_pa
 
 def test_filtered_exports_hold_only_what_was_asked_and_cannot_be_imported(busy_home, tmp_path,
                                                                           cli, clock):
+    """Exports filtered by --agent or --since hold only matching records, are marked incomplete and
+    cannot be imported."""
     everything = json.loads(cli("export").out)
     mine = json.loads(cli("export", "--agent", "zero").out)
     assert mine["complete"] is False and mine["agent"] == "zero"
@@ -160,6 +170,7 @@ def test_filtered_exports_hold_only_what_was_asked_and_cannot_be_imported(busy_h
 
 
 def test_export_to_stdout_equals_the_file(busy_home, tmp_path, cli):
+    """An export written to stdout equals the one written with --out."""
     out = tmp_path / "e.csv"
     summary = cli("export", "--format", "csv", "--out", str(out), "--json")
     assert summary.code == 0 and summary.json["ok"] and summary.json["format"] == "csv"
@@ -176,11 +187,14 @@ def test_export_to_stdout_equals_the_file(busy_home, tmp_path, cli):
      '"idempotency":[]}', "transfers record 1: expected the fields"),
 ])
 def test_malformed_exports_are_one_clear_error(text, message):
+    """Each malformed export is one InvalidInput saying what is wrong."""
     with pytest.raises(InvalidInput, match=message):
         parse_export(text)
 
 
 def test_times_are_exact_to_the_microsecond():
+    """Export times round-trip exactly to the microsecond, accept dates and offsets, and refuse free
+    text."""
     for us in (0, 1, 1_767_225_600_000_007, 253_402_300_799_999_999):
         assert parse_time(time_text(us), "t") == us
     assert parse_time("2026-01-01", "t") == 1_767_225_600_000_000
@@ -190,5 +204,6 @@ def test_times_are_exact_to_the_microsecond():
 
 
 def test_image_of_an_empty_filter_still_serialises(exchange):
+    """An export filtered down to nothing still serialises, with no transfers."""
     text = to_json(exchange.export_image(agent="zero", since=parse_time("2100-01-01", "s")))
     assert json.loads(text)["transfers"] == []

@@ -90,6 +90,8 @@ def test_reserve_refusal_is_402(service: Service):
 
 
 def test_unknown_agent_and_pool_are_404_bad_input_422(service: Service):
+    """Unknown agents and pools are 404 not_found; bad or incomplete bodies, including an unknown
+    agent in a body, are 422."""
     with service.as_admin() as http:
         assert http.get("/v1/agents/nobody").status_code == 404
         assert http.get("/v1/agents/nobody").json()["error"]["code"] == "not_found"
@@ -122,6 +124,8 @@ def test_idempotency_key_replays_the_first_result_and_conflicts_on_change(servic
 
 
 def test_admin_routes_pay_commits_awards_and_issues(fresh_service: Service):
+    """Admin routes pay commits, awards and issues at the seed's rates, preview rewards and run
+    doctor."""
     with fresh_service.as_admin() as http:
         commit = http.post("/v1/commits", json={
             "author_email": "claude@aygp-dr.ai", "project": "nexushive-setup",
@@ -159,6 +163,7 @@ def test_events_stream_transfers_and_refusals_as_they_happen(fresh_service: Serv
 
 
 def test_an_agents_event_stream_shows_only_its_own_wallet(fresh_service: Service):
+    """An agent's event stream carries only transfers into or out of its own wallet."""
     with fresh_service.as_admin() as http:
         for agent in ("claude", "zero"):
             http.post("/v1/awards", json={"agent": agent, "amount": "1", "source": "t",
@@ -169,6 +174,7 @@ def test_an_agents_event_stream_shows_only_its_own_wallet(fresh_service: Service
 
 
 def test_a_revoked_key_is_refused_at_once(fresh_service: Service):
+    """A key revoked while a client holds it is refused with 401 on the next request."""
     with fresh_service.as_agent("claude") as http:
         assert http.get("/v1/whoami").json()["agent"] == "claude"
         with open_exchange(fresh_service.home) as ex:

@@ -69,6 +69,8 @@ def post(svc: Service, route: Route, key: str | None, headers: dict | None = Non
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
 def test_no_key_or_a_wrong_key_is_401_and_changes_nothing(matrix_service: Service, route):
+    """Every write route answers a missing, malformed or non-bearer key with 401 unauthenticated and
+    changes nothing."""
     before = matrix_service.ledger_state()
     assert post(matrix_service, route, None).status_code == 401
     for wrong in WRONG_KEYS:
@@ -83,6 +85,8 @@ def test_no_key_or_a_wrong_key_is_401_and_changes_nothing(matrix_service: Servic
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
 def test_another_agents_key_is_403_and_changes_nothing(matrix_service: Service, route):
+    """Every write route answers another agent's valid key with 403 forbidden and changes nothing.
+    """
     before = matrix_service.ledger_state()
     response = post(matrix_service, route, matrix_service.keys[route.intruder])
     assert response.status_code == 403, response.text
@@ -99,6 +103,7 @@ def test_the_rightful_key_is_served(matrix_service: Service, route):
 
 
 def test_an_admin_key_may_act_for_any_agent(matrix_service: Service):
+    """An admin key may spend on behalf of any agent."""
     with matrix_service.as_admin() as http:
         response = http.post("/v1/agents/zero/llm", json={"task_type": "coding",
                                                           "token_count": 1000})
@@ -106,6 +111,8 @@ def test_an_admin_key_may_act_for_any_agent(matrix_service: Service):
 
 
 def test_an_agent_reads_only_its_own_history(matrix_service: Service):
+    """An agent key reads its own history but gets 403 for another agent's history, doctor and
+    refusals; no key gets 401."""
     with matrix_service.as_agent("claude") as http:
         assert http.get("/v1/agents/claude/history").status_code == 200
         assert http.get("/v1/agents/builder/history").status_code == 403

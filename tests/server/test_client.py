@@ -88,6 +88,8 @@ def test_client_records_equal_the_librarys(fresh_service: Service):
 
 
 def test_client_raises_the_librarys_exceptions(fresh_service: Service):
+    """The client raises the library's exceptions, with their figures, and Unauthenticated or
+    Unreachable for a bad key or no server."""
     svc = fresh_service
     with ExchangeClient(svc.url, svc.keys["claude"]) as claude:
         with pytest.raises(RateLimited) as limited:
@@ -164,6 +166,8 @@ def test_remote_cli_writes_and_refusals_match_local(fresh_service: Service, caps
 
 
 def test_remote_cli_without_a_server_says_so(capsys):
+    """The remote CLI exits 2 with one clear line when the server is unreachable or --server has no
+    value."""
     code, _, err = run_cli(capsys, "status", "--server", f"http://127.0.0.1:{free_port()}")
     assert code == 2
     assert err.startswith("error: cannot reach the exchange")

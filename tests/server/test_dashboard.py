@@ -61,6 +61,8 @@ def open_dashboard(page: Page, svc: Service, key: str) -> None:
 
 def test_dashboard_shows_balances_and_a_spend_appears_live(fresh_service: Service,
                                                            page: Page):
+    """The dashboard shows every balance, pool shares and a chart, and an API spend and refusal
+    appear without a reload."""
     svc = fresh_service
     with svc.as_admin() as http:
         http.post("/v1/pools", json={"name": "opus-team", "creator": "claude",
@@ -96,6 +98,8 @@ def test_dashboard_shows_balances_and_a_spend_appears_live(fresh_service: Servic
 
 def test_dashboard_asks_for_a_key_and_rejects_a_wrong_one(fresh_service: Service,
                                                           page: Page):
+    """The dashboard asks for a key, rejects a wrong one and shows an agent's own view for its key.
+    """
     page.goto(fresh_service.url + "/")
     expect(page.locator("#login")).to_be_visible()
     page.fill("#key", "atx_not_a_real_key")
@@ -163,6 +167,8 @@ def round_ticks(page: Page, chart: str) -> list[float]:
 def test_dashboard_fits_the_screen_with_tiles_and_round_axes(fresh_service: Service,
                                                            browser: Browser, width: int,
                                                            height: int):
+    """At 1920×1080 and 390×844 the dashboard has no sideways overflow, shows its headline
+    tiles and labels its axes with round numbers."""
     svc = fresh_service
     busy_service(svc)
     context = browser.new_context(viewport={"width": width, "height": height})
@@ -222,6 +228,7 @@ def test_the_login_screen_hides_the_dashboard(fresh_service: Service, page: Page
 
 def test_dissolved_pools_are_muted_and_listed_after_open_ones(fresh_service: Service,
                                                               page: Page):
+    """A dissolved pool is drawn muted and listed after the open ones."""
     svc = fresh_service
     with svc.as_admin() as http:
         for name in ("first", "second"):
@@ -269,6 +276,7 @@ def test_names_from_the_ledger_render_as_text_and_no_script_runs(fresh_service: 
 
 
 def test_every_page_forbids_inline_script(fresh_service: Service):
+    """The dashboard, its script, /docs and /health all send a policy that forbids inline script."""
     with fresh_service.client() as http:
         for path in ("/", "/static/app.js", "/docs", "/health"):
             policy = http.get(path).headers["content-security-policy"]

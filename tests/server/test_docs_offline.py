@@ -12,6 +12,7 @@ from .test_dashboard import browser, page  # noqa: F401 (fixtures: chromium, loc
 
 
 def test_docs_page_links_only_local_assets(service: Service):
+    """The /docs page links only assets served by the exchange itself, each answering 200."""
     with service.client() as http:
         html = http.get("/docs").text
         urls = re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)""", html)
@@ -25,6 +26,7 @@ def test_docs_page_links_only_local_assets(service: Service):
 
 def test_docs_renders_the_api_with_every_request_to_the_server(service: Service,
                                                                 page: Page):  # noqa: F811
+    """/docs renders the API in a browser with every request going to the exchange's own server."""
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
     page.goto(f"{service.url}/docs")

@@ -39,6 +39,8 @@ def read_frames(svc: Service, after: str, count: int) -> list[tuple[str, str, di
 
 def test_resuming_after_transfers_whose_time_goes_backwards_loses_none(
         fresh_service: Service):
+    """Resuming the event stream from a received event's id loses no transfer even when a later
+    transfer's time is earlier."""
     with open_exchange(fresh_service.home) as ex, ex.store.snapshot():
         start = f"{ex.store.last_seq()}.{ex.store.last_refusal_seq()}"
         now = ex.clock.now_us()

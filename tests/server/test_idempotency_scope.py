@@ -9,6 +9,8 @@ LLM = {"task_type": "coding", "token_count": 5000}
 
 
 def test_two_agents_may_use_the_same_key_and_each_replays_its_own(fresh_service: Service):
+    """Two agents may send the same Idempotency-Key: each gets and replays its own result, and a
+    changed request is still 409."""
     headers = {"Idempotency-Key": "job-1"}
     with fresh_service.as_agent("claude") as claude, \
             fresh_service.as_agent("zero") as zero:
@@ -29,6 +31,8 @@ def test_two_agents_may_use_the_same_key_and_each_replays_its_own(fresh_service:
 
 def test_an_admins_key_is_its_own_and_a_200_character_key_still_works(
         fresh_service: Service):
+    """An admin's idempotency keys are its own, a 200-character key works, and a key with spaces is
+    422."""
     award = {"agent": "spark", "amount": "5", "source": "t", "description": "d"}
     long_key = "k" * 200  # the longest key a client may send
     with fresh_service.as_admin() as admin, fresh_service.as_agent("spark") as spark:

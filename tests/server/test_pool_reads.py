@@ -26,6 +26,7 @@ def pool_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def test_each_pool_route_reads_the_pool_once(fresh_service: Service, pool_reads: list[str]):
+    """Each pool route (show, spend, dissolve) reads the pool once per request."""
     with fresh_service.as_agent("claude") as claude:
         assert claude.post("/v1/pools", json={"name": "opus", "creator": "claude",
                                               "min_contribution": "10"}).status_code == 200

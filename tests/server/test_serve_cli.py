@@ -18,6 +18,8 @@ ENTRY = "from agent_token_exchange.cli import main; main()"
 
 
 def test_serve_answers_health_and_the_dashboard(tmp_path):
+    """serve as a real process answers /health and the dashboard, asks a key for the API and stops
+    on SIGINT."""
     init_exchange(tmp_path)
     port = free_port()
     process = subprocess.Popen(
@@ -44,6 +46,7 @@ def test_serve_answers_health_and_the_dashboard(tmp_path):
 
 
 def test_serve_without_an_exchange_is_one_clear_line(tmp_path):
+    """serve without an exchange exits 2 with one clear line and no traceback."""
     result = subprocess.run(
         [sys.executable, "-c", ENTRY, "serve", "--home", str(tmp_path)],
         capture_output=True, text=True, timeout=30)
@@ -68,6 +71,7 @@ def test_serve_on_a_busy_port_is_one_clear_line_and_exit_2(tmp_path):
 
 
 def test_serve_on_an_address_not_on_this_machine_is_one_clear_line(tmp_path):
+    """serve on an address not on this machine exits 2 with one line pointing at --host."""
     init_exchange(tmp_path)
     result = subprocess.run(  # 192.0.2.1: TEST-NET-1, never a local address
         [sys.executable, "-c", ENTRY, "serve", "--host", "192.0.2.1", "--port", "0",
