@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import json
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -25,6 +26,7 @@ from .auth import Exchanges
 
 POLL_SECONDS = 0.2
 KEEPALIVE_SECONDS = 15.0
+KEY_CHECK_SECONDS = 1.0  # a revoked key's open stream ends within about this long
 BATCH = 500
 
 
@@ -71,6 +73,13 @@ def _poll(exchanges: Exchanges, cursor: Cursor) -> tuple[list[LedgerTransfer],
                 ex.refusals_since(cursor.refusal_seq, BATCH))
 
 
+def _key_still_valid(exchanges: Exchanges, caller: Principal) -> bool:
+    ex = exchanges.get()
+    with ex.store.snapshot():
+        row = ex.store.api_key(caller.key_id)
+    return row is not None and row.revoked_at is None
+
+
 def _frame(event: str, cursor: Cursor, payload: dict[str, object]) -> str:
     return f"id: {cursor.event_id}\nevent: {event}\ndata: {json.dumps(payload)}\n\n"
 
@@ -81,8 +90,16 @@ async def event_stream(
     """Server-sent events (``transfer`` and ``refusal``) after ``cursor``, in order."""
     sent = 0
     quiet = 0.0
+    checked = time.monotonic()
     yield f"retry: 1000\nid: {cursor.event_id}\n: connected\n\n"
     while max_events is None or sent < max_events:
+        if time.monotonic() - checked >= KEY_CHECK_SECONDS:
+            # Keys are looked up on every request; a stream is one long request, so its
+            # key is looked up again as it runs, and a revoked key's stream ends.
+            if not await to_thread.run_sync(_key_still_valid, exchanges, caller):
+                yield ": the key was revoked\n\n"
+                return
+            checked = time.monotonic()
         transfers, refusals = await to_thread.run_sync(_poll, exchanges, cursor)
         # Each list stays in seq order, because an event's id says "every transfer and
         # refusal up to these seqs": sorting by time would emit a later seq first when the
