@@ -58,3 +58,19 @@ def test_a_revoked_keys_open_event_stream_ends_within_seconds(home: Path,
     with httpx.Client(base_url=server.url, timeout=5,
                       headers={"Authorization": f"Bearer {issued.key}"}) as http:
         assert http.get("/v1/events").status_code == 401
+
+
+@pytest.mark.parametrize("after", ["99999999999999999999.0", "0.99999999999999999999",
+                                   "4611686018427387905.0"])
+def test_an_event_id_out_of_range_is_bad_input(home: Path, server: RunningServer,
+                                               after: str):
+    with open_exchange(home) as ex:
+        key = KeyRing(ex.store, ex.config, ex.clock).create(admin=True).key
+    with httpx.Client(base_url=server.url, timeout=5,
+                      headers={"Authorization": f"Bearer {key}"}) as http:
+        for response in (http.get("/v1/events", params={"after": after}),
+                         http.get("/v1/events", headers={"Last-Event-ID": after})):
+            assert response.status_code == 422, response.text
+            error = response.json()["error"]
+            assert error["code"] == "invalid_input"
+            assert "out of range" in error["message"] and "\n" not in error["message"]

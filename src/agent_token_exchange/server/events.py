@@ -28,6 +28,7 @@ POLL_SECONDS = 0.2
 KEEPALIVE_SECONDS = 15.0
 KEY_CHECK_SECONDS = 1.0  # a revoked key's open stream ends within about this long
 BATCH = 500
+MAX_SEQ = 2**62  # as the other ``after`` parameters: beyond what a ledger column holds
 
 
 @dataclass
@@ -47,6 +48,9 @@ class Cursor:
             raise InvalidInput(
                 f"event id must look like 12.3 (transfer seq.refusal seq), got {text[:40]!r}"
             ) from None
+        if transfer > MAX_SEQ or refusal > MAX_SEQ:
+            raise InvalidInput(f"event id {text[:40]!r} is out of range (each seq is at most "
+                               f"{MAX_SEQ})")
         return cls(max(0, transfer), max(0, refusal))
 
 
