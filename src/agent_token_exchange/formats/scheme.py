@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, DecimalException
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -238,15 +238,16 @@ def _read_ledger(path: Path) -> list[tuple[str | None, int, str, int]]:
 def _micro(value: Any, where: str, *, signed: bool = False) -> int:
     if isinstance(value, bool) or not isinstance(value, Decimal | Fraction | int):
         raise InvalidInput(f"{where} must be a number, got {_shown(value)}")
-    if abs(value) > MAX_TOKENS * 1000:
-        raise InvalidInput(f"{where} is too large: {_shown(value)}")
-    if value < 0 and not signed:
-        raise InvalidInput(f"{where} must not be negative: {_shown(value)}")
     try:
+        # Compared, not abs(): abs() rounds to the context, and 1e999999999 overflows it.
+        if not -MAX_TOKENS * 1000 <= value <= MAX_TOKENS * 1000:
+            raise InvalidInput(f"{where} is too large: {_shown(value)}")
+        if value < 0 and not signed:
+            raise InvalidInput(f"{where} must not be negative: {_shown(value)}")
         if isinstance(value, Fraction):
             return round_half_up(Decimal(value.numerator) * MICRO / Decimal(value.denominator))
         return round_half_up(Decimal(value) * MICRO)
-    except InvalidOperation:
+    except DecimalException:  # an overflow, an invalid operation: never a traceback
         raise InvalidInput(f"{where} is not a usable number: {_shown(value)}") from None
 
 
