@@ -55,6 +55,7 @@ from ..errors import InvalidInput
 from ..ledger.dump import AccountRow, LedgerImage, PoolCreditRow, PoolImageRow, PoolMemberRow
 from ..ledger.store import Transfer
 from ..money import MAX_TOKENS, MICRO, display_amount, round_half_up
+from .export import read_text_file
 from .sexpr import Dotted, Symbol, alist_get, read_all, read_one
 
 EARN_TYPES = {"earn": Kind.AWARD, "award": Kind.AWARD, "reward": Kind.AWARD,
@@ -126,14 +127,7 @@ def read_scheme_exchange(directory: Path) -> SchemeMigration:
 
 
 def _read_file(path: Path) -> str:
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise InvalidInput(f"{path}: too large")
-        return path.read_text("utf-8")
-    except UnicodeDecodeError:
-        raise InvalidInput(f"{path}: not UTF-8 text") from None
-    except OSError as exc:
-        raise InvalidInput(f"{path}: cannot read it ({exc.strerror})") from None
+    return read_text_file(path, MAX_FILE_BYTES, "a Scheme exchange file")
 
 
 def _read_wallet(path: Path) -> _Wallet:
