@@ -140,6 +140,9 @@ def test_the_environment_variable_selects_postgresql(
     [
         ("postgresql://postgres@127.0.0.1:1/nowhere", 3, "cannot connect to PostgreSQL"),
         ("postgresql://postgres:hunter2@127.0.0.1/no_such_db_x", 3, "cannot connect"),
+        ("postgresql://postgres@127.0.0.1:1/nowhere?password=hunter2", 3, "cannot connect"),
+        ("postgresql://postgres@127.0.0.1:1/x?sslmode=disable&Password=hunter2", 3,
+         "cannot connect"),
         ("mysql://root@localhost/x", 2, "must be a postgresql:// URL"),
     ],
 )

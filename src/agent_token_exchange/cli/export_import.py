@@ -12,7 +12,13 @@ from typing import Annotated
 import typer
 
 from ..errors import InvalidInput
-from ..formats.export import MAX_FILE_BYTES, WRITERS, parse_export, parse_time
+from ..formats.export import (
+    MAX_FILE_BYTES,
+    WRITERS,
+    parse_export,
+    parse_time,
+    read_text_file,
+)
 from ..formats.scheme import read_scheme_exchange
 from ..service.home import find_home
 from ..service.lifecycle import import_exchange
@@ -112,18 +118,7 @@ def import_(
 
 
 def _read_text(path: Path) -> str:
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise InvalidInput(f"{path}: too large to be an export")
-        return path.read_text("utf-8")
-    except FileNotFoundError:
-        raise InvalidInput(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InvalidInput(f"{path}: is a directory, not an export file") from None
-    except UnicodeDecodeError:
-        raise InvalidInput(f"{path}: not UTF-8 text, so not an export") from None
-    except OSError as exc:
-        raise InvalidInput(f"{path}: cannot read it ({exc.strerror})") from None
+    return read_text_file(path, MAX_FILE_BYTES, "an export")
 
 
 def _write_atomically(path: Path, text: str) -> None:

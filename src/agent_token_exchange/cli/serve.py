@@ -22,6 +22,9 @@ def register(app: typer.Typer) -> None:
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port.", min=0, max=65535)] = 8787,
+    max_body: Annotated[int, typer.Option(
+        "--max-body", metavar="BYTES", min=1,
+        help="Refuse request bodies larger than this (413).")] = 1024 * 1024,
     home: Home = None,
     json: Json = False,
 ) -> None:
@@ -38,7 +41,7 @@ def serve(
     home_dir = local_home(home)
     if selected_database():  # this process serves one exchange: its URL for every thread
         os.environ[ENV_DATABASE] = selected_database()  # type: ignore[assignment]
-    app = create_app(home_dir)
+    app = create_app(home_dir, max_body_bytes=max_body)
     # Bind here, not in uvicorn: on a busy port or a bad host uvicorn logs and calls
     # sys.exit(3), which is our "integrity problem" code, after we said "Serving".
     listener = _listen(host, port)

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, DecimalException
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,7 @@ from ..errors import InvalidInput
 from ..ledger.dump import AccountRow, LedgerImage, PoolCreditRow, PoolImageRow, PoolMemberRow
 from ..ledger.store import Transfer
 from ..money import MAX_TOKENS, MICRO, display_amount, round_half_up
+from .export import read_text_file
 from .sexpr import Dotted, Symbol, alist_get, read_all, read_one
 
 EARN_TYPES = {"earn": Kind.AWARD, "award": Kind.AWARD, "reward": Kind.AWARD,
@@ -126,14 +127,7 @@ def read_scheme_exchange(directory: Path) -> SchemeMigration:
 
 
 def _read_file(path: Path) -> str:
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise InvalidInput(f"{path}: too large")
-        return path.read_text("utf-8")
-    except UnicodeDecodeError:
-        raise InvalidInput(f"{path}: not UTF-8 text") from None
-    except OSError as exc:
-        raise InvalidInput(f"{path}: cannot read it ({exc.strerror})") from None
+    return read_text_file(path, MAX_FILE_BYTES, "a Scheme exchange file")
 
 
 def _read_wallet(path: Path) -> _Wallet:
@@ -238,15 +232,16 @@ def _read_ledger(path: Path) -> list[tuple[str | None, int, str, int]]:
 def _micro(value: Any, where: str, *, signed: bool = False) -> int:
     if isinstance(value, bool) or not isinstance(value, Decimal | Fraction | int):
         raise InvalidInput(f"{where} must be a number, got {_shown(value)}")
-    if abs(value) > MAX_TOKENS * 1000:
-        raise InvalidInput(f"{where} is too large: {_shown(value)}")
-    if value < 0 and not signed:
-        raise InvalidInput(f"{where} must not be negative: {_shown(value)}")
     try:
+        # Compared, not abs(): abs() rounds to the context, and 1e999999999 overflows it.
+        if not -MAX_TOKENS * 1000 <= value <= MAX_TOKENS * 1000:
+            raise InvalidInput(f"{where} is too large: {_shown(value)}")
+        if value < 0 and not signed:
+            raise InvalidInput(f"{where} must not be negative: {_shown(value)}")
         if isinstance(value, Fraction):
             return round_half_up(Decimal(value.numerator) * MICRO / Decimal(value.denominator))
         return round_half_up(Decimal(value) * MICRO)
-    except InvalidOperation:
+    except DecimalException:  # an overflow, an invalid operation: never a traceback
         raise InvalidInput(f"{where} is not a usable number: {_shown(value)}") from None
 
 

@@ -12,10 +12,16 @@ from pathlib import Path
 
 from ..economy import rules
 from ..economy.records import Payment, Record
-from ..errors import BudgetExhausted, Conflict, InvalidInput
+from ..errors import BudgetExhausted, Busy, Conflict, IntegrityError, InvalidInput
 from ..service.exchange import Exchange
+from ..service.home import ExchangePaths
 from .git import CommitInfo, has_commits, head_commit, project_name, repo_root, walk_history
 from .githooks import hook_problem
+
+# How long the post-commit hook waits for the ledger (a busy SQLite writer, a PostgreSQL
+# server that does not answer) before it gives up: a commit must not hang on payment.
+HOOK_WAIT_SECONDS = 2
+UNPAID_LATER = ("the next commit's hook or `token-exchange git backfill` pays it")
 
 
 def commit_agent(ex: Exchange, commit: CommitInfo) -> str | None:
@@ -29,8 +35,6 @@ def skip_reason(ex: Exchange, commit: CommitInfo) -> str | None:
     return rules.unpaid_commit_reason(
         ex.config, is_merge=commit.is_merge, empty=commit.empty,
         agent=commit_agent(ex, commit), author_email=commit.author_email)
-
-
 
 
 def pay_head(ex: Exchange, repo: Path,
@@ -156,16 +160,16 @@ def _dry_pay(ex: Exchange, commit: CommitInfo, agent: str, project: str,
 def post_commit_hook(home: Path | str | None, repo: Path | str | None,
                      project: str | None) -> tuple[bool, str, dict[str, object]]:
     """The post-commit hook's whole job. Never raises: a commit must not break because
-    paying for it did. Returns (paid-or-settled, one line to print, JSON payload)."""
+    paying for it did. Returns (paid-or-settled, one line to print, JSON payload). Waits
+    at most ``HOOK_WAIT_SECONDS`` for the ledger; an unpaid commit is paid later."""
     from ..money import display_amount
     from ..service.home import find_home
-    from ..service.lifecycle import open_exchange
 
     try:
         paths = find_home(home)
         if not paths.exists():
             raise InvalidInput(f"no exchange at {paths.state}")
-        with open_exchange(paths.home) as ex:
+        with _open_for_hook(paths) as ex:
             commit, paid, reason = pay_head(ex, Path(repo or Path.cwd()), project)
             if paid is None:
                 line = f"token-exchange: {commit.sha[:12]} not paid: {reason}"
@@ -176,6 +180,41 @@ def post_commit_hook(home: Path | str | None, repo: Path | str | None,
             line = (f"token-exchange: {paid.agent} earned {display_amount(paid.amount)} tokens "
                     f"for {commit.sha[:12]} ({paid.project})")
         return True, line, {"sha": commit.sha, "paid": paid.to_json()}
+    except Busy:
+        return _not_paid_now(Busy(f"the ledger stayed busy with another writer for "
+                                  f"{HOOK_WAIT_SECONDS} s; {UNPAID_LATER}"))
     except Exception as exc:  # noqa: BLE001 - the hook must never break a commit
-        line, error = hook_problem(exc, "commit")
-        return False, line, {"error": error}
+        return _not_paid_now(exc)
+
+
+def _not_paid_now(exc: BaseException) -> tuple[bool, str, dict[str, object]]:
+    line, error = hook_problem(exc, "commit")
+    return False, line, {"error": error}
+
+
+def _open_for_hook(paths: ExchangePaths) -> Exchange:
+    """The home's exchange, opened to wait at most ``HOOK_WAIT_SECONDS`` for the ledger:
+    PostgreSQL's connect timeout, SQLite's busy timeout (the CLI and the server keep their
+    longer waits)."""
+    from ..economy.config import load_config
+    from ..ledger import SQLiteStore, is_postgres_url
+    from ..service.lifecycle import open_exchange
+
+    url = paths.database_url()
+    if url is None or not is_postgres_url(url):
+        ex = open_exchange(paths.home)  # SQLite (or a URL open_exchange explains is wrong)
+        if isinstance(ex.store, SQLiteStore):
+            ex.store.conn.execute(f"PRAGMA busy_timeout = {HOOK_WAIT_SECONDS * 1000}")
+        return ex
+    from ..ledger.postgres import PostgresStore
+
+    config = load_config(paths.config)
+    try:
+        store = PostgresStore(url, connect_timeout=HOOK_WAIT_SECONDS)
+    except IntegrityError as exc:
+        raise IntegrityError(f"{exc.message}; {UNPAID_LATER}") from None
+    try:
+        return Exchange(store, config)
+    except BaseException:
+        store.close()
+        raise

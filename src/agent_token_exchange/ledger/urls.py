@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit, urlunsplit
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+# libpq also takes the password as a query parameter: ?password=... (any case, anywhere).
+_QUERY_PASSWORD = re.compile(r"(?i)([?&;]password=)[^&#]*")
 
 
 def is_postgres_url(location: object) -> bool:
@@ -12,7 +15,9 @@ def is_postgres_url(location: object) -> bool:
 
 
 def redact(url: str) -> str:
-    """The URL with any password replaced, for messages and output."""
+    """The URL with any password replaced (in its user part or as ``?password=``), for
+    messages and output."""
+    url = _QUERY_PASSWORD.sub(r"\1***", url)
     try:
         parts = urlsplit(url)
         password = parts.password

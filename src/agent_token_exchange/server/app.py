@@ -42,6 +42,7 @@ from ..service.exchange import Exchange
 from . import schemas as s
 from .auth import Caller, ExchangeDep, Exchanges
 from .events import Cursor, event_stream, latest_cursor, visible_to
+from .limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
 from .security import ContentSecurityPolicy
 
 IdempotencyKey = Annotated[str | None, Header(
@@ -117,9 +118,10 @@ def error_body(error: ExchangeError) -> dict[str, Any]:
 
 def create_app(
     home: str | os.PathLike[str] | None = None, *, clock: Clock | None = None,
-    exchanges: Exchanges | None = None,
+    exchanges: Exchanges | None = None, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> FastAPI:
-    """The API and dashboard over the exchange at ``home`` (or over ``exchanges``)."""
+    """The API and dashboard over the exchange at ``home`` (or over ``exchanges``); a
+    request body over ``max_body_bytes`` is refused with 413."""
     if exchanges is None:
         if home is None:
             raise ValueError("create_app needs a home or exchanges")
@@ -142,7 +144,8 @@ def create_app(
         redoc_url=None,
     )
     app.state.exchanges = exchanges
-    app.add_middleware(ContentSecurityPolicy)
+    app.add_middleware(BodyLimit, exchanges=exchanges, max_body_bytes=max_body_bytes)
+    app.add_middleware(ContentSecurityPolicy)  # added last: outermost, so 401/413 carry it
 
     @app.exception_handler(ExchangeError)
     async def exchange_error(request: Request, exc: ExchangeError) -> JSONResponse:

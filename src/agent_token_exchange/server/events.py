@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import json
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -25,7 +26,9 @@ from .auth import Exchanges
 
 POLL_SECONDS = 0.2
 KEEPALIVE_SECONDS = 15.0
+KEY_CHECK_SECONDS = 1.0  # a revoked key's open stream ends within about this long
 BATCH = 500
+MAX_SEQ = 2**62  # as the other ``after`` parameters: beyond what a ledger column holds
 
 
 @dataclass
@@ -45,6 +48,9 @@ class Cursor:
             raise InvalidInput(
                 f"event id must look like 12.3 (transfer seq.refusal seq), got {text[:40]!r}"
             ) from None
+        if transfer > MAX_SEQ or refusal > MAX_SEQ:
+            raise InvalidInput(f"event id {text[:40]!r} is out of range (each seq is at most "
+                               f"{MAX_SEQ})")
         return cls(max(0, transfer), max(0, refusal))
 
 
@@ -71,6 +77,13 @@ def _poll(exchanges: Exchanges, cursor: Cursor) -> tuple[list[LedgerTransfer],
                 ex.refusals_since(cursor.refusal_seq, BATCH))
 
 
+def _key_still_valid(exchanges: Exchanges, caller: Principal) -> bool:
+    ex = exchanges.get()
+    with ex.store.snapshot():
+        row = ex.store.api_key(caller.key_id)
+    return row is not None and row.revoked_at is None
+
+
 def _frame(event: str, cursor: Cursor, payload: dict[str, object]) -> str:
     return f"id: {cursor.event_id}\nevent: {event}\ndata: {json.dumps(payload)}\n\n"
 
@@ -81,8 +94,16 @@ async def event_stream(
     """Server-sent events (``transfer`` and ``refusal``) after ``cursor``, in order."""
     sent = 0
     quiet = 0.0
+    checked = time.monotonic()
     yield f"retry: 1000\nid: {cursor.event_id}\n: connected\n\n"
     while max_events is None or sent < max_events:
+        if time.monotonic() - checked >= KEY_CHECK_SECONDS:
+            # Keys are looked up on every request; a stream is one long request, so its
+            # key is looked up again as it runs, and a revoked key's stream ends.
+            if not await to_thread.run_sync(_key_still_valid, exchanges, caller):
+                yield ": the key was revoked\n\n"
+                return
+            checked = time.monotonic()
         transfers, refusals = await to_thread.run_sync(_poll, exchanges, cursor)
         # Each list stays in seq order, because an event's id says "every transfer and
         # refusal up to these seqs": sorting by time would emit a later seq first when the

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 Amount = Annotated[str, Field(description="Tokens as a decimal string, e.g. '450' or '0.5'",
                               examples=["450"])]
@@ -13,7 +13,8 @@ AmountIn = Annotated[str, Field(min_length=1, max_length=40,
                                 description="Tokens as a decimal string", examples=["100"])]
 Name = Annotated[str, Field(min_length=1, max_length=64, examples=["claude"])]
 Text = Annotated[str, Field(min_length=1, max_length=500)]
-Count = Annotated[int | Annotated[str, Field(max_length=40)], Field(
+# Strict: JSON true is not the count 1 (nor 1.0 a count at all).
+Count = Annotated[StrictInt | Annotated[str, Field(max_length=40)], Field(
     description="Inference tokens: an integer (or its decimal string)", examples=[5000])]
 Time = Annotated[str, Field(description="ISO-8601 UTC", examples=["2026-01-01T00:00:00Z"])]
 

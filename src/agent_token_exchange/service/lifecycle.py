@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 
 from ..clock import Clock
-from ..economy.config import default_config_text, load_config
+from ..economy.accounts import INFERENCE, MINT
+from ..economy.config import NAME_PATTERN, default_config_text, load_config
 from ..economy.records import ImportSummary
+from ..economy.validation import POOL_ID
 from ..errors import InvalidInput
 from ..ledger import is_postgres_url, open_store
 from ..ledger.dump import LedgerImage, ledger_is_empty, load_image
@@ -61,6 +64,7 @@ def import_exchange(
     (hashes chain, stated balances equal what its transfers give, doctor finds no error);
     otherwise nothing is written and the files this call created are removed. With a
     PostgreSQL ``database`` URL (or one the home names), the ledger goes there."""
+    check_image_names(image)
     paths = paths_for(home)
     url = _database_url(paths, database)
     created_dir = not paths.state.exists()
@@ -101,6 +105,50 @@ def import_exchange(
             str(paths.home), len(image.transfers), len(image.accounts), len(image.pools),
             len(image.refusals), len(image.idempotency), head,
             tuple(sorted(wallets - set(config.agents))))
+
+
+_NAME = re.compile(NAME_PATTERN)
+_ACCOUNT_KINDS = {"agent": _NAME, "pool": POOL_ID, "contract": _NAME}
+
+
+def check_image_names(image: LedgerImage) -> None:
+    """Every name in an image is one the exchange itself could have written (the CLI's
+    patterns), or InvalidInput naming the first that is not. Refusals and pools are
+    outside the hash chain, so without this an import could plant any text (markup, a
+    script) where the dashboard shows a name."""
+
+    def check(value: str | None, pattern: re.Pattern[str], what: str, kind: str) -> None:
+        if value is not None and not (isinstance(value, str) and pattern.match(value)):
+            raise InvalidInput(f"{what}: {str(value)[:40]!r} is not a valid {kind}; "
+                               "nothing was imported")
+
+    agent, pool = "agent name (lowercase letters, digits, - and _)", "pool id (like pool-1)"
+    for account in image.accounts:
+        prefix, _, rest = account.name.partition(":")
+        pattern = _ACCOUNT_KINDS.get(prefix)
+        if account.name in (MINT, INFERENCE) and account.kind == "system":
+            continue
+        if pattern is None or prefix != account.kind or not pattern.match(rest):
+            raise InvalidInput(
+                f"account {account.name[:40]!r} (kind {account.kind[:20]!r}) is not a valid "
+                "account name (agent:NAME, pool:pool-N or contract:NAME of that kind, or a "
+                "system account); nothing was imported")
+    for t in image.transfers:
+        check(t.pool_id, POOL_ID, f"transfer #{t.seq}: pool_id", pool)
+    for p in image.pools:
+        check(p.id, POOL_ID, "pool id", pool)
+        check(p.creator, _NAME, f"pool {p.id}: creator", agent)
+    for m in image.pool_members:
+        check(m.pool_id, POOL_ID, "pool member: pool_id", pool)
+        check(m.agent, _NAME, f"member of {m.pool_id}", agent)
+    for c in image.pool_credits:
+        check(c.agent, _NAME, f"pool credit of transfer #{c.seq}: agent", agent)
+    for r in image.refusals:
+        where = f"refusal #{r.seq}"
+        check(r.agent, _NAME, f"{where}: agent", agent)
+        check(r.pool_id, POOL_ID, f"{where}: pool_id", pool)
+        check(r.operation, _NAME, f"{where}: operation", "operation (like pool_spend)")
+        check(r.code, _NAME, f"{where}: code", "refusal code (like insufficient_funds)")
 
 
 def _make_state_dir(paths: ExchangePaths) -> None:
