@@ -11,7 +11,13 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from ..errors import ExchangeError, IntegrityError, Refused, exit_code_for
+from ..errors import (
+    EXIT_BAD_INPUT,
+    EXIT_INTEGRITY,
+    EXIT_REFUSED,
+    ExchangeError,
+    exit_code_for,
+)
 from ..money import MICRO
 
 # emoji=False: text such as "agent:zero: …" must not turn into "agent0️⃣ …".
@@ -47,18 +53,19 @@ def emit_json(payload: dict[str, Any], *, ok: bool = True) -> None:
     sys.stdout.write(json.dumps({"ok": ok, **payload}, ensure_ascii=False) + "\n")
 
 
+# How a line on stderr starts, by exit code: the registry decides which an error gets.
+_PREFIX = {EXIT_REFUSED: "🚫 ", EXIT_INTEGRITY: "integrity problem: "}
+
+
 def emit_error(error: ExchangeError, as_json: bool) -> int:
+    """Print ``error`` as the CLI shows it and return its exit code from the registry."""
     code = exit_code_for(error)
     if as_json:
         sys.stdout.write(json.dumps(
             {"ok": False, "error": {"code": error.code, "message": error.message}},
             ensure_ascii=False) + "\n")
-    elif isinstance(error, Refused):
-        stderr.print(f"🚫 {error.message}", markup=False)
-    elif isinstance(error, IntegrityError):
-        stderr.print(f"integrity problem: {error.message}", markup=False)
     else:
-        stderr.print(f"error: {error.message}", markup=False)
+        stderr.print(_PREFIX.get(code, "error: ") + error.message, markup=False)
     return code
 
 
@@ -68,7 +75,7 @@ def emit_usage_error(message: str, as_json: bool) -> int:
             {"ok": False, "error": {"code": "usage", "message": message}}) + "\n")
     else:
         stderr.print(f"error: {message}", markup=False)
-    return 2
+    return EXIT_BAD_INPUT
 
 
 def table(title: str | None, *columns: str, right: tuple[str, ...] = ()) -> Table:

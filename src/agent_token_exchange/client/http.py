@@ -31,26 +31,9 @@ from ..economy.records import (
     RewardPreview,
     Wallet,
 )
-from ..errors import (
-    BudgetExhausted,
-    Conflict,
-    ExchangeError,
-    InsufficientFunds,
-    IntegrityError,
-    InvalidInput,
-    NotAllowed,
-    RateLimited,
-    Refused,
-)
+from ..errors import ExchangeError, InvalidInput, Unreachable, error_class
 from ..money import MICRO
-from ..service.api_keys import Forbidden, Unauthenticated
 from ..service.audit import AuditReport
-
-
-class Unreachable(ExchangeError):
-    """The server could not be reached, or answered with something that is not the API."""
-
-    code = "unreachable"
 
 
 class ExchangeClient:
@@ -254,23 +237,19 @@ class ExchangeClient:
 
 
 def error_from_response(status: int, data: Any) -> ExchangeError:
-    """The exception the library would have raised, rebuilt from an error response."""
+    """The exception the library would have raised, rebuilt by its code from the error
+    registry (a code this version does not know: the class its status stands for)."""
     detail = data.get("error") if isinstance(data, dict) else None
     if not isinstance(detail, dict):
         return Unreachable(f"the server answered {status} with an unexpected body")
     code, message = str(detail.get("code", "error")), str(detail.get("message", ""))
-    if status == 429 and "kind" in detail:
-        return RateLimited(message, kind=detail["kind"], used=_micro(detail["used"]),
-                           limit=_micro(detail["limit"]), needed=_micro(detail["needed"]))
-    if status == 402:
-        refusal: type[Refused] = {"budget_exhausted": BudgetExhausted,
-                                  "not_allowed": NotAllowed}.get(code, InsufficientFunds)
-        return refusal(message, code=code)
-    by_status: dict[int, type[ExchangeError]] = {
-        401: Unauthenticated, 403: Forbidden, 409: Conflict, 503: IntegrityError,
-        404: InvalidInput, 422: InvalidInput,
-    }
-    return by_status.get(status, ExchangeError)(message, code=code)
+    cls = error_class(code, status)
+    try:
+        fields = {name: _micro(value) if name in cls.MONEY else value
+                  for name, value in detail.items()}
+        return cls.from_dict({**fields, "code": code, "message": message})
+    except (KeyError, TypeError, ArithmeticError):  # a leaf without its fields
+        return ExchangeError(message, code=code)
 
 
 def _part(text: str) -> str:

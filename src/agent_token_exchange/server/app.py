@@ -28,16 +28,15 @@ from ..clock import Clock
 from ..economy.records import PoolView
 from ..economy.validation import IDEMPOTENCY_KEY
 from ..errors import (
-    Conflict,
     ExchangeError,
-    IntegrityError,
+    Forbidden,
     InvalidInput,
-    RateLimited,
-    Refused,
+    NotFound,
+    status_for,
 )
 from ..ledger import SCHEMA_VERSION
 from ..money import format_amount
-from ..service.api_keys import Forbidden, Principal, Unauthenticated
+from ..service.api_keys import Principal
 from ..service.exchange import Exchange
 from . import schemas as s
 from .auth import Caller, ExchangeDep, Exchanges
@@ -86,33 +85,15 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def status_for(error: ExchangeError) -> int:
-    if isinstance(error, Unauthenticated):
-        return 401
-    if isinstance(error, Forbidden):
-        return 403
-    if isinstance(error, RateLimited):
-        return 429
-    if isinstance(error, Refused):
-        return 402
-    if isinstance(error, Conflict):
-        return 409
-    if isinstance(error, NotFound):
-        return 404
-    if isinstance(error, IntegrityError):
-        return 503
-    return 422
-
-
-class NotFound(InvalidInput):
-    code = "not_found"
+def error_response(error: ExchangeError) -> JSONResponse:
+    """An error as the API answers it: the registry's status and ``error_body``."""
+    return JSONResponse(error_body(error), status_code=status_for(error))
 
 
 def error_body(error: ExchangeError) -> dict[str, Any]:
-    detail: dict[str, Any] = {"code": error.code, "message": error.message}
-    if isinstance(error, RateLimited):
-        detail.update(kind=error.kind, used=format_amount(error.used),
-                      limit=format_amount(error.limit), needed=format_amount(error.needed))
+    """The registry's ``to_dict`` under ``error``, amounts as decimal strings."""
+    detail = {name: format_amount(value) if name in error.MONEY else value
+              for name, value in error.to_dict().items()}
     return {"ok": False, "error": detail}
 
 
@@ -149,22 +130,24 @@ def create_app(
 
     @app.exception_handler(ExchangeError)
     async def exchange_error(request: Request, exc: ExchangeError) -> JSONResponse:
-        return JSONResponse(error_body(exc), status_code=status_for(exc))
+        return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
         message = f"{where}: {first.get('msg')}" if where else str(first.get("msg"))
-        return JSONResponse(error_body(InvalidInput(message)), status_code=422)
+        return error_response(InvalidInput(message))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 400:  # a body that is not JSON at all: bad input, like the rest
-            return JSONResponse(error_body(InvalidInput(str(exc.detail))), status_code=422)
-        code = "not_found" if exc.status_code == 404 else "http_error"
-        return JSONResponse({"ok": False, "error": {"code": code, "message": str(exc.detail)}},
-                            status_code=exc.status_code)
+            return error_response(InvalidInput(str(exc.detail)))
+        if exc.status_code == 404:
+            return error_response(NotFound(str(exc.detail)))
+        return JSONResponse(
+            {"ok": False, "error": {"code": "http_error", "message": str(exc.detail)}},
+            status_code=exc.status_code)
 
     @app.get("/health", response_model=s.Health, tags=["service"])
     def health() -> dict[str, Any]:

@@ -21,24 +21,12 @@ from dataclasses import dataclass
 from ..clock import Clock
 from ..economy.config import Config
 from ..economy.records import Record
-from ..errors import ExchangeError, InvalidInput
+from ..errors import Forbidden, InvalidInput, Unauthenticated
 from ..ledger.api_keys import ApiKeyRow
 from ..ledger.store import Store
 
 _KEY = re.compile(r"^atx_([0-9a-f]{12})_[A-Za-z0-9_-]{43}$")
 _KEY_ID = re.compile(r"^[0-9a-f]{12}$")
-
-
-class Unauthenticated(ExchangeError):
-    """No key, or a key the exchange does not know (HTTP 401)."""
-
-    code = "unauthenticated"
-
-
-class Forbidden(ExchangeError):
-    """A valid key asked for something its holder may not do (HTTP 403)."""
-
-    code = "forbidden"
 
 
 @dataclass(frozen=True)

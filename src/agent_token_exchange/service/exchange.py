@@ -41,11 +41,10 @@ from ..economy.validation import (
 from ..errors import (
     BudgetExhausted,
     Conflict,
-    InsufficientFunds,
     InvalidInput,
     NotAllowed,
-    RateLimited,
     Refused,
+    refusal,
 )
 from ..ledger import Kind, Store
 from ..money import parse_amount, parse_count, to_micro
@@ -577,15 +576,8 @@ class _LockSetMoved(Exception):
 def _raise_if_refused(decision: rules.SpendDecision) -> None:
     if decision.allowed:
         return
-    code = decision.code or "refused"
-    if code.endswith("_limit"):
-        raise RateLimited(
-            decision.message, kind=code.removesuffix("_limit"), used=decision.used,
-            limit=decision.limit, needed=decision.needed,
-        )
-    if code == "not_allowed":
-        raise NotAllowed(decision.message)
-    raise InsufficientFunds(decision.message, code=code)
+    raise refusal(decision.code or "refused", decision.message, used=decision.used,
+                  limit=decision.limit, needed=decision.needed)
 
 
 __all__ = ["Exchange"]

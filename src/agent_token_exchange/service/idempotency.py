@@ -8,7 +8,7 @@ import hashlib
 import json
 from typing import Any
 
-from ..errors import BudgetExhausted, InsufficientFunds, NotAllowed, RateLimited, Refused
+from ..errors import Refused
 
 # The keys of things with an outside identity: written by exchange.py, looked up by
 # views.py, so each format lives here once. ``sha`` and ``patch_id`` are validated hex.
@@ -40,19 +40,11 @@ def request_hash(operation: str, request: dict[str, Any]) -> str:
 
 
 def refusal_record(exc: Refused) -> dict[str, Any]:
-    record: dict[str, Any] = {"class": type(exc).__name__, "code": exc.code,
-                              "message": exc.message}
-    if isinstance(exc, RateLimited):
-        record.update(kind=exc.kind, used=exc.used, limit=exc.limit, needed=exc.needed)
-    return record
+    """A refusal as stored under its key: its class name (kept for older readers), then
+    the registry's ``to_dict``."""
+    return {"class": type(exc).__name__, **exc.to_dict()}
 
 
 def refusal_from_record(record: dict[str, Any]) -> Refused:
-    if record["class"] == "RateLimited":
-        return RateLimited(record["message"], kind=record["kind"], used=record["used"],
-                           limit=record["limit"], needed=record["needed"])
-    classes: dict[str, type[Refused]] = {
-        "InsufficientFunds": InsufficientFunds, "BudgetExhausted": BudgetExhausted,
-        "NotAllowed": NotAllowed,
-    }
-    return classes.get(record["class"], Refused)(record["message"], code=record["code"])
+    """The refusal a first attempt met, rebuilt by its code from the error registry."""
+    return Refused.from_dict(record)

@@ -23,7 +23,7 @@ from ..clock import HOUR_US, MICROS_PER_SECOND, SimulatedClock
 from ..economy import rules
 from ..economy.accounts import wallet
 from ..economy.config import Config
-from ..errors import BudgetExhausted, InsufficientFunds, IntegrityError, RateLimited, Refused
+from ..errors import IntegrityError, RateLimited, Refused, refusal_rule
 from ..ledger import SQLiteStore
 from ..ledger.store import Transfer
 from ..money import display_limit, format_amount, to_micro
@@ -368,7 +368,7 @@ class _Run:
         use.spent += amount
 
     def _refused(self, agent: str, exc: Refused) -> None:
-        kind = _refusal_kind(exc)
+        kind = refusal_rule(exc)
         message = seed_message(exc)
         at = self.clock.now_us()
         self.refusals.append(RefusalLog(at, agent, kind, message,
@@ -430,16 +430,6 @@ def seed_number(micro: int) -> str:
     """Amounts as the seed's Scheme floats print them: 660.0, 195.5."""
     text = format_amount(micro)
     return text if "." in text else text + ".0"
-
-
-def _refusal_kind(exc: Refused) -> str:
-    if isinstance(exc, RateLimited):
-        return exc.kind
-    if isinstance(exc, InsufficientFunds):
-        return "reserve" if exc.code == "reserve" else "funds"
-    if isinstance(exc, BudgetExhausted):
-        return "budget"
-    return "not_allowed"
 
 
 def _balance_series(
