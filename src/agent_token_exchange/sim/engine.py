@@ -25,7 +25,7 @@ from ..economy.accounts import wallet
 from ..economy.config import Config
 from ..errors import BudgetExhausted, InsufficientFunds, IntegrityError, RateLimited, Refused
 from ..ledger import SQLiteStore
-from ..ledger.store import Transfer
+from ..ledger.transfers import Transfer
 from ..money import display_limit, format_amount, to_micro
 from ..service.exchange import Exchange
 from .scenario import PoolPlan, Scenario, build_config, team_names, template_of
@@ -385,7 +385,7 @@ class _Run:
     # -- the result --------------------------------------------------------------------------
 
     def result(self, seed: int, hours: int) -> RunResult:
-        transfers = self.ex.store.transfers()
+        transfers = self.ex.store.transfers.after()
         series, lowest = _balance_series(transfers, self.agents)
         start = to_micro(self.config.start_balance)
         figures = []
