@@ -40,7 +40,7 @@ def read_frames(svc: Service, after: str, count: int) -> list[tuple[str, str, di
 def test_resuming_after_transfers_whose_time_goes_backwards_loses_none(
         fresh_service: Service):
     with open_exchange(fresh_service.home) as ex, ex.store.snapshot():
-        start = f"{ex.store.last_seq()}.{ex.store.last_refusal_seq()}"
+        start = f"{ex.store.transfers.last_seq()}.{ex.store.refusals.last_seq()}"
         now = ex.clock.now_us()
     # Two writers whose clocks disagree: the later transfer (higher seq) is stamped an
     # hour earlier than the one before it.

@@ -159,6 +159,7 @@ def post_commit_hook(home: Path | str | None, repo: Path | str | None,
         if not paths.exists():
             raise InvalidInput(f"no exchange at {paths.state}")
         with open_exchange(paths.home) as ex:
+            ex.open_accounts()  # an agent added to the config since: its start balance
             commit, paid = pay_head(ex, Path(repo or Path.cwd()), project)
             if paid is None:
                 reason = skip_reason(ex, commit)

@@ -40,7 +40,7 @@ class IdempotencyRecords:
             (key, request_hash, outcome, json.dumps(result, sort_keys=True), first_seq, at),
         )
 
-    def keys(self) -> list[tuple[str, str, int | None]]:
+    def outcomes(self) -> list[tuple[str, str, int | None]]:
         """(key, outcome, first seq) of every record, by key."""
         return [(k, o, s) for k, o, s in
                 self._db.all("SELECT key, outcome, first_seq FROM idempotency ORDER BY key")]

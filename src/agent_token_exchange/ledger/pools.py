@@ -71,7 +71,8 @@ class Pools:
         return PoolRow(*row) if row else None
 
     def all(self) -> list[PoolRow]:
-        return [PoolRow(*row) for row in self._db.all(f"SELECT {_COLUMNS} FROM pools ORDER BY number")]
+        rows = self._db.all(f"SELECT {_COLUMNS} FROM pools ORDER BY number")
+        return [PoolRow(*row) for row in rows]
 
     def count(self) -> int:
         row = self._db.one("SELECT COUNT(*) FROM pools")

@@ -50,7 +50,7 @@ class Cursor:
 
 def latest_cursor(ex: Exchange) -> Cursor:
     with ex.store.snapshot():
-        return Cursor(ex.store.last_seq(), ex.store.last_refusal_seq())
+        return Cursor(ex.store.transfers.last_seq(), ex.store.refusals.last_seq())
 
 
 def visible_to(caller: Principal, item: LedgerTransfer | RefusalEvent) -> bool:

@@ -125,6 +125,7 @@ def run_simulation(
         store = SQLiteStore(Path(tmp) / "simulation.db", durable=False, create=True)
         exchange = Exchange(store, config, clock)
         try:
+            exchange.open_accounts()  # the scenario's agents with their start balances
             run = _Run(scenario, config, exchange, clock, random.Random(seed))
             run.play(hours or scenario.hours, progress)
             if verify:
