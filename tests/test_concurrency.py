@@ -232,7 +232,8 @@ def test_eight_processes_hammering_one_exchange_keep_every_invariant(home: Path)
             if key == "dissolve-2":
                 assert outcome == "ok"
             elif key in shas:  # a commit, keyed by its SHA
-                assert outcome == "ok" and store.transfers.get(seq).idempotency_key == f"commit:{key}"
+                assert outcome == "ok"
+                assert store.transfers.get(seq).idempotency_key == f"commit:{key}"
             elif outcome == "ok":
                 assert store.transfers.get(seq).idempotency_key == f"client:{key}"
             else:
