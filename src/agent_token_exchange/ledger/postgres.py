@@ -39,7 +39,7 @@ from .urls import redact
 # second key is hashtext(current_schema()), so exchanges in different schemas do not contend.
 MIGRATION_LOCK = 0x41545801
 
-# Errors after which the whole operation may simply run again (see Exchange._operate).
+# Errors after which the whole operation may simply run again (service/operations.py).
 _RETRYABLE = (
     pg_errors.SerializationFailure,  # 40001
     pg_errors.DeadlockDetected,  # 40P01
