@@ -66,7 +66,7 @@ def grow(home: Path, clock: SimulatedClock, count: int) -> None:
     """Append ``count`` awards straight through the store, in one transaction."""
     with open_exchange(home, clock=clock, durable=False) as ex, ex.store.transaction():
         for _ in range(count):
-            ex.store.post_transfer(at=clock.now_us(), kind=Kind.AWARD, source=MINT,
+            ex.store.transfers.post(at=clock.now_us(), kind=Kind.AWARD, source=MINT,
                                    destination=wallet("builder"), amount=1)
 
 

@@ -86,7 +86,7 @@ def add_history(home: Path, transfers: int) -> None:
         n = min(batch, transfers - offset)
         rows = [(seq + offset + i + 1, start_at + (offset + i) * 1_000_000) for i in range(n)]
         hashed = []
-        for s, at in rows:  # keep the audit chain whole, as post_transfer would
+        for s, at in rows:  # keep the audit chain whole, as store.transfers.post would
             previous = transfer_hash(previous, {
                 "seq": s, "at": at, "kind": "inference", "source": "agent:zero",
                 "destination": "system:inference", "amount": 1, "description": "history",

@@ -9,14 +9,14 @@ from agent_token_exchange.economy.accounts import MINT
 
 def snapshot(ex: Exchange) -> dict[str, tuple[int, int, int]]:
     """Every account's cached (balance, earned, spent)."""
-    return {a.name: (a.balance, a.earned, a.spent) for a in ex.store.accounts()}
+    return {a.name: (a.balance, a.earned, a.spent) for a in ex.store.accounts.all()}
 
 
 def assert_invariants(ex: Exchange) -> None:
     """Conservation, caches = transfers, floors, windows within limits, doctor clean."""
-    accounts = ex.store.accounts()
+    accounts = ex.store.accounts.all()
     assert sum(a.balance for a in accounts) == 0, "conservation"
-    derived = ex.store.derived_account_figures()
+    derived = ex.store.repair.account_figures()
     for account in accounts:
         assert (account.balance, account.earned, account.spent) == derived.get(
             account.name, (0, 0, 0)), f"cache of {account.name}"
@@ -25,7 +25,7 @@ def assert_invariants(ex: Exchange) -> None:
     for agent in ex.config.agents:
         limits = ex.config.limits_for(agent)
         assert ex.balance(agent).tokens >= 0
-        rows = ex.store.consumption_rows(agent)
+        rows = ex.store.windows.rows(agent)
         for at, amount, _ in rows:
             assert amount <= limits.burst
             hourly = sum(a for t, a, _ in rows if at - HOUR_US < t <= at)

@@ -58,7 +58,7 @@ def test_every_transfer_chains_to_the_one_before(exchange, clock):
     """Each stored hash is sha256 over the previous hash and the transfer's fields."""
     _busy(exchange, clock)
     previous = GENESIS
-    transfers = exchange.store.transfers()
+    transfers = exchange.store.transfers.after()
     assert len(transfers) > 15
     for transfer in transfers:
         fields = {name: getattr(transfer, name) for name in HASHED_FIELDS}
@@ -93,8 +93,8 @@ def test_an_edit_that_rehashes_its_row_is_caught_at_the_next(home, clock, cli):
     """Recomputing the edited row's own hash does not help: the next row names it."""
     with open_exchange(home, clock=clock) as ex:
         _busy(ex, clock)
-        t = ex.store.transfer(12)
-        before = ex.store.transfer(11)
+        t = ex.store.transfers.get(12)
+        before = ex.store.transfers.get(11)
     fields = {name: getattr(t, name) for name in HASHED_FIELDS}
     fields["description"] = "nothing to see"
     forged = transfer_hash(before.hash, fields)
@@ -108,7 +108,7 @@ def test_a_removed_newest_transfer_is_caught(home, clock, cli):
     """Deleting the newest transfer is caught as removed, naming its seq."""
     with open_exchange(home, clock=clock) as ex:
         _busy(ex, clock)
-        last = ex.store.ledger_head()[0]
+        last = ex.store.transfers.head()[0]
     _tamper(home, "DELETE FROM pool_credits")
     _tamper(home, "DELETE FROM transfers WHERE seq = ?", (last,))
     result = cli("audit", "verify", "--json")
@@ -162,11 +162,11 @@ def test_an_old_database_is_backfilled_by_the_migration(tmp_path, home, clock):
     store = SQLiteStore(old)
     try:
         assert store.schema_version() == MIGRATIONS[-1].number
-        transfers = store.transfers()
+        transfers = store.transfers.after()
         assert all(t.hash for t in transfers)
-        assert store.ledger_head() == (2, transfers[-1].hash)
+        assert store.transfers.head() == (2, transfers[-1].hash)
         assert verify_chain(store).intact
-        seq = store.post_transfer(at=3, kind=Kind.AWARD, source="system:mint",
+        seq = store.transfers.post(at=3, kind=Kind.AWARD, source="system:mint",
                                   destination="agent:zero", amount=1)
         assert seq == 3 and verify_chain(store).intact
     finally:

@@ -175,7 +175,7 @@ def test_doctor_clean_and_broken(cli, home):
     """
     assert cli("doctor").code == 0
     with open_exchange(home) as ex, ex.store.transaction():
-        ex.store._execute("UPDATE accounts SET balance = balance + 5 WHERE name = ?",
+        ex.store.execute("UPDATE accounts SET balance = balance + 5 WHERE name = ?",
                           ("agent:zero",))
     broken = cli("doctor", "--json")
     assert broken.code == 3 and broken.json["ok"] is False

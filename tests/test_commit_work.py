@@ -13,7 +13,7 @@ PATCH, OTHER_PATCH = "1" * 40, "2" * 40
 
 
 def commits(ex) -> list[tuple[str, int]]:
-    return [(t.destination, t.amount) for t in ex.store.transfers() if t.kind == "commit"]
+    return [(t.destination, t.amount) for t in ex.store.transfers.after() if t.kind == "commit"]
 
 
 def test_an_amend_of_a_paid_commit_settles_at_zero(exchange):

@@ -213,12 +213,12 @@ def test_eight_processes_hammering_one_exchange_keep_every_invariant(home: Path)
 
     with open_exchange(home, clock=SystemClock()) as ex:
         store = ex.store
-        transfers = store.transfers()
-        assert sum(a.balance for a in store.accounts()) == 0  # conservation
+        transfers = store.transfers.after()
+        assert sum(a.balance for a in store.accounts.all()) == 0  # conservation
         for agent in AGENTS:
             assert ex.balance(agent).tokens >= to_micro(500), agent  # the reserve
-        assert store.account("pool:pool-1").balance >= 0
-        assert store.account("pool:pool-2").balance == 0  # dissolved: everything refunded
+        assert store.accounts.get("pool:pool-1").balance >= 0
+        assert store.accounts.get("pool:pool-2").balance == 0  # dissolved: everything refunded
         # Each key applied once, at the seq every replay reported (a dissolution's refunds
         # all carry its key).
         keyed = Counter(t.idempotency_key for t in transfers if t.idempotency_key)
@@ -232,9 +232,10 @@ def test_eight_processes_hammering_one_exchange_keep_every_invariant(home: Path)
             if key == "dissolve-2":
                 assert outcome == "ok"
             elif key in shas:  # a commit, keyed by its SHA
-                assert outcome == "ok" and store.transfer(seq).idempotency_key == f"commit:{key}"
+                assert outcome == "ok"
+                assert store.transfers.get(seq).idempotency_key == f"commit:{key}"
             elif outcome == "ok":
-                assert store.transfer(seq).idempotency_key == f"client:{key}"
+                assert store.transfers.get(seq).idempotency_key == f"client:{key}"
             else:
                 assert f"client:{key}" not in keyed
         # No rolling hour over its limit, no spend over the burst limit.

@@ -83,7 +83,7 @@ def test_sigkill_at_random_moments_loses_nothing_reported_done(home, tmp_path):
             assert report.healthy, (round_number, [f.message for f in report.errors])
             assert ex.audit().intact
             done = _reported_done(done_log)
-            present = {key for key, _, _ in ex.store.idempotency_keys()}
+            present = {key for key, _, _ in ex.store.idempotency.outcomes()}
             missing = [key for key in done if f"client:{key}" not in present]
             assert not missing, f"reported done but lost: {missing[:5]}"
             checked = len(done)

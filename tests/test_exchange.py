@@ -36,7 +36,7 @@ def test_commit_pays_from_the_contract_budget(exchange):
     paid = exchange.commit("claude@aygp-dr.ai", "nexushive-setup",
                            "hotfix: critical security patch", sha=SHA_abc123)
     assert (paid.agent, paid.amount, paid.tokens) == ("claude", 600 * T, 10_600 * T)
-    assert exchange.store.account("contract:nexushive-setup").balance == 49_400 * T
+    assert exchange.store.accounts.get("contract:nexushive-setup").balance == 49_400 * T
     wallet = exchange.balance("claude")
     assert (wallet.earned, wallet.spent) == (600 * T, 0)
     assert_invariants(exchange)
@@ -90,7 +90,7 @@ def test_llm_charges_the_preferred_model(exchange):
     assert (charge.model, charge.amount, charge.tokens) == ("llama3.2", T // 2,
                                                             10_000 * T - T // 2)
     assert exchange.balance("zero").spent == T // 2
-    assert exchange.store.account("system:inference").balance == T // 2
+    assert exchange.store.accounts.get("system:inference").balance == T // 2
 
 
 def test_refusals_change_no_balance_and_are_recorded(exchange):
@@ -263,9 +263,9 @@ def test_a_reward_of_nothing_settles_without_a_transfer(tmp_path, clock):
         'multiplier = 1.0\nbudget = 10000', 'multiplier = 0\nbudget = 10000'))
     init_exchange(tmp_path, clock=clock)
     with open_exchange(tmp_path, clock=clock) as ex:
-        before = ex.store.last_seq()
+        before = ex.store.transfers.last_seq()
         paid = ex.commit("zero@x.io", "misc", "work", sha=SHA_abcd1234)
         assert paid.amount == 0 and "nothing" in paid.note
-        assert ex.store.last_seq() == before
+        assert ex.store.transfers.last_seq() == before
         assert ex.commit("zero@x.io", "misc", "work", sha=SHA_abcd1234) == paid
         assert_invariants(ex)

@@ -17,7 +17,7 @@ def test_create_shows_the_key_once_and_stores_only_its_hash(cli, home):
     secret = key.split("_", 2)[2]  # the secret itself may contain "_"
     assert len(secret) == 43
     with open_exchange(home) as ex:  # either store: no row holds the key or its secret
-        stored = repr(ex.store._all("SELECT * FROM api_keys"))
+        stored = repr(ex.store.all("SELECT * FROM api_keys"))
     assert key not in stored and secret not in stored
     sqlite_file = home / ".exchange" / "exchange.db"
     if sqlite_file.exists():  # on SQLite, not a byte of the file either
@@ -61,7 +61,7 @@ def test_bad_input_is_one_line_and_changes_nothing(cli, home):
         assert result.code == 2, args
         assert result.err.startswith("error: ") and result.err.count("\n") == 1, args
     with open_exchange(home) as ex:
-        assert ex.store._one("SELECT COUNT(*) FROM api_keys")[0] == 0
+        assert ex.store.one("SELECT COUNT(*) FROM api_keys")[0] == 0
 
 
 def test_keys_and_serve_refuse_a_remote_exchange(cli):

@@ -39,9 +39,9 @@ def test_a_newer_schema_is_refused_with_a_clear_error(
         exchange: Exchange, home: Path, store_kind: str) -> None:
     """A database migrated by a newer release is not opened by an older program."""
     if store_kind == "sqlite":
-        exchange.store._execute("PRAGMA user_version = 99")
+        exchange.store.execute("PRAGMA user_version = 99")
     else:
-        exchange.store._execute("UPDATE schema_version SET version = 99")
+        exchange.store.execute("UPDATE schema_version SET version = 99")
     with pytest.raises(IntegrityError, match="v99 is newer than this program"):
         open_ex(home)
 
@@ -49,9 +49,9 @@ def test_a_newer_schema_is_refused_with_a_clear_error(
 def test_transfer_numbers_stay_gap_free_after_a_rollback(exchange: Exchange) -> None:
     """A transaction that appended a transfer and rolled back leaves no hole in the log
     (PostgreSQL's identity sequences would; the insert trigger numbers rows instead)."""
-    last = exchange.store.last_seq()
+    last = exchange.store.transfers.last_seq()
     with pytest.raises(RuntimeError), exchange.store.transaction():
-        exchange.store.post_transfer(at=1, kind=Kind.AWARD, source=MINT,
+        exchange.store.transfers.post(at=1, kind=Kind.AWARD, source=MINT,
                                      destination=wallet("claude"), amount=5)
         raise RuntimeError("abandon")
     payment = exchange.award("claude", 5, "test", "after a rollback")
@@ -62,11 +62,11 @@ def test_transfer_numbers_stay_gap_free_after_a_rollback(exchange: Exchange) -> 
 def test_transfers_cannot_be_changed_or_deleted(exchange: Exchange) -> None:
     """The database itself refuses to edit or delete a transfer."""
     with pytest.raises(Exception, match="immutable"), exchange.store.transaction():
-        exchange.store._execute("UPDATE transfers SET amount = 1 WHERE seq = 1")
+        exchange.store.execute("UPDATE transfers SET amount = 1 WHERE seq = 1")
     with pytest.raises(Exception, match="immutable"), exchange.store.transaction():
-        exchange.store._execute("UPDATE transfers SET hash = 'x' WHERE seq = 1")
+        exchange.store.execute("UPDATE transfers SET hash = 'x' WHERE seq = 1")
     with pytest.raises(Exception, match="permanent"), exchange.store.transaction():
-        exchange.store._execute("DELETE FROM transfers WHERE seq = 1")
+        exchange.store.execute("DELETE FROM transfers WHERE seq = 1")
 
 
 def _init(index: int, barrier: Any, results: Any, home: str, url: str | None) -> None:
@@ -93,7 +93,7 @@ def test_eight_processes_opening_a_new_exchange_at_once_grant_each_agent_once(
         proc.join(timeout=10)
     assert outcomes == ["ok"] * 8
     with open_ex(tmp_path) as ex:
-        grants = [t for t in ex.store.transfers() if t.kind == Kind.GRANT.value]
+        grants = [t for t in ex.store.transfers.after() if t.kind == Kind.GRANT.value]
         assert sorted(t.destination for t in grants) == sorted(wallet(a) for a in ex.agents())
         assert ex.balance("claude").tokens == to_micro(10_000)
         assert ex.store.schema_version() == SCHEMA_VERSION
@@ -190,13 +190,13 @@ def test_a_lost_connection_is_one_clear_error(tmp_path: Path, pg_url: str) -> No
 
     init_exchange(tmp_path, database=pg_url)
     with open_ex(tmp_path) as ex:
-        before = ex.store.last_seq()
+        before = ex.store.transfers.last_seq()
         with psycopg.connect(pg_url, autocommit=True) as other:
             other.execute("SELECT pg_terminate_backend(%s)", (ex.store.conn.info.backend_pid,))
         with pytest.raises(IntegrityError, match="lost the connection to PostgreSQL"):
             ex.llm("claude", "coding", 10_000)
     with open_ex(tmp_path) as ex:
-        assert ex.store.last_seq() == before
+        assert ex.store.transfers.last_seq() == before
         assert ex.balance("claude").tokens == to_micro(10_000)
 
 
@@ -219,7 +219,7 @@ def test_an_exchange_moves_between_stores_by_export_and_import(
     with open_ex(moved) as ex:
         assert type(ex.store).__name__ == "PostgresStore"
         assert ex.doctor().healthy
-        assert ex.llm("claude", "coding", 1000).seq == ex.store.last_seq()
+        assert ex.llm("claude", "coding", 1000).seq == ex.store.transfers.last_seq()
 
 
 def test_the_http_service_serves_a_postgresql_exchange(tmp_path: Path, pg_url: str) -> None:
@@ -238,6 +238,6 @@ def test_the_http_service_serves_a_postgresql_exchange(tmp_path: Path, pg_url: s
         server.stop()
     with open_ex(tmp_path) as ex:
         assert type(ex.store).__name__ == "PostgresStore"
-        assert [ex.store.transfer(c.seq).amount for c in charges] == [to_micro(150)] * 3
+        assert [ex.store.transfers.get(c.seq).amount for c in charges] == [to_micro(150)] * 3
         assert ex.balance("claude").tokens == to_micro(10_000 - 450)
         assert ex.doctor().healthy

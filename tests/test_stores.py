@@ -35,8 +35,8 @@ def test_a_day_of_work_balances_on_either_store(exchange: Exchange) -> None:
     assert dissolved.amount == to_micro(850)
     report = exchange.doctor()
     assert report.healthy, report.errors
-    assert [t.seq for t in exchange.store.transfers()] == list(
-        range(1, exchange.store.last_seq() + 1))
+    assert [t.seq for t in exchange.store.transfers.after()] == list(
+        range(1, exchange.store.transfers.last_seq() + 1))
 
 
 def test_cli_reads_what_the_library_wrote(cli) -> None:

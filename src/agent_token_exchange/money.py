@@ -15,7 +15,7 @@ MICRO = 1_000_000
 DECIMALS = 6
 # The largest amount a single operation may name: a trillion tokens (1e18 micro-tokens).
 # A signed 64-bit column holds 9.2e18, so nine such amounts can still overflow a balance:
-# the store refuses a transfer that would (ledger.store.MAX_LEDGER_INT).
+# the store refuses a transfer that would (ledger.accounts.MAX_LEDGER_INT).
 MAX_TOKENS = 1_000_000_000_000
 MAX_MICRO = MAX_TOKENS * MICRO
 

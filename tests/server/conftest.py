@@ -66,8 +66,8 @@ class Service:
     def ledger_state(self) -> tuple:
         """Everything a write could change: balances, transfers, refusals, pools."""
         with open_exchange(self.home) as ex, ex.store.snapshot():
-            accounts = tuple((a.name, a.balance) for a in ex.store.accounts())
-            return (accounts, ex.store.last_seq(), ex.store.last_refusal_seq(),
+            accounts = tuple((a.name, a.balance) for a in ex.store.accounts.all())
+            return (accounts, ex.store.transfers.last_seq(), ex.store.refusals.last_seq(),
                     tuple(p.to_json().__repr__() for p in ex.pool_list()))
 
 

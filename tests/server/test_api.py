@@ -147,7 +147,7 @@ def test_admin_routes_pay_commits_awards_and_issues(fresh_service: Service):
 def test_events_stream_transfers_and_refusals_as_they_happen(fresh_service: Service):
     """A spend and a refusal made after the stream's cursor arrive as events, in order."""
     with open_exchange(fresh_service.home) as ex, ex.store.snapshot():
-        cursor = f"{ex.store.last_seq()}.{ex.store.last_refusal_seq()}"
+        cursor = f"{ex.store.transfers.last_seq()}.{ex.store.refusals.last_seq()}"
     with fresh_service.as_agent("zero") as http:
         http.post("/v1/agents/zero/llm", json=LLM)
         http.post("/v1/agents/zero/llm", json={"task_type": "coding", "token_count": 10**7})

@@ -19,6 +19,9 @@ class Route:
     body: dict | None
     owner: str | None  # the agent whose key may call it; None = admin only
     intruder: str  # a valid agent key that must be refused (403)
+    # A rule of the exchange itself, not the key's rights, refuses the intruder: the
+    # service refuses a non-member's pool spend (402 not_allowed, a refusal event kept).
+    by_rule: bool = False
 
 
 ROUTES = [
@@ -38,7 +41,7 @@ ROUTES = [
           "claude", "builder"),
     Route("pool spend", "/v1/pools/pool-1/spend", {"model": "llama3.2", "token_count": 1000,
                                                    "description": "matrix"},
-          "claude", "lambda"),  # lambda is not a member of pool-1
+          "claude", "lambda", by_rule=True),  # lambda is not a member of pool-1
     Route("pool dissolve", "/v1/pools/pool-2/dissolve", None, "claude",
           "builder"),  # builder is a member of pool-2, not its creator
     Route("doctor", "/v1/doctor", {"fix": True}, None, "claude"),
@@ -83,15 +86,26 @@ def test_no_key_or_a_wrong_key_is_401_and_changes_nothing(matrix_service: Servic
     assert matrix_service.ledger_state() == before
 
 
-@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
+@pytest.mark.parametrize("route", [r for r in ROUTES if not r.by_rule], ids=lambda r: r.name)
 def test_another_agents_key_is_403_and_changes_nothing(matrix_service: Service, route):
-    """Every write route answers another agent's valid key with 403 forbidden and changes nothing.
-    """
+    """A key acting beyond its rights is 403 and the ledger is as it was."""
     before = matrix_service.ledger_state()
     response = post(matrix_service, route, matrix_service.keys[route.intruder])
     assert response.status_code == 403, response.text
     assert response.json()["error"]["code"] == "forbidden"
     assert matrix_service.ledger_state() == before
+
+
+@pytest.mark.parametrize("route", [r for r in ROUTES if r.by_rule], ids=lambda r: r.name)
+def test_a_non_member_is_refused_by_the_service_and_moves_nothing(matrix_service: Service,
+                                                                   route):
+    """A non-member's pool spend is refused by the service's pool rule (402 not_allowed):
+    no balance, transfer or pool changes; only the refusal event is recorded."""
+    accounts, seq, refusal_seq, pools = matrix_service.ledger_state()
+    response = post(matrix_service, route, matrix_service.keys[route.intruder])
+    assert response.status_code == 402, response.text
+    assert response.json()["error"]["code"] == "not_allowed"
+    assert matrix_service.ledger_state() == (accounts, seq, refusal_seq + 1, pools)
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)

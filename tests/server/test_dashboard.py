@@ -255,7 +255,7 @@ def test_names_from_the_ledger_render_as_text_and_no_script_runs(fresh_service: 
     whatever reaches the page, the dashboard shows it as text and runs nothing."""
     svc = fresh_service
     with open_exchange(svc.home) as ex, ex.store.transaction():
-        ex.store.record_refusal(at=ex.clock.now_us(), agent="claude", pool_id=HOSTILE,
+        ex.store.refusals.record(at=ex.clock.now_us(), agent="claude", pool_id=HOSTILE,
                                 operation=HOSTILE, code="x", message=HOSTILE, amount=None)
     with svc.as_admin() as http:  # a pool name through the API, where one is accepted
         named = http.post("/v1/pools", json={"name": HOSTILE, "creator": "claude",
@@ -266,7 +266,7 @@ def test_names_from_the_ledger_render_as_text_and_no_script_runs(fresh_service: 
         expect(page.locator("#pools")).to_contain_text(HOSTILE)
     # Live too: a refusal recorded while the page is open arrives through the stream.
     with open_exchange(svc.home) as ex, ex.store.transaction():
-        ex.store.record_refusal(at=ex.clock.now_us(), agent="zero", pool_id=None,
+        ex.store.refusals.record(at=ex.clock.now_us(), agent="zero", pool_id=None,
                                 operation="live " + HOSTILE, code="x", message=HOSTILE,
                                 amount=None)
     expect(page.locator("#flow li.refusal").first).to_contain_text(f"live {HOSTILE}",

@@ -42,7 +42,7 @@ def test_resuming_after_transfers_whose_time_goes_backwards_loses_none(
     """Resuming the event stream from a received event's id loses no transfer even when a later
     transfer's time is earlier."""
     with open_exchange(fresh_service.home) as ex, ex.store.snapshot():
-        start = f"{ex.store.last_seq()}.{ex.store.last_refusal_seq()}"
+        start = f"{ex.store.transfers.last_seq()}.{ex.store.refusals.last_seq()}"
         now = ex.clock.now_us()
     # Two writers whose clocks disagree: the later transfer (higher seq) is stamped an
     # hour earlier than the one before it.

@@ -133,7 +133,13 @@ def open_from(home: Path | None) -> Exchange:
 
 def open_local(home: Path | None) -> Exchange:
     """The exchange on this machine (for what only its owner may do: keys, serve)."""
-    return open_exchange(local_home(home), clock=SystemClock(), database=selected_database())
+    ex = open_exchange(local_home(home), clock=SystemClock(), database=selected_database())
+    try:
+        ex.open_accounts()  # agents the config added since: their start balances
+    except BaseException:
+        ex.close()
+        raise
+    return ex
 
 
 def local_home(home: Path | None) -> Path:

@@ -26,6 +26,20 @@ EARNING_KINDS = frozenset({Kind.COMMIT, Kind.ISSUE, Kind.AWARD})
 SPENDING_KINDS = frozenset({Kind.INFERENCE, Kind.POOL_CONTRIBUTION, Kind.POOL_SPEND})
 REFUND_KINDS = frozenset({Kind.POOL_REFUND})
 
+
+def figures_moved(kind: Kind | str, amount: int) -> tuple[int, int, int]:
+    """How one transfer of ``kind`` moves the derived figures: (added to the source's
+    ``spent``, added to the destination's ``earned``, added to the destination's
+    ``spent``). The one place this is coded: the store, doctor's derived figures and the
+    Scheme import all ask here. (A ``Kind`` is a ``str``: a kind read back as text
+    compares equal to it.)"""
+    return (
+        amount if kind in SPENDING_KINDS else 0,
+        amount if kind in EARNING_KINDS else 0,
+        -amount if kind in REFUND_KINDS else 0,
+    )
+
+
 MINT = "system:mint"
 INFERENCE = "system:inference"
 
@@ -41,11 +55,3 @@ def pool_account(pool_id: str) -> str:
 def contract_account(name: str) -> str:
     return f"contract:{name}"
 
-
-def _sql_list(kinds: frozenset[Kind]) -> str:
-    return ", ".join(f"'{kind.value}'" for kind in sorted(kinds))
-
-
-EARNING_SQL = _sql_list(EARNING_KINDS)
-SPENDING_SQL = _sql_list(SPENDING_KINDS)
-REFUND_SQL = _sql_list(REFUND_KINDS)

@@ -30,14 +30,16 @@ from typing import Any
 from ..economy.accounts import Kind
 from ..errors import InvalidInput
 from ..ledger.dump import (
+    MAX_LEDGER_INT,
     AccountRow,
     IdempotencyRow,
     LedgerImage,
     PoolCreditRow,
     PoolImageRow,
     PoolMemberRow,
+    RefusalRow,
+    Transfer,
 )
-from ..ledger.store import MAX_LEDGER_INT, RefusalRow, Transfer
 from ..money import DECIMALS, MAX_MICRO, MICRO, format_amount
 
 FORMAT = "agent-token-exchange/export"

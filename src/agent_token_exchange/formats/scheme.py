@@ -40,20 +40,17 @@ from pathlib import Path
 from typing import Any
 
 from ..economy import rules
-from ..economy.accounts import (
-    EARNING_KINDS,
-    INFERENCE,
-    MINT,
-    REFUND_KINDS,
-    SPENDING_KINDS,
-    Kind,
-    pool_account,
-    wallet,
-)
+from ..economy.accounts import INFERENCE, MINT, Kind, figures_moved, pool_account, wallet
 from ..economy.config import NAME_PATTERN
 from ..errors import InvalidInput
-from ..ledger.dump import AccountRow, LedgerImage, PoolCreditRow, PoolImageRow, PoolMemberRow
-from ..ledger.store import Transfer
+from ..ledger.dump import (
+    AccountRow,
+    LedgerImage,
+    PoolCreditRow,
+    PoolImageRow,
+    PoolMemberRow,
+    Transfer,
+)
 from ..money import MAX_TOKENS, MICRO, display_amount, round_half_up
 from .export import read_text_file
 from .sexpr import Dotted, Symbol, alist_get, read_all, read_one
@@ -420,15 +417,12 @@ def _accounts(wallets: list[_Wallet], pools: list[_Pool], transfers: list[Transf
         figures[pool_account(p.id)] = [0, 0, 0]
         kinds[pool_account(p.id)] = "pool"
     for t in transfers:
-        kind = Kind(t.kind)
+        source_spent, earned, destination_spent = figures_moved(t.kind, t.amount)
         figures[t.source][0] -= t.amount
+        figures[t.source][2] += source_spent
         figures[t.destination][0] += t.amount
-        if kind in SPENDING_KINDS:
-            figures[t.source][2] += t.amount
-        if kind in EARNING_KINDS:
-            figures[t.destination][1] += t.amount
-        if kind in REFUND_KINDS:
-            figures[t.destination][2] -= t.amount
+        figures[t.destination][1] += earned
+        figures[t.destination][2] += destination_spent
     return [AccountRow(name, kinds[name], opening, *figures[name]) for name in sorted(figures)]
 
 

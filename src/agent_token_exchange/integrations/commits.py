@@ -170,6 +170,7 @@ def post_commit_hook(home: Path | str | None, repo: Path | str | None,
         if not paths.exists():
             raise InvalidInput(f"no exchange at {paths.state}")
         with _open_for_hook(paths) as ex:
+            ex.open_accounts()  # an agent added to the config since: its start balance
             commit, paid, reason = pay_head(ex, Path(repo or Path.cwd()), project)
             if paid is None:
                 line = f"token-exchange: {commit.sha[:12]} not paid: {reason}"

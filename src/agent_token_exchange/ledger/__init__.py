@@ -1,4 +1,6 @@
-"""Storage for the ledger: the schema, its migrations, and the stores that hold it."""
+"""Storage for the ledger: the schema and its one migration runner, the shared
+connection (``Store``) with one repository per aggregate, the hash chain, and the dump.
+Rows stay inside this package; the service turns them into records."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from pathlib import Path
 from ..economy.accounts import Kind
 from .schema import SCHEMA_VERSION
 from .sqlite import SQLiteStore
-from .store import Account, Store, Transfer
+from .store import Store
 from .urls import is_postgres_url, redact
 
 
@@ -23,6 +25,5 @@ def open_store(location: str | Path, *, durable: bool = True, create: bool = Fal
 
 
 __all__ = [
-    "Account", "Kind", "SCHEMA_VERSION", "SQLiteStore", "Store", "Transfer", "is_postgres_url",
-    "open_store", "redact",
+    "Kind", "SCHEMA_VERSION", "SQLiteStore", "Store", "is_postgres_url", "open_store", "redact",
 ]

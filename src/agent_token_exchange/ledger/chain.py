@@ -37,26 +37,3 @@ def transfer_hash(previous: str, fields: dict[str, Any]) -> str:
     digest = hashlib.sha256(previous.encode("ascii") + b"\n" + canonical(fields))
     return digest.hexdigest()
 
-
-def fill_missing_hashes(store: Any) -> int:
-    """Backfill the chain of a ledger written before migration 3 (run by the migration).
-
-    Walks every transfer in order, chains each one whose hash is NULL to the one before
-    (the triggers allow setting a NULL hash once, nothing else), and sets the head.
-    Returns how many hashes it wrote. The backfill vouches only for what the ledger held
-    when it ran: an edit made before the upgrade cannot be told apart afterwards."""
-    previous, last_seq, written = GENESIS, 0, 0
-    columns = ", ".join(HASHED_FIELDS)
-    rows = store._all(f"SELECT {columns}, hash FROM transfers ORDER BY seq")
-    for row in rows:
-        fields = dict(zip(HASHED_FIELDS, row[:-1], strict=True))
-        stored = row[-1]
-        if stored is None:
-            stored = transfer_hash(previous, fields)
-            store._execute("UPDATE transfers SET hash = ? WHERE seq = ?", (stored, fields["seq"]))
-            written += 1
-        previous, last_seq = stored, int(fields["seq"])
-    store._execute(
-        "UPDATE ledger_head SET last_seq = ?, last_hash = ? WHERE id = 1", (last_seq, previous)
-    )
-    return written

@@ -1,7 +1,8 @@
 """PostgreSQL, for a team whose agents share one exchange from several machines.
 
-The SQL is the shared ``Store``'s; this module supplies the connection, transactions,
-migrations and the locks that make concurrent writers safe:
+The SQL, the repositories and the migration runner are the shared ``Store``'s; this
+module supplies what differs: the connection, the isolation levels, where the schema
+version is kept, and the locks that make concurrent writers safe:
 
 - every write transaction runs at READ COMMITTED and first locks the ``accounts`` rows
   it checks (wallets, pools, contracts), in name order (``lock_accounts``), so a check
@@ -30,15 +31,15 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from ..errors import IntegrityError, InvalidInput
-from .schema import MIGRATIONS, SCHEMA_VERSION, statements_for
-from .store import OVERFLOW_MESSAGE, Store
+from .accounts import OVERFLOW_MESSAGE
+from .store import Store
 from .urls import redact
 
 # The migrations' advisory lock (the first of pg_advisory_xact_lock's two int4 keys); the
 # second key is hashtext(current_schema()), so exchanges in different schemas do not contend.
 MIGRATION_LOCK = 0x41545801
 
-# Errors after which the whole operation may simply run again (see Exchange._operate).
+# Errors after which the whole operation may simply run again (service/operations.py).
 _RETRYABLE = (
     pg_errors.SerializationFailure,  # 40001
     pg_errors.DeadlockDetected,  # 40P01
@@ -72,6 +73,7 @@ class PostgresStore(Store):
     def __init__(self, url: str, *, create: bool = False, connect_timeout: int = 10) -> None:
         self.url = url
         self.where = redact(url)
+        self._attach_repositories()
         try:
             self.conn = psycopg.connect(
                 url, autocommit=True, connect_timeout=connect_timeout,
@@ -83,7 +85,12 @@ class PostgresStore(Store):
             ) from None
         self._in_transaction = False
         try:
-            self._migrate(create)
+            self.migrate(create=create)
+        except psycopg.Error as exc:
+            self.conn.close()
+            raise IntegrityError(
+                f"{self.where}: cannot open the exchange's schema ({_first_line(exc)})"
+            ) from None
         except BaseException:
             self.conn.close()
             raise
@@ -93,67 +100,36 @@ class PostgresStore(Store):
     def _stored_version(self) -> int:
         # A plain query of the catalog, not to_regclass(): that reads the session's cached
         # catalog, which may not yet show a table another process has just committed.
-        row = self._one(
+        row = self.one(
             "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables "
             "WHERE schemaname = current_schema() AND tablename = 'schema_version')"
         )
         if not row or not row[0]:
             return 0
-        row = self._one("SELECT version FROM schema_version")
+        row = self.one("SELECT version FROM schema_version")
         return int(row[0]) if row else 0
 
-    def _migrate(self, create: bool) -> None:
-        try:
-            version = self._stored_version()
-            if version == SCHEMA_VERSION:
-                return
-            self._check_version(version, create)
-            with self.transaction():
-                self._execute(
-                    "SELECT pg_advisory_xact_lock(?, hashtext(current_schema()))",
-                    (MIGRATION_LOCK,),
-                )
-                # Another process may have migrated while we waited for the lock.
-                version = self._stored_version()
-                self._check_version(version, create)
-                if version == 0:
-                    self._execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
-                    self._execute("INSERT INTO schema_version (version) VALUES (0)")
-                for migration in MIGRATIONS:
-                    if migration.number <= version:
-                        continue
-                    for statement in statements_for(migration, self.dialect):
-                        self._execute(statement)
-                    if migration.backfill is not None:
-                        migration.backfill(self)
-                    self._execute("UPDATE schema_version SET version = ?", (migration.number,))
-        except psycopg.Error as exc:
-            raise IntegrityError(
-                f"{self.where}: cannot open the exchange's schema ({_first_line(exc)})"
-            ) from None
+    def _lock_migrations(self) -> None:
+        self.execute("SELECT pg_advisory_xact_lock(?, hashtext(current_schema()))",
+                     (MIGRATION_LOCK,))
 
-    def _check_version(self, version: int, create: bool) -> None:
-        if version > SCHEMA_VERSION:
-            raise IntegrityError(
-                f"{self.where}: database schema v{version} is newer than this program "
-                f"(v{SCHEMA_VERSION}); upgrade agent-token-exchange"
-            )
-        if version == 0 and not create:
-            raise IntegrityError(
-                f"{self.where}: no exchange in this database; run "
-                "`token-exchange init --database URL`"
-            )
+    def _record_version(self, number: int) -> None:
+        self.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        self.execute("DELETE FROM schema_version")
+        self.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
 
-    def schema_version(self) -> int:
-        return self._stored_version()
+    def _missing_message(self) -> str:
+        return (f"{self.where}: no exchange in this database; run "
+                "`token-exchange init --database URL`")
 
     # -- statements and transactions ------------------------------------------------------
 
-    def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         try:
             if not params:
                 return self.conn.execute(sql)
-            return self.conn.execute(to_pyformat(sql), params)  # type: ignore[arg-type]
+            query: Any = to_pyformat(sql)  # built from the module's own SQL text, never input
+            return self.conn.execute(query, params)
         except pg_errors.NumericValueOutOfRange:
             raise InvalidInput(OVERFLOW_MESSAGE.format(account="an account")) from None
         except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
@@ -172,7 +148,7 @@ class PostgresStore(Store):
     def _rollback(self) -> None:
         # A connection that is gone has been rolled back by the server already.
         with contextlib.suppress(psycopg.Error, IntegrityError):
-            self._execute("ROLLBACK")
+            self.execute("ROLLBACK")
 
     def close(self) -> None:
         self.conn.close()
@@ -183,7 +159,7 @@ class PostgresStore(Store):
         """Lock these accounts' rows until the transaction ends, in name order."""
         wanted = sorted(set(names))
         if wanted:
-            self._execute(
+            self.execute(
                 "SELECT name FROM accounts WHERE name = ANY(?) ORDER BY name FOR UPDATE",
                 (wanted,),
             )
@@ -193,7 +169,7 @@ class PostgresStore(Store):
 
     def restart_numbering(self) -> None:
         """After an import wrote refusals with their own numbers, continue after them."""
-        self._execute(
+        self.execute(
             "SELECT setval(pg_get_serial_sequence('refusals', 'seq'), MAX(seq)) FROM refusals "
             "HAVING COUNT(*) > 0"
         )

@@ -1,4 +1,6 @@
-"""The embedded default: SQLite in WAL mode, durable by default."""
+"""The embedded default: SQLite in WAL mode, durable by default. What differs from the
+shared ``Store``: the connection, its pragmas, where the schema version is kept
+(``PRAGMA user_version``) and how database errors read."""
 
 from __future__ import annotations
 
@@ -9,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Busy, ExchangeError, IntegrityError
-from .schema import MIGRATIONS, SCHEMA_VERSION, statements_for
 from .store import Store
 
 
@@ -22,6 +23,8 @@ class SQLiteStore(Store):
 
     def __init__(self, path: Path, *, durable: bool = True, create: bool = False) -> None:
         self.path = path
+        self.where = str(path)
+        self._attach_repositories()
         if not create and not path.exists():
             raise IntegrityError(f"{path}: exchange database is missing; run `token-exchange init`")
         try:
@@ -35,7 +38,7 @@ class SQLiteStore(Store):
                 raise IntegrityError(f"{path}: could not switch the database to WAL mode")
             self.conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'OFF'}")
             self.conn.execute("PRAGMA foreign_keys = ON")
-            self._migrate()
+            self.migrate(create=create)
         except BaseException as exc:
             if hasattr(self, "conn"):
                 self.conn.close()
@@ -79,50 +82,32 @@ class SQLiteStore(Store):
                 raise IntegrityError(f"{self.path}: the exchange database is empty (was it "
                                      "truncated?); restore it from a backup")
 
-    def _migrate(self) -> None:
-        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise IntegrityError(
-                f"{self.path}: database schema v{version} is newer than this program "
-                f"(v{SCHEMA_VERSION}); upgrade agent-token-exchange"
-            )
-        if version == SCHEMA_VERSION:
-            return
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            # Another process may have migrated while we waited for the lock.
-            version = self.conn.execute("PRAGMA user_version").fetchone()[0]
-            for migration in MIGRATIONS:
-                if migration.number <= version:
-                    continue
-                for statement in statements_for(migration, "sqlite"):
-                    self.conn.execute(statement)
-                if migration.backfill is not None:
-                    migration.backfill(self)
-                self.conn.execute(f"PRAGMA user_version = {migration.number}")
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-
-    def schema_version(self) -> int:
+    def _stored_version(self) -> int:
         return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
 
-    def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+    def _record_version(self, number: int) -> None:
+        self.execute(f"PRAGMA user_version = {int(number)}")
+
+    def _missing_message(self) -> str:
+        return (f"{self.path}: the exchange database is empty (was it truncated?); restore it "
+                "from a backup")
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
         try:
             return self.conn.execute(sql, params)
         except sqlite3.DatabaseError as exc:
             raise self._damaged(exc) from None
 
-    def _one(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
-        cursor = self._execute(sql, params)
+    def one(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
+        cursor = self.execute(sql, params)
         try:
-            return cursor.fetchone()  # type: ignore[no-any-return]
+            row: tuple[Any, ...] | None = cursor.fetchone()
         except sqlite3.DatabaseError as exc:
             raise self._damaged(exc) from None
+        return row
 
-    def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        cursor = self._execute(sql, params)
+    def all(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        cursor = self.execute(sql, params)
         try:
             return list(cursor.fetchall())
         except sqlite3.DatabaseError as exc:

@@ -36,11 +36,10 @@ from ..errors import (
 )
 from ..ledger import SCHEMA_VERSION
 from ..money import format_amount
-from ..service.api_keys import Principal
 from ..service.exchange import Exchange
 from . import schemas as s
 from .auth import Caller, ExchangeDep, Exchanges
-from .events import Cursor, event_stream, latest_cursor, visible_to
+from .events import Cursor, event_stream, latest_cursor
 from .limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
 from .security import ContentSecurityPolicy
 
@@ -250,7 +249,7 @@ def _api_router() -> APIRouter:
             caller.require_agent(agent or caller.agent or "")
             agent = caller.agent
         if after is not None:
-            rows = [r for r in ex.refusals_since(after, limit) if agent in (None, r.agent)]
+            rows = ex.refusals_since(after, limit, agent=agent)
         else:
             rows = ex.refusals(agent, limit)
         return {"refusals": [r.to_json() for r in rows]}
@@ -261,8 +260,10 @@ def _api_router() -> APIRouter:
                   limit: Annotated[int, Query(ge=1, le=5000)] = 200) -> dict[str, Any]:
         """Ledger transfers oldest first: after a seq, or the newest ``limit``. An agent's
         key sees the ones touching its wallet."""
-        rows = ex.recent_transfers(limit) if after is None else ex.transfers_since(after, limit)
-        return {"transfers": [t.to_json() for t in rows if visible_to(caller, t)]}
+        mine = None if caller.admin else caller.agent  # filtered in the query, then paged
+        rows = (ex.recent_transfers(limit, agent=mine) if after is None
+                else ex.transfers_since(after, limit, agent=mine))
+        return {"transfers": [t.to_json() for t in rows]}
 
     @api.get("/pools", response_model=s.PoolList, responses=ERRORS, tags=["pools"])
     def pools(caller: Caller, ex: ExchangeDep) -> dict[str, Any]:
@@ -427,11 +428,9 @@ def _api_router() -> APIRouter:
     def pool_spend(pool_id: str, body: s.PoolSpendRequest, caller: Caller, ex: ExchangeDep,
                    idempotency_key: ScopedIdempotencyKey) -> dict[str, Any]:
         """Spend pool tokens on a model (a member's key); contributors credited pro rata."""
-        pool = _pool(ex, pool_id)
-        pool_id = pool.id
-        _require_member(caller, pool)
+        pool_id = _pool(ex, pool_id).id
         return ex.pool_spend(pool_id, body.model, body.token_count, body.description,
-                             idempotency_key=idempotency_key).to_json()
+                             agent=caller.agent, idempotency_key=idempotency_key).to_json()
 
     @api.post("/pools/{pool_id}/dissolve", response_model=s.PoolDissolution,
               responses=WRITE_ERRORS, tags=["pools"])
@@ -442,7 +441,8 @@ def _api_router() -> APIRouter:
         pool_id = pool.id
         if not caller.admin and pool.creator != caller.agent:
             raise Forbidden(f"only {pool_id}'s creator or an admin may dissolve it")
-        return ex.pool_dissolve(pool_id, idempotency_key=idempotency_key).to_json()
+        return ex.pool_dissolve(pool_id, agent=caller.agent,
+                                idempotency_key=idempotency_key).to_json()
 
     @api.post("/doctor", response_model=s.DoctorReport, responses=WRITE_ERRORS,
               tags=["admin"])
@@ -453,9 +453,3 @@ def _api_router() -> APIRouter:
 
     return api
 
-
-def _require_member(caller: Principal, pool: PoolView) -> None:
-    if caller.admin:
-        return
-    if caller.agent not in {m.agent for m in pool.members}:
-        raise Forbidden(f"only members of {pool.id} (or an admin) may spend from it")

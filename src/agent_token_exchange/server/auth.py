@@ -62,6 +62,7 @@ class Exchanges:
         """Exchanges over the home's database, all with the config read once at start (so
         a config edited while serving cannot give two threads two economies)."""
         first = open_exchange(home, clock=clock)
+        first.open_accounts()  # agents the config added since the last start
         paths = paths_for(home)
         database = paths.database_url() or paths.database  # PostgreSQL's URL, else SQLite
 

@@ -56,7 +56,7 @@ class Cursor:
 
 def latest_cursor(ex: Exchange) -> Cursor:
     with ex.store.snapshot():
-        return Cursor(ex.store.last_seq(), ex.store.last_refusal_seq())
+        return Cursor(ex.store.transfers.last_seq(), ex.store.refusals.last_seq())
 
 
 def visible_to(caller: Principal, item: LedgerTransfer | RefusalEvent) -> bool:
@@ -80,7 +80,7 @@ def _poll(exchanges: Exchanges, cursor: Cursor) -> tuple[list[LedgerTransfer],
 def _key_still_valid(exchanges: Exchanges, caller: Principal) -> bool:
     ex = exchanges.get()
     with ex.store.snapshot():
-        row = ex.store.api_key(caller.key_id)
+        row = ex.store.credentials.get(caller.key_id)
     return row is not None and row.revoked_at is None
 
 

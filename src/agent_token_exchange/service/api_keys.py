@@ -22,8 +22,9 @@ from ..clock import Clock
 from ..economy.config import Config
 from ..economy.records import Record
 from ..errors import Forbidden, InvalidInput, Unauthenticated
-from ..ledger.api_keys import ApiKeyRow
-from ..ledger.store import Store
+from ..ledger import Store
+from ..ledger.credentials import ApiKeyRow
+from .operations import Core
 
 _KEY = re.compile(r"^atx_([0-9a-f]{12})_[A-Za-z0-9_-]{43}$")
 _KEY_ID = re.compile(r"^[0-9a-f]{12}$")
@@ -85,6 +86,7 @@ class KeyRing:
         self.store = store
         self.config = config
         self.clock = clock
+        self._core = Core(store, config, clock)  # writes go through the one write path
 
     def create(
         self, *, agent: str | None = None, admin: bool = False, label: str = ""
@@ -99,25 +101,28 @@ class KeyRing:
             raise InvalidInput("label must be at most 100 printable characters")
         key_id = secrets.token_hex(6)
         key = f"atx_{key_id}_{secrets.token_urlsafe(32)}"
-        with self.store.transaction():
-            self.store.create_api_key(key_id, hash_key(key), agent, admin, label,
-                                      self.clock.now_us())
+        self._core.write(lambda now: self.store.credentials.create(
+            key_id, hash_key(key), agent, admin, label, now))
         return IssuedKey(key_id, key, agent, admin)
 
     def list(self) -> list[ApiKey]:
         with self.store.snapshot():
-            return [_api_key(row) for row in self.store.api_keys()]
+            return [_api_key(row) for row in self.store.credentials.all()]
 
     def revoke(self, key_id: str) -> ApiKey:
         if not isinstance(key_id, str) or not _KEY_ID.match(key_id):
             raise InvalidInput(f"key id must be 12 hexadecimal digits, got {str(key_id)[:40]!r}")
-        with self.store.transaction():
-            if self.store.api_key(key_id) is None:
+        credentials = self.store.credentials
+
+        def revoke(now: int) -> ApiKeyRow:
+            if credentials.get(key_id) is None:
                 raise InvalidInput(f"unknown key {key_id!r}; `token-exchange keys list` shows them")
-            self.store.revoke_api_key(key_id, self.clock.now_us())
-            row = self.store.api_key(key_id)
-        assert row is not None
-        return _api_key(row)
+            credentials.revoke(key_id, now)
+            row = credentials.get(key_id)
+            assert row is not None
+            return row
+
+        return _api_key(self._core.write(revoke))
 
     def authenticate(self, key: str | None) -> Principal:
         """The caller behind a key; ``Unauthenticated`` for no, a malformed, an unknown or
@@ -125,7 +130,7 @@ class KeyRing:
         if not key or not _KEY.match(key):
             raise Unauthenticated("a valid API key is needed: Authorization: Bearer atx_…")
         with self.store.snapshot():
-            row = self.store.api_key_by_hash(hash_key(key))
+            row = self.store.credentials.by_hash(hash_key(key))
         if row is None or row.revoked_at is not None:
             raise Unauthenticated("a valid API key is needed: Authorization: Bearer atx_…")
         return Principal(row.key_id, row.agent, row.admin)

@@ -40,7 +40,7 @@ def verify_chain(store: Store, *, expect_head: str | None = None) -> AuditReport
     after = 0
     seen: set[str] = {GENESIS}
     while True:
-        page = store.transfers(after_seq=after, limit=PAGE)
+        page = store.transfers.after(after, PAGE)
         if not page:
             break
         for transfer in page:
@@ -64,7 +64,7 @@ def verify_chain(store: Store, *, expect_head: str | None = None) -> AuditReport
                 seen.add(digest)
         after = page[-1].seq
     last = expected_seq - 1
-    head_seq, head_hash = store.ledger_head()
+    head_seq, head_hash = store.transfers.head()
     if (head_seq, head_hash) != (last, previous):
         return AuditReport(False, count, last, previous, min(head_seq, last) + 1,
                            f"the chain's head says #{head_seq} but the log ends at #{last}: "

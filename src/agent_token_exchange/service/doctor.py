@@ -17,10 +17,12 @@ from .audit import verify_chain
 
 
 def run_doctor(store: Store, config: Config, *, fix: bool = False) -> DoctorReport:
-    """Run every check inside the caller's transaction and return the findings."""
+    """Run every check inside the caller's transaction and return the findings. With
+    ``fix`` the caller (``Exchange.doctor``) holds a write transaction with every account
+    locked; the rebuilt figures go back through the store's repositories."""
     # The transfer log is read in full once here (derived figures) and once, in pages, by
     # the chain check, which also finds a missing or inserted transfer.
-    derived = store.derived_account_figures()
+    derived = store.repair.account_figures()
     findings: list[Finding] = []
     cached, found = _check_cached_figures(store, derived, fix)
     findings += found
@@ -68,7 +70,7 @@ def _check_cached_figures(
 ) -> tuple[dict[str, int], list[Finding]]:
     """Cached figures against the transfers; returns the balances as they stand after any
     rebuild, with the findings."""
-    accounts = {a.name: a for a in store.accounts()}
+    accounts = {a.name: a for a in store.accounts.all()}
     balances = {name: account.balance for name, account in accounts.items()}
     findings = []
     for name in sorted(set(derived) - set(accounts)):
@@ -77,7 +79,7 @@ def _check_cached_figures(
         balance, earned, spent = derived.get(name, (0, 0, 0))
         if (account.balance, account.earned, account.spent) != (balance, earned, spent):
             if fix:
-                store.set_account_figures(name, balance, earned, spent)
+                store.accounts.set_figures(name, balance, earned, spent)
                 balances[name] = balance
             findings.append(_error(
                 "cache",
@@ -113,17 +115,18 @@ def _check_floors(
 
 def _check_pools(store: Store, cached: dict[str, int], fix: bool) -> list[Finding]:
     findings = []
-    derived = store.derived_contributions()
-    for pool_id, agent, contributed in store.all_pool_members():
+    derived = store.repair.contributions()
+    for member in store.pools.all_members():
+        pool_id, agent, contributed = member.pool_id, member.agent, member.contributed
         truth = derived.get((pool_id, agent), 0)
         if contributed != truth:
             if fix:
-                store.set_contribution(pool_id, agent, truth)
+                store.pools.set_contribution(pool_id, agent, truth)
             findings.append(_error(
                 "pools", f"{pool_id}: {agent} shows {display_amount(contributed)} contributed, "
                          f"transfers give {display_amount(truth)}" + (" (rebuilt)" if fix else ""),
                 fixed=fix))
-    for pool in store.pools():
+    for pool in store.pools.all():
         held = cached.get(pool_account(pool.id), 0)
         if pool.dissolved_at is not None and held != 0:
             findings.append(_error("pools", f"{pool.id} is dissolved but holds "
@@ -135,8 +138,8 @@ def _check_pools(store: Store, cached: dict[str, int], fix: bool) -> list[Findin
 
 def _check_idempotency(store: Store) -> list[Finding]:
     findings = []
-    records = {key: (outcome, seq) for key, outcome, seq in store.idempotency_keys()}
-    carried = store.transfer_keys()  # key -> first transfer carrying it
+    records = {key: (outcome, seq) for key, outcome, seq in store.idempotency.outcomes()}
+    carried = store.repair.transfer_keys()  # key -> first transfer carrying it
     for key, first_seq in sorted(carried.items()):
         if key not in records:
             findings.append(_error("idempotency", f"transfer #{first_seq} carries key {key!r} "
@@ -157,11 +160,11 @@ def _check_consumption(store: Store, config: Config, fix: bool) -> list[Finding]
     """Consumption rows mirror inference transfers, and no window was ever over its limit."""
     findings = []
     by_agent: dict[str, list[tuple[int, int, int]]] = {}
-    for seq, at, source, amount in store.inference_transfers():
+    for seq, at, source, amount in store.repair.inference_spends():
         by_agent.setdefault(source.removeprefix("agent:"), []).append((seq, at, amount))
     for agent in sorted(set(by_agent) | set(config.agents)):
         expected = by_agent.get(agent, [])
-        rows = store.consumption_rows(agent)
+        rows = store.windows.rows(agent)
         running = 0
         mirrored = len(rows) == len(expected)
         for (at, amount, cumulative), (_, t_at, t_amount) in zip(rows, expected, strict=False):
@@ -173,7 +176,7 @@ def _check_consumption(store: Store, config: Config, fix: bool) -> list[Finding]
                                               "inference transfers" + (" (rebuilt)" if fix else ""),
                                    fixed=fix))
             if fix:
-                store.rebuild_consumption(agent, expected)
+                store.windows.rebuild(agent, expected)
         if agent in config.agents:
             findings += _window_overruns(agent, expected, config)
     if not findings:

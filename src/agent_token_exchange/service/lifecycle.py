@@ -1,7 +1,11 @@
 """Creating, opening and importing an exchange: where its config and ledger live.
 
     init_exchange("/tmp/team")                 # config.toml + database + start balances
-    with open_exchange("/tmp/team") as ex: ...
+    with open_exchange("/tmp/team") as ex: ... # reads and writes; opening writes nothing
+
+Opening never writes. Accounts the config names but the ledger lacks (an agent added to
+config.toml) are created by ``Exchange.open_accounts`` (service/provision.py), which
+``init_exchange``, ``import_exchange``, the CLI and the server call.
 """
 
 from __future__ import annotations
@@ -17,10 +21,11 @@ from ..economy.records import ImportSummary
 from ..economy.validation import POOL_ID
 from ..errors import InvalidInput
 from ..ledger import is_postgres_url, open_store
-from ..ledger.dump import LedgerImage, ledger_is_empty, load_image
+from ..ledger.dump import LedgerImage, load_image
 from .doctor import run_doctor
 from .exchange import Exchange
 from .home import ExchangePaths, paths_for
+from .operations import Core
 
 
 def init_exchange(
@@ -47,7 +52,8 @@ def init_exchange(
             pass
         finally:
             draft.unlink()
-    open_exchange(paths.home, clock=clock, create=True, database=url).close()
+    with open_exchange(paths.home, clock=clock, create=True, database=url) as exchange:
+        exchange.open_accounts()  # system accounts, start balances, contract budgets
     if url is not None:
         paths.record_database_url(url)
     return paths
@@ -80,8 +86,8 @@ def import_exchange(
         _remove_created(paths, created_dir, created_config, created_db)
         raise
     try:
-        with store.transaction():
-            empty, holding = ledger_is_empty(store)
+        def load(now: int) -> str:
+            empty, holding = store.is_empty()
             if not empty:
                 raise InvalidInput(
                     f"the exchange at {paths.state} already holds {holding}; import needs "
@@ -91,7 +97,11 @@ def import_exchange(
             if not report.healthy:
                 raise InvalidInput("the import does not hold together: "
                                    + report.errors[0].message + "; nothing was imported")
-        exchange = Exchange(store, config, clock)  # opens accounts config adds beyond it
+            return head
+
+        exchange = Exchange(store, config, clock)
+        head = Core(store, config, exchange.clock).write(load)  # one transaction
+        exchange.open_accounts()  # what the config adds beyond the image
     except BaseException:
         store.close()
         if created_db:
@@ -174,7 +184,8 @@ def open_exchange(
 ) -> Exchange:
     """Open the exchange kept at ``<home>/.exchange``; its ledger is at ``database`` (a
     ``postgresql://`` URL), else ``$TOKEN_EXCHANGE_DATABASE_URL``, else the URL the home
-    recorded at init, else ``<home>/.exchange/exchange.db``."""
+    recorded at init, else ``<home>/.exchange/exchange.db``. Writes nothing: call
+    ``open_accounts()`` on it to create agents the config added since."""
     paths = paths_for(home)
     url = _database_url(paths, database)
     config = load_config(paths.config)

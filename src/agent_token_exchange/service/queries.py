@@ -1,16 +1,17 @@
 """What the exchange shows: balances, history, limits, pools, previews, audit and
-export. Reads only; every write is in ``exchange.py``, whose ``Exchange`` builds on this.
+export. Reads only; ``Exchange`` (service/exchange.py) delegates its reads here. Reads
+that a caller may see only part of take the agent they are for and filter in SQL,
+before the limit, so a page holds that agent's rows.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
 
-from ..clock import DAY_US, HOUR_US, Clock
+from ..clock import DAY_US, HOUR_US
 from ..economy import rules
 from ..economy.accounts import contract_account, pool_account, wallet
-from ..economy.config import NAME_PATTERN, Config
+from ..economy.config import NAME_PATTERN
 from ..economy.records import (
     AgentStatus,
     HistoryEntry,
@@ -22,28 +23,31 @@ from ..economy.records import (
     RewardPreview,
     Wallet,
 )
-from ..economy.validation import POOL_ID, hex_id, project_name, text_field, whole_number
+from ..economy.validation import hex_id, project_name, text_field, whole_number
 from ..errors import InvalidInput
-from ..ledger import Store
 from ..ledger.dump import LedgerImage, read_image
-from ..ledger.store import RefusalRow
+from ..ledger.refusals import RefusalRow
+from ..ledger.transfers import Transfer
 from . import idempotency
 from .audit import AuditReport, verify_chain
+from .operations import Core
 
 
-class ExchangeViews:
+class Queries:
     """Read-only operations over the exchange's store, config and clock."""
 
-    store: Store
-    config: Config
-    clock: Clock
+    def __init__(self, core: Core) -> None:
+        self._core = core
+        self.store = core.store
+        self.config = core.config
+        self.clock = core.clock
 
     def agents(self) -> list[str]:
         return list(self.config.agents)
 
     def balance(self, agent: str) -> Wallet:
         agent = self._agent(agent)
-        account = self.store.account(wallet(agent))
+        account = self.store.accounts.get(wallet(agent))
         assert account is not None
         return Wallet(agent, account.balance, account.earned, account.spent)
 
@@ -52,7 +56,7 @@ class ExchangeViews:
         limit = whole_number(limit, "limit", 1, 100_000)
         mine = wallet(agent)
         entries = []
-        for t in self.store.transfers_for(mine, limit):
+        for t in self.store.transfers.touching(mine, limit):
             incoming = t.destination == mine
             entries.append(
                 HistoryEntry(
@@ -68,7 +72,7 @@ class ExchangeViews:
         out = []
         with self.store.snapshot():
             for agent in self.config.agents:
-                account = self.store.account(wallet(agent))
+                account = self.store.accounts.get(wallet(agent))
                 assert account is not None
                 hourly, daily = self._window_usage(agent, self.clock.now_us())
                 limits = self.config.limits_for(agent)
@@ -84,28 +88,29 @@ class ExchangeViews:
         agent = self._agent(agent)
         now = self.clock.now_us()
         with self.store.snapshot():
-            account = self.store.account(wallet(agent))
+            account = self.store.accounts.get(wallet(agent))
             assert account is not None
             hourly, daily = self._window_usage(agent, now)
             spec = self.config.limits_for(agent)
             headroom = rules.consumption_headroom(
                 spec, balance=account.balance, hourly_used=hourly, daily_used=daily)
-            recent = tuple(_refusal_event(r) for r in self.store.refusals(agent, limit=10))
+            recent = tuple(_refusal_event(r) for r in self.store.refusals.newest(agent, limit=10))
             return Limits(
                 agent=agent, tokens=account.balance,
                 hourly_used=hourly, hourly_limit=spec.hourly,
                 daily_used=daily, daily_limit=spec.daily,
                 burst_limit=spec.burst, reserve=spec.reserve, headroom=headroom,
-                refusals_last_hour=self.store.refusal_count(agent, now - HOUR_US),
-                refusals_last_day=self.store.refusal_count(agent, now - DAY_US),
+                refusals_last_hour=self.store.refusals.count_since(agent, now - HOUR_US),
+                refusals_last_day=self.store.refusals.count_since(agent, now - DAY_US),
                 recent_refusals=recent,
             )
 
     def refusals(self, agent: str | None = None, limit: int = 100) -> list[RefusalEvent]:
+        """The newest ``limit`` refusals (only ``agent``'s when named), newest first."""
         if agent is not None:
             agent = self._agent(agent)
         limit = whole_number(limit, "limit", 1, 100_000)
-        return [_refusal_event(r) for r in self.store.refusals(agent, limit)]
+        return [_refusal_event(r) for r in self.store.refusals.newest(agent, limit)]
 
     def pool_show(self, pool_id: str) -> PoolView:
         pool_id = self._pool_id(pool_id)
@@ -114,21 +119,33 @@ class ExchangeViews:
 
     def pool_list(self) -> list[PoolView]:
         with self.store.snapshot():
-            return [self._pool_view(p.id) for p in self.store.pools()]
+            return [self._pool_view(p.id) for p in self.store.pools.all()]
 
-    def transfers_since(self, after_seq: int = 0, limit: int = 500) -> list[LedgerTransfer]:
-        """Transfers with ``seq`` above ``after_seq``, oldest first (the live event feed)."""
-        return [_ledger_transfer(t) for t in self.store.transfers(after_seq, limit)]
+    def transfers_since(self, after_seq: int = 0, limit: int = 500, *,
+                        agent: str | None = None) -> list[LedgerTransfer]:
+        """Transfers with ``seq`` above ``after_seq``, oldest first (the live event feed);
+        with ``agent``, only those touching its wallet."""
+        account = None if agent is None else wallet(self._agent(agent))
+        return [_ledger_transfer(t)
+                for t in self.store.transfers.after(after_seq, limit, account=account)]
 
-    def recent_transfers(self, limit: int = 200) -> list[LedgerTransfer]:
-        """The newest ``limit`` transfers, oldest first."""
-        start = max(0, self.store.last_seq() - limit)
-        return self.transfers_since(start, limit)
+    def recent_transfers(self, limit: int = 200, *,
+                         agent: str | None = None) -> list[LedgerTransfer]:
+        """The newest ``limit`` transfers (touching ``agent``'s wallet), oldest first."""
+        if agent is None:
+            start = max(0, self.store.transfers.last_seq() - limit)
+            return self.transfers_since(start, limit)
+        newest = self.store.transfers.touching(wallet(self._agent(agent)), limit)
+        return [_ledger_transfer(t) for t in reversed(newest)]
 
-    def refusals_since(self, after_seq: int = 0, limit: int = 500) -> list[RefusalEvent]:
-        """Refusals with ``seq`` above ``after_seq``, oldest first (the live event feed)."""
+    def refusals_since(self, after_seq: int = 0, limit: int = 500, *,
+                       agent: str | None = None) -> list[RefusalEvent]:
+        """Refusals with ``seq`` above ``after_seq``, oldest first (the live event feed);
+        with ``agent``, only its own."""
+        if agent is not None:
+            agent = self._agent(agent)
         return [_refusal_event(r)
-                for r in self.store.refusals_after(after_seq, limit)]
+                for r in self.store.refusals.after(after_seq, limit, agent=agent)]
 
     def preview_commit(self, agent: str, project: str, message: str) -> RewardPreview:
         """What a commit by ``agent`` to ``project`` with ``message`` would earn now."""
@@ -173,13 +190,13 @@ class ExchangeViews:
         if patch_id and agent:
             keys.append(idempotency.commit_work_key(hex_id(patch_id, "patch id"), agent))
         with self.store.snapshot():
-            return any((r := self.store.idempotency_record(k)) is not None and r.outcome == "ok"
+            return any((r := self.store.idempotency.get(k)) is not None and r.outcome == "ok"
                        for k in keys)
 
     def issue_settled(self, issue_id: str) -> bool:
         """Whether a closed issue was already paid (or settled at zero)."""
         with self.store.snapshot():
-            record = self.store.idempotency_record(idempotency.issue_key(issue_id))
+            record = self.store.idempotency.get(idempotency.issue_key(issue_id))
         return record is not None and record.outcome == "ok"
 
     def budget_left(self, contract: str) -> int:
@@ -187,62 +204,44 @@ class ExchangeViews:
         return self._balance(contract_account(contract))
 
     def _agent(self, name: str) -> str:
-        if not isinstance(name, str) or not re.match(NAME_PATTERN, name):
-            raise InvalidInput(
-                f"agent name {str(name)[:40]!r} is not valid: use lowercase letters, digits, "
-                "- and _ (known agents: " + ", ".join(self.config.agents) + ")"
-            )
-        if name not in self.config.agents:
-            raise InvalidInput(
-                f"unknown agent {name!r} (known: {', '.join(self.config.agents)})"
-            )
-        return name
+        return self._core.agent(name)
 
     def _pool_id(self, pool_id: str) -> str:
-        if not isinstance(pool_id, str) or not POOL_ID.match(pool_id):
-            raise InvalidInput(f"pool id must look like pool-1, got {str(pool_id)[:40]!r}")
-        if self.store.pool(pool_id) is None:
-            raise InvalidInput(f"unknown pool {pool_id!r}; `token-exchange pool list` shows them")
-        return pool_id
+        return self._core.pool_id(pool_id)
 
     def _balance(self, account: str) -> int:
-        found = self.store.account(account)
-        return found.balance if found else 0
+        return self._core.balance(account)
 
-    def _tokens(self, agent: str) -> int:
-        return self._balance(wallet(agent))
-
-    def _window_usage(
-        self, agent: str, at: int, latest: tuple[int, int] | None = None
-    ) -> tuple[int, int]:
-        """(last 60 minutes, last 24 hours) of consumption ending at ``at``: exact, and two
-        indexed lookups whatever the agent's history."""
-        _, cumulative = latest if latest is not None else self.store.latest_consumption(agent)
-        hourly = cumulative - self.store.cumulative_at(agent, at - HOUR_US)
-        daily = cumulative - self.store.cumulative_at(agent, at - DAY_US)
-        return hourly, daily
+    def _window_usage(self, agent: str, at: int) -> tuple[int, int]:
+        return self._core.window_usage(agent, at)
 
     def _pool_view(self, pool_id: str) -> PoolView:
-        pool = self.store.pool(pool_id)
-        assert pool is not None
-        members = self.store.pool_members(pool_id)
-        total = sum(m.contributed for m in members)
-        account = self.store.account(pool_account(pool_id))
-        return PoolView(
-            id=pool.id, name=pool.name, creator=pool.creator,
-            min_contribution=pool.min_contribution,
-            balance=account.balance if account else 0,
-            total_contributed=total, total_spent=account.spent if account else 0,
-            created_at=pool.created_at, dissolved_at=pool.dissolved_at,
-            members=tuple(
-                PoolMember(m.agent, m.contributed,
-                           str(rules.share_percent(m.contributed, total)) if total else "0.00")
-                for m in members
-            ),
-        )
+        return pool_view(self._core, pool_id)
 
 
-def _ledger_transfer(t: Any) -> LedgerTransfer:
+def pool_view(core: Core, pool_id: str) -> PoolView:
+    """A pool as it stands, with each member's share of what was put in."""
+    store = core.store
+    pool = store.pools.get(pool_id)
+    assert pool is not None
+    members = store.pools.members(pool_id)
+    total = sum(m.contributed for m in members)
+    account = store.accounts.get(pool_account(pool_id))
+    return PoolView(
+        id=pool.id, name=pool.name, creator=pool.creator,
+        min_contribution=pool.min_contribution,
+        balance=account.balance if account else 0,
+        total_contributed=total, total_spent=account.spent if account else 0,
+        created_at=pool.created_at, dissolved_at=pool.dissolved_at,
+        members=tuple(
+            PoolMember(m.agent, m.contributed,
+                       str(rules.share_percent(m.contributed, total)) if total else "0.00")
+            for m in members
+        ),
+    )
+
+
+def _ledger_transfer(t: Transfer) -> LedgerTransfer:
     return LedgerTransfer(t.seq, t.at, t.kind, t.source, t.destination, t.amount,
                           t.description, t.project, t.model, t.inference_tokens, t.pool_id)
 

@@ -25,7 +25,7 @@ from ..economy.accounts import wallet
 from ..economy.config import Config
 from ..errors import IntegrityError, RateLimited, Refused, refusal_rule
 from ..ledger import SQLiteStore
-from ..ledger.store import Transfer
+from ..ledger.transfers import Transfer
 from ..money import display_limit, format_amount, to_micro
 from ..service.exchange import Exchange
 from .scenario import PoolPlan, Scenario, build_config, team_names, template_of
@@ -125,6 +125,7 @@ def run_simulation(
         store = SQLiteStore(Path(tmp) / "simulation.db", durable=False, create=True)
         exchange = Exchange(store, config, clock)
         try:
+            exchange.open_accounts()  # the scenario's agents with their start balances
             run = _Run(scenario, config, exchange, clock, random.Random(seed))
             run.play(hours or scenario.hours, progress)
             if verify:
@@ -385,7 +386,7 @@ class _Run:
     # -- the result --------------------------------------------------------------------------
 
     def result(self, seed: int, hours: int) -> RunResult:
-        transfers = self.ex.store.transfers()
+        transfers = self.ex.store.transfers.after()
         series, lowest = _balance_series(transfers, self.agents)
         start = to_micro(self.config.start_balance)
         figures = []

@@ -1,0 +1,165 @@
+"""Transfers: the append-only, hash-chained log every balance is derived from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..economy.accounts import Kind
+from .chain import GENESIS, HASHED_FIELDS, transfer_hash
+
+if TYPE_CHECKING:
+    from .store import Store
+
+
+@dataclass(frozen=True)
+class Transfer:
+    seq: int
+    at: int
+    kind: str
+    source: str
+    destination: str
+    amount: int
+    description: str
+    project: str | None
+    model: str | None
+    inference_tokens: int | None
+    pool_id: str | None
+    idempotency_key: str | None
+    hash: str | None = None  # the audit chain's hash (ledger/chain.py)
+
+
+_COLUMNS = (
+    "seq, at, kind, source, destination, amount, description, project, model, "
+    "inference_tokens, pool_id, idempotency_key, hash"
+)
+
+
+class Transfers:
+    """The ``transfers`` table and the chain's head (``ledger_head``)."""
+
+    def __init__(self, db: Store) -> None:
+        self._db = db
+
+    def post(
+        self,
+        *,
+        at: int,
+        kind: Kind,
+        source: str,
+        destination: str,
+        amount: int,
+        description: str = "",
+        project: str | None = None,
+        model: str | None = None,
+        inference_tokens: int | None = None,
+        pool_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> int:
+        """Append one transfer, chained to the one before, and move both cached balances;
+        returns its sequence number.
+
+        The chain's head row gives the next seq and the previous hash in one primary-key
+        lookup; updating it first also serialises writers on a server database, so the
+        chain stays linear and seq has no gaps."""
+        row = self._db.one(
+            "UPDATE ledger_head SET last_seq = last_seq + 1 WHERE id = 1 "
+            "RETURNING last_seq, last_hash"
+        )
+        assert row is not None, "ledger_head is missing: the schema is older than v3"
+        fields = {
+            "seq": int(row[0]), "at": at, "kind": kind.value, "source": source,
+            "destination": destination, "amount": amount, "description": description,
+            "project": project, "model": model, "inference_tokens": inference_tokens,
+            "pool_id": pool_id, "idempotency_key": idempotency_key,
+        }
+        self.append(fields, transfer_hash(row[1], fields))
+        self._db.accounts.move(kind, source, destination, amount)
+        return int(row[0])
+
+    def append(self, fields: dict[str, Any], digest: str) -> None:
+        """Insert one transfer whose seq and hash are already known, and move the head to
+        it. Balances are the caller's (``post``, or an import that moves them itself)."""
+        columns = ", ".join(HASHED_FIELDS)
+        self._db.execute(
+            f"INSERT INTO transfers ({columns}, hash) "
+            f"VALUES ({', '.join('?' * (len(HASHED_FIELDS) + 1))})",
+            (*(fields[name] for name in HASHED_FIELDS), digest),
+        )
+        self._db.execute(
+            "UPDATE ledger_head SET last_seq = ?, last_hash = ? WHERE id = 1",
+            (fields["seq"], digest),
+        )
+
+    def head(self) -> tuple[int, str]:
+        """(seq, hash) of the newest transfer; (0, GENESIS) for an empty ledger."""
+        row = self._db.one("SELECT last_seq, last_hash FROM ledger_head WHERE id = 1")
+        assert row is not None, "ledger_head is missing: the schema is older than v3"
+        return int(row[0]), str(row[1])
+
+    def touching(self, account: str, limit: int) -> list[Transfer]:
+        """The newest ``limit`` transfers touching an account, newest first."""
+        rows = self._db.all(
+            f"SELECT {_COLUMNS} FROM ("
+            f" SELECT {_COLUMNS} FROM transfers WHERE source = ?"
+            f" UNION ALL"
+            f" SELECT {_COLUMNS} FROM transfers WHERE destination = ?"
+            f") AS both_sides ORDER BY seq DESC LIMIT ?",
+            (account, account, limit),
+        )
+        return [Transfer(*row) for row in rows]
+
+    def after(self, after_seq: int = 0, limit: int | None = None, *,
+              account: str | None = None) -> list[Transfer]:
+        """Transfers with seq above ``after_seq``, oldest first; with ``account``, only
+        those touching it (filtered before the limit)."""
+        if account is None:
+            sql = f"SELECT {_COLUMNS} FROM transfers WHERE seq > ? ORDER BY seq"
+            params: tuple[Any, ...] = (after_seq,)
+        else:
+            sql = (f"SELECT {_COLUMNS} FROM ("
+                   f" SELECT {_COLUMNS} FROM transfers WHERE source = ? AND seq > ?"
+                   f" UNION ALL"
+                   f" SELECT {_COLUMNS} FROM transfers WHERE destination = ? AND seq > ?"
+                   f") AS both_sides ORDER BY seq")
+            params = (account, after_seq, account, after_seq)
+        if limit is not None:
+            sql += " LIMIT ?"
+            params += (limit,)
+        return [Transfer(*row) for row in self._db.all(sql, params)]
+
+    def get(self, seq: int) -> Transfer | None:
+        row = self._db.one(f"SELECT {_COLUMNS} FROM transfers WHERE seq = ?", (seq,))
+        return Transfer(*row) if row else None
+
+    def last_seq(self) -> int:
+        row = self._db.one("SELECT COALESCE(MAX(seq), 0) FROM transfers")
+        return int(row[0]) if row else 0
+
+    def count(self) -> int:
+        row = self._db.one("SELECT COUNT(*) FROM transfers")
+        return int(row[0]) if row else 0
+
+    def fill_missing_hashes(self) -> int:
+        """Backfill the chain of a ledger written before migration 3 (run by that
+        migration, inside its transaction).
+
+        Walks every transfer in order, chains each one whose hash is NULL to the one
+        before (the triggers allow setting a NULL hash once, nothing else), and sets the
+        head. Returns how many hashes it wrote. The backfill vouches only for what the
+        ledger held when it ran: an edit made before the upgrade cannot be told apart
+        afterwards."""
+        previous, last_seq, written = GENESIS, 0, 0
+        columns = ", ".join(HASHED_FIELDS)
+        for row in self._db.all(f"SELECT {columns}, hash FROM transfers ORDER BY seq"):
+            fields = dict(zip(HASHED_FIELDS, row[:-1], strict=True))
+            stored = row[-1]
+            if stored is None:
+                stored = transfer_hash(previous, fields)
+                self._db.execute("UPDATE transfers SET hash = ? WHERE seq = ?",
+                                 (stored, fields["seq"]))
+                written += 1
+            previous, last_seq = stored, int(fields["seq"])
+        self._db.execute("UPDATE ledger_head SET last_seq = ?, last_hash = ? WHERE id = 1",
+                         (last_seq, previous))
+        return written

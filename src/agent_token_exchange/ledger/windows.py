@@ -1,0 +1,62 @@
+"""Consumption windows: each inference spend with the agent's cumulative consumption
+after it, so a rolling window's usage is two indexed lookups (DESIGN.md, invariant 6)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .store import Store
+
+
+class Windows:
+    """The ``consumption`` table."""
+
+    def __init__(self, db: Store) -> None:
+        self._db = db
+
+    def latest(self, agent: str) -> tuple[int, int]:
+        """(time, cumulative) of the agent's latest consumption, or (0, 0)."""
+        row = self._db.one(
+            "SELECT at, cumulative FROM consumption WHERE agent = ? "
+            "ORDER BY cumulative DESC LIMIT 1",
+            (agent,),
+        )
+        return (int(row[0]), int(row[1])) if row else (0, 0)
+
+    def cumulative_at(self, agent: str, at: int) -> int:
+        """The agent's cumulative consumption as of time ``at`` (inclusive)."""
+        row = self._db.one(
+            "SELECT cumulative FROM consumption WHERE agent = ? AND at <= ? "
+            "ORDER BY at DESC, cumulative DESC LIMIT 1",
+            (agent, at),
+        )
+        return int(row[0]) if row else 0
+
+    def record(self, agent: str, at: int, amount: int, cumulative: int,
+               transfer_seq: int) -> None:
+        self._db.execute(
+            "INSERT INTO consumption (agent, at, cumulative, amount, transfer_seq) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (agent, at, cumulative, amount, transfer_seq),
+        )
+
+    def rows(self, agent: str) -> list[tuple[int, int, int]]:
+        """(at, amount, cumulative) for every consumption of an agent, oldest first."""
+        return [
+            (int(a), int(b), int(c))
+            for a, b, c in self._db.all(
+                "SELECT at, amount, cumulative FROM consumption WHERE agent = ? "
+                "ORDER BY cumulative",
+                (agent,),
+            )
+        ]
+
+    def rebuild(self, agent: str, spends: list[tuple[int, int, int]]) -> None:
+        """Replace an agent's consumption rows with ones derived from its inference
+        transfers, given as (seq, at, amount) in order (doctor --fix, an import)."""
+        self._db.execute("DELETE FROM consumption WHERE agent = ?", (agent,))
+        cumulative = 0
+        for seq, at, amount in spends:
+            cumulative += amount
+            self.record(agent, at, amount, cumulative, seq)

@@ -1,0 +1,224 @@
+"""The machinery every write shares: one transaction per operation, the account locks,
+retries after the database aborted a transaction, idempotency keys applied at most once,
+and refusals rolled back yet recorded. Plus the name checks every role module uses.
+
+``Core`` is the service's state (store, config, clock); ``earning``, ``spending``,
+``pools``, ``queries`` and ``provision`` each hold one and ``exchange.Exchange`` is the
+facade over them.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict
+from typing import Any, TypeVar, cast
+
+from ..clock import DAY_US, HOUR_US, Clock
+from ..economy import rules
+from ..economy.accounts import wallet
+from ..economy.config import NAME_PATTERN, Config
+from ..economy.validation import IDEMPOTENCY_KEY, POOL_ID
+from ..errors import (
+    Conflict,
+    InvalidInput,
+    NotAllowed,
+    Refused,
+    refusal,
+)
+from ..ledger import Store
+from ..ledger.pools import PoolRow
+from . import idempotency
+from .idempotency import refusal_from_record, refusal_record
+
+R = TypeVar("R")
+
+# How often an operation runs again after the database aborted it (serialization failure,
+# a deadlock it broke, two first uses of one key racing). Operations are idempotent.
+MAX_ATTEMPTS = 20
+
+
+class Core:
+    """The store, config and clock one exchange runs on, and the one write path."""
+
+    def __init__(self, store: Store, config: Config, clock: Clock) -> None:
+        self.store = store
+        self.config = config
+        self.clock = clock
+
+    # -- the transaction around every write -------------------------------------------------
+
+    def operate(
+        self, operation: str, request: dict[str, Any], key: str | None,
+        body: Callable[[int], R], record_type: Any, *, agent: str | None = None,
+        pool_id: str | None = None, amount: int | None = None,
+        accounts: Iterable[str] | Callable[[], list[str]] = (),
+    ) -> R:
+        """Run ``body`` in one transaction, applying each idempotency key at most once.
+
+        A refusal rolls back whatever ``body`` wrote, then records the refusal event (and,
+        under a key, the refusal as the key's first result) before it is raised.
+
+        Concurrency: the transaction first locks ``accounts``, every agent, pool or contract
+        account the operation may touch, in one fixed order (by name), so the checks that
+        follow (balance, windows, pool members, the key) read state no other writer can
+        change before this one commits. The system accounts (mint, inference) are never
+        checked, so they are not locked up front: the store touches them only after the
+        chain's head row (ledger_head), which comes after every account lock and is held
+        to commit.
+        So every lock is taken in one global order and no two operations wait on each other
+        in a cycle. Where the database still aborts a transaction (a serialization failure,
+        a deadlock it broke, two first uses of one key racing), the whole operation runs
+        again; it is idempotent, so a retry never applies anything twice."""
+        # Only a keyed request is ever compared with an earlier one.
+        request_hash = idempotency.request_hash(operation, request) if key is not None else ""
+        return self.retrying(lambda: self._operate_once(
+            operation, request_hash, key, body, record_type, agent, pool_id, amount, accounts))
+
+    def write(self, body: Callable[[int], R], *,
+              lock: Callable[[], Iterable[str]] | None = None) -> R:
+        """A write that is not an operation on money (an API key, a repair, an import, the
+        accounts config adds): one transaction, first locking the accounts ``lock`` names
+        (read inside it), run again if the database aborted it."""
+        def once() -> R:
+            with self.store.transaction():
+                if lock is not None:
+                    self.store.lock_accounts(lock())
+                return body(self.clock.now_us())
+        return self.retrying(once)
+
+    def retrying(self, attempt_once: Callable[[], R]) -> R:
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                return attempt_once()
+            except Exception as exc:
+                again = isinstance(exc, _LockSetMoved) or self.store.should_retry(exc)
+                if attempt == MAX_ATTEMPTS or not again:
+                    raise
+                time.sleep(random.uniform(0, 0.001 * attempt))  # de-synchronise the racers
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _operate_once(
+        self, operation: str, request_hash: str, key: str | None, body: Callable[[int], R],
+        record_type: Any, agent: str | None, pool_id: str | None, amount: int | None,
+        accounts: Iterable[str] | Callable[[], list[str]],
+    ) -> R:
+        store = self.store
+        refusal: Refused | None = None
+        with store.transaction():
+            if callable(accounts):
+                # The set depends on data (a pool's contributors): lock what was read, and
+                # start over if it moved before the locks were held.
+                locked = accounts()
+                store.lock_accounts(locked)
+                if set(accounts()) != set(locked):
+                    raise _LockSetMoved
+            else:
+                store.lock_accounts(accounts)
+            now = self.clock.now_us()
+            if key is not None:
+                previous = store.idempotency.get(key)
+                if previous is not None:
+                    if previous.request_hash != request_hash:
+                        raise Conflict(
+                            f"idempotency key {key!r} was already used for a different request"
+                        )
+                    if previous.outcome == "refused":
+                        raise refusal_from_record(previous.result)
+                    replayed: R = record_type.from_dict(previous.result)
+                    return replayed
+            store.savepoint("operation")
+            try:
+                result = body(now)
+            except Refused as exc:
+                store.rollback_to("operation")
+                refusal = exc
+                store.refusals.record(
+                    at=now, agent=agent, pool_id=pool_id, operation=operation,
+                    code=exc.code, message=exc.message, amount=amount,
+                )
+                if key is not None:
+                    store.idempotency.save(
+                        key, request_hash, "refused", refusal_record(exc), None, now)
+            else:
+                store.release("operation")
+                if key is not None:
+                    fields: dict[str, Any] = asdict(cast(Any, result))  # records: dataclasses
+                    store.idempotency.save(key, request_hash, "ok", fields,
+                                           getattr(result, "seq", None) or None, now)
+                return result
+        assert refusal is not None
+        raise refusal
+
+    # -- names and figures every role checks ----------------------------------------------
+
+    def agent(self, name: str) -> str:
+        if not isinstance(name, str) or not re.match(NAME_PATTERN, name):
+            raise InvalidInput(
+                f"agent name {str(name)[:40]!r} is not valid: use lowercase letters, digits, "
+                "- and _ (known agents: " + ", ".join(self.config.agents) + ")"
+            )
+        if name not in self.config.agents:
+            raise InvalidInput(
+                f"unknown agent {name!r} (known: {', '.join(self.config.agents)})"
+            )
+        return name
+
+    def pool_id(self, pool_id: str) -> str:
+        if not isinstance(pool_id, str) or not POOL_ID.match(pool_id):
+            raise InvalidInput(f"pool id must look like pool-1, got {str(pool_id)[:40]!r}")
+        if self.store.pools.get(pool_id) is None:
+            raise InvalidInput(f"unknown pool {pool_id!r}; `token-exchange pool list` shows them")
+        return pool_id
+
+    def open_pool(self, pool_id: str) -> PoolRow:
+        pool = self.store.pools.get(pool_id)
+        assert pool is not None
+        if pool.dissolved_at is not None:
+            raise NotAllowed(f"{pool_id} is dissolved")
+        return pool
+
+    def balance(self, account: str) -> int:
+        found = self.store.accounts.get(account)
+        return found.balance if found else 0
+
+    def tokens(self, agent: str) -> int:
+        return self.balance(wallet(agent))
+
+    def window_usage(
+        self, agent: str, at: int, latest: tuple[int, int] | None = None
+    ) -> tuple[int, int]:
+        """(last 60 minutes, last 24 hours) of consumption ending at ``at``: exact, and two
+        indexed lookups whatever the agent's history."""
+        windows = self.store.windows
+        _, cumulative = latest if latest is not None else windows.latest(agent)
+        hourly = cumulative - windows.cumulative_at(agent, at - HOUR_US)
+        daily = cumulative - windows.cumulative_at(agent, at - DAY_US)
+        return hourly, daily
+
+
+def client_key(key: str | None) -> str | None:
+    """A client's idempotency key, checked and kept apart from outside identities."""
+    if key is None:
+        return None
+    if not isinstance(key, str) or not IDEMPOTENCY_KEY.match(key):
+        raise InvalidInput(
+            "idempotency key must be 1-200 characters of letters, digits and ._:@/+=-"
+        )
+    return idempotency.client_key(key)
+
+
+def raise_if_refused(decision: rules.SpendDecision) -> None:
+    if decision.allowed:
+        return
+    raise refusal(decision.code or "refused", decision.message, used=decision.used,
+                  limit=decision.limit, needed=decision.needed)
+
+
+class _LockSetMoved(Exception):
+    """The accounts an operation must lock changed while it was locking them."""
+
+
+__all__ = ["MAX_ATTEMPTS", "Core", "client_key", "raise_if_refused"]

@@ -1,0 +1,58 @@
+"""Spending: an agent's own LLM requests, under its burst, reserve, hourly and daily
+limits, checked and written in one transaction."""
+
+from __future__ import annotations
+
+from ..economy import rules
+from ..economy.accounts import INFERENCE, Kind, wallet
+from ..economy.records import Charge
+from ..economy.validation import TASK_TYPE, model_name
+from ..errors import InvalidInput
+from ..money import parse_count
+from .operations import Core, client_key, raise_if_refused
+
+
+class Spending:
+    """Charges inference to an agent's wallet and records it in its windows."""
+
+    def __init__(self, core: Core) -> None:
+        self._core = core
+
+    def llm(
+        self, agent: str, task_type: str, token_count: int | str, model: str | None = None,
+        *, idempotency_key: str | None = None,
+    ) -> Charge:
+        """Spend on one LLM request, under the burst, reserve, hourly and daily limits."""
+        core, store = self._core, self._core.store
+        agent = core.agent(agent)
+        if not isinstance(task_type, str) or not TASK_TYPE.match(task_type):
+            raise InvalidInput(
+                f"task type must be a short lowercase word like coding, got {str(task_type)[:40]!r}"
+            )
+        count = parse_count(token_count)
+        model = (model_name(model) if model is not None
+                 else rules.preferred_llm(core.config, agent, task_type))
+        cost = rules.llm_cost(core.config, model, count)
+        key = client_key(idempotency_key)
+        request = {"agent": agent, "task_type": task_type, "count": count, "model": model}
+
+        def spend(now: int) -> Charge:
+            if cost == 0:
+                return Charge(agent, task_type, model, count, 0, core.tokens(agent), None)
+            last_at, cumulative = store.windows.latest(agent)
+            at = max(now, last_at)  # windows need time to move forward per agent
+            hourly, daily = core.window_usage(agent, at, latest=(last_at, cumulative))
+            raise_if_refused(rules.check_consumption(
+                core.config.limits_for(agent), amount=cost, balance=core.tokens(agent),
+                hourly_used=hourly, daily_used=daily,
+            ))
+            seq = store.transfers.post(
+                at=at, kind=Kind.INFERENCE, source=wallet(agent), destination=INFERENCE,
+                amount=cost, description=f"{model} for {task_type}", model=model,
+                inference_tokens=count, idempotency_key=key,
+            )
+            store.windows.record(agent, at, cost, cumulative + cost, seq)
+            return Charge(agent, task_type, model, count, cost, core.tokens(agent), seq)
+
+        return core.operate("llm", request, key, spend, Charge, agent=agent, amount=cost,
+                            accounts=[wallet(agent)])
