@@ -16,6 +16,7 @@ import uvicorn
 from agent_token_exchange import init_exchange, open_exchange
 from agent_token_exchange.server import create_app
 from agent_token_exchange.service.api_keys import KeyRing
+from agent_token_exchange import to_json
 
 
 def free_port() -> int:
@@ -68,7 +69,7 @@ class Service:
         with open_exchange(self.home) as ex, ex.store.snapshot():
             accounts = tuple((a.name, a.balance) for a in ex.store.accounts())
             return (accounts, ex.store.last_seq(), ex.store.last_refusal_seq(),
-                    tuple(p.to_json().__repr__() for p in ex.pool_list()))
+                    tuple(repr(to_json(p)) for p in ex.pool_list()))
 
 
 def start_service(home: Path) -> tuple[Service, RunningServer]:

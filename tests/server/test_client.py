@@ -19,6 +19,7 @@ from agent_token_exchange.service.api_keys import Forbidden, Unauthenticated
 from agent_token_exchange.service.exchange import Exchange
 
 from .conftest import Service, free_port
+from agent_token_exchange import to_json
 
 
 def public_methods(cls) -> set[str]:
@@ -52,26 +53,26 @@ def test_client_records_equal_the_librarys(fresh_service: Service):
             remote.llm("zero", "coding", 10**7)
         with open_exchange(svc.home) as local:
             assert remote.agents() == local.agents()
-            assert [s.to_json() for s in remote.status()] == [s.to_json() for s in local.status()]
+            assert [to_json(s) for s in remote.status()] == [to_json(s) for s in local.status()]
             for agent in ("claude", "zero", "builder"):
                 assert remote.balance(agent) == local.balance(agent)
-                assert [e.to_json() for e in remote.history(agent, 50)] == [
-                    e.to_json() for e in local.history(agent, 50)]
-                assert remote.limits(agent).to_json() == local.limits(agent).to_json()
-            assert remote.pool_show("pool-1").to_json() == local.pool_show("pool-1").to_json()
-            assert [p.to_json() for p in remote.pool_list()] == [
-                p.to_json() for p in local.pool_list()]
+                assert [to_json(e) for e in remote.history(agent, 50)] == [
+                    to_json(e) for e in local.history(agent, 50)]
+                assert to_json(remote.limits(agent)) == to_json(local.limits(agent))
+            assert to_json(remote.pool_show("pool-1")) == to_json(local.pool_show("pool-1"))
+            assert [to_json(p) for p in remote.pool_list()] == [
+                to_json(p) for p in local.pool_list()]
             assert remote.preview_commit("claude", "x", "feat: y") == local.preview_commit(
                 "claude", "x", "feat: y")
-            assert [t.to_json() for t in remote.transfers_since(3, 5)] == [
-                t.to_json() for t in local.transfers_since(3, 5)]
+            assert [to_json(t) for t in remote.transfers_since(3, 5)] == [
+                to_json(t) for t in local.transfers_since(3, 5)]
             refusals = remote.refusals_since(0)
             assert [r.code for r in refusals] == ["burst_limit"]
-            assert [r.to_json() for r in refusals] == [
-                r.to_json() for r in local.refusals_since(0)]
+            assert [to_json(r) for r in refusals] == [
+                to_json(r) for r in local.refusals_since(0)]
             assert remote.doctor().healthy is True
             assert remote.config == local.config
-            assert remote.audit().to_json() == local.audit().to_json()
+            assert to_json(remote.audit()) == to_json(local.audit())
             assert remote.audit().intact is True
             assert remote.commit_paid("beef01") is local.commit_paid("beef01") is True
             assert remote.commit_paid("beef02") is False

@@ -11,10 +11,12 @@ import typer
 
 from ..economy.rules import issue_reward
 from ..errors import InvalidInput
+from ..formats.json_codec import to_json
 from ..integrations import beads
 from ..integrations.git import repo_root
 from ..integrations.githooks import hook_problem
-from ..money import format_amount, to_micro
+from ..money import format_tokens, to_micro
+from ..money import tokens as as_tokens
 from ..service.home import find_home
 from .options import Home, Json, open_from
 from .output import emit_json, stdout, table, tokens
@@ -39,10 +41,10 @@ def rewards(home: Home = None, json: Json = False) -> None:
     with open_from(home) as ex:
         config = ex.config
     rules = config.issues
-    bases = {k: to_micro(v) for k, v in rules.priority_rewards.items()}
+    bases = {k: as_tokens(to_micro(v)) for k, v in rules.priority_rewards.items()}
     if json:
         emit_json({
-            "priority_rewards": {k: format_amount(v) for k, v in bases.items()},
+            "priority_rewards": {k: format_tokens(v) for k, v in bases.items()},
             "p0_pays_as": f"P{rules.p0_pays_as}",
             "type_multipliers": {k: str(v) for k, v in rules.type_multipliers.items()},
             "no_reward_types": list(rules.no_reward_types),
@@ -54,7 +56,8 @@ def rewards(home: Home = None, json: Json = False) -> None:
     for label, base in sorted(bases.items()):
         # Each cell is what such a close pays, rounded exactly as the payout is.
         grid.add_row(label, tokens(base), *(
-            tokens(issue_reward(config, priority=int(label[1:]), issue_type=kind).amount)
+            tokens(as_tokens(issue_reward(config, priority=int(label[1:]),
+                                          issue_type=kind).amount))
             for kind in rules.type_multipliers))
     stdout.print(grid)
     stdout.print(f"P0 pays as P{rules.p0_pays_as}; other types ×1.0; a label naming a type "
@@ -74,7 +77,7 @@ def preview(issue_id: str, agent: Agent = None, beads_path: Beads = None, home: 
     with open_from(home) as ex:
         view = beads.preview(ex, tracker.issue(issue_id), agent)
     if json:
-        emit_json(view.to_json())
+        emit_json(to_json(view))
         return
     who = view.agent or "nobody"
     stdout.print(f"{view.issue.id} ({view.issue.status}) {view.issue.title}", markup=False)
@@ -98,9 +101,9 @@ def preview_all(agent: Agent = None, beads_path: Beads = None, home: Home = None
     if json:
         emit_json({"source": tracker.source, "lines": tracker.lines_read(),
                    "issues_read": len(issues), "open": len(views),
-                   "issues": [v.to_json() for v in views],
-                   "totals": [t.to_json() for t in totals],
-                   "total": format_amount(total)})
+                   "issues": [to_json(v) for v in views],
+                   "totals": [to_json(t) for t in totals],
+                   "total": format_tokens(total)})
         return
     grid = table(f"{len(views)} open issues of {len(issues)}", "Issue", "P", "Type",
                  "Assignee", "Agent", "Reward", right=("Reward",))
@@ -151,7 +154,7 @@ def close(
             note = f"bd is not on PATH: paid for {issue_id}, already closed in the data"
         paid = beads.pay(ex, issue, agent)
     if json:
-        emit_json({**paid.to_json(), "issue": issue.to_json(), "closed_by_bd": bool(tracker.bd),
+        emit_json({**to_json(paid), "issue": to_json(issue), "closed_by_bd": bool(tracker.bd),
                    "message": note})
         return
     if note:
@@ -174,7 +177,7 @@ def sync(agent: Agent = None, beads_path: Beads = None, home: Home = None,
     with open_from(home) as ex:
         report = beads.sync(ex, tracker, agent)
     if json:
-        emit_json(report.to_json())
+        emit_json(to_json(report))
         return
     stdout.print(f"{report.closed} closed issues in {report.source}: paid {report.paid} "
                  f"({tokens(report.total)} tokens), {report.zero} earn nothing, "
@@ -242,7 +245,7 @@ def on_close(issue_id: Annotated[str | None, typer.Argument(help="The issue bd c
             emit_json({"error": error}, ok=False)
         return
     if json:
-        emit_json(paid.to_json())
+        emit_json(to_json(paid))
         return
     stdout.print(f"token-exchange: {paid.agent} earned {tokens(paid.amount)} tokens for "
                  f"{issue.id}" + (f" ({paid.note})" if paid.amount == 0 else ""), markup=False)

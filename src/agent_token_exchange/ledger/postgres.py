@@ -153,7 +153,7 @@ class PostgresStore(Store):
         try:
             if not params:
                 return self.conn.execute(sql)
-            return self.conn.execute(to_pyformat(sql), params)  # type: ignore[arg-type]
+            return self.conn.execute(to_pyformat(sql), params)
         except pg_errors.NumericValueOutOfRange:
             raise InvalidInput(OVERFLOW_MESSAGE.format(account="an account")) from None
         except (psycopg.OperationalError, psycopg.InterfaceError) as exc:

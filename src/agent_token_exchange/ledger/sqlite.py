@@ -117,7 +117,8 @@ class SQLiteStore(Store):
     def _one(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
         cursor = self._execute(sql, params)
         try:
-            return cursor.fetchone()  # type: ignore[no-any-return]
+            row: tuple[Any, ...] | None = cursor.fetchone()
+            return row
         except sqlite3.DatabaseError as exc:
             raise self._damaged(exc) from None
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from ..clock import Clock
 from ..economy.config import Config
-from ..economy.records import Record
+from ..economy.records import ApiKey, IssuedKey
 from ..errors import ExchangeError, InvalidInput
 from ..ledger.api_keys import ApiKeyRow
 from ..ledger.store import Store
@@ -39,33 +39,6 @@ class Forbidden(ExchangeError):
     """A valid key asked for something its holder may not do (HTTP 403)."""
 
     code = "forbidden"
-
-
-@dataclass(frozen=True)
-class ApiKey(Record):
-    """A key as ``keys list`` shows it: never the secret."""
-
-    TIMES = frozenset({"created_at", "revoked_at"})
-    key_id: str
-    agent: str | None
-    admin: bool
-    label: str
-    created_at: int
-    revoked_at: int | None
-
-    @property
-    def active(self) -> bool:
-        return self.revoked_at is None
-
-
-@dataclass(frozen=True)
-class IssuedKey(Record):
-    """A new key with its secret, shown exactly once."""
-
-    key_id: str
-    key: str
-    agent: str | None
-    admin: bool
 
 
 @dataclass(frozen=True)

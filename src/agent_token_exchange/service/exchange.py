@@ -11,8 +11,8 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict
-from typing import Any, TypeVar
+from decimal import Decimal
+from typing import Any, Self, TypeVar
 
 from ..clock import Clock, SystemClock
 from ..economy import rules
@@ -47,7 +47,7 @@ from ..errors import (
     Refused,
 )
 from ..ledger import Kind, Store
-from ..money import parse_amount, parse_count, to_micro
+from ..money import parse_amount, parse_count, to_micro, tokens
 from . import idempotency
 from .doctor import run_doctor
 from .idempotency import refusal_from_record, refusal_record
@@ -106,7 +106,7 @@ class Exchange(ExchangeViews):
     def close(self) -> None:
         self.store.close()
 
-    def __enter__(self) -> Exchange:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -163,8 +163,8 @@ class Exchange(ExchangeViews):
             if already is not None:
                 if work_key is not None and self.store.idempotency_record(work_key) is None:
                     self._remember_work(work_key, already, now)
-                return Payment("commit", agent, 0, self._tokens(agent), 0,
-                               contract_account(reward.contract), subject, project, 0,
+                return Payment("commit", agent, tokens(0), tokens(self._tokens(agent)), 0,
+                               contract_account(reward.contract), subject, project, tokens(0),
                                f"already paid: {already['why']}")
             budget_account = contract_account(reward.contract)
             account = self.store.account(budget_account)
@@ -173,8 +173,9 @@ class Exchange(ExchangeViews):
                 raise BudgetExhausted(payable.note)
             amount, note = payable.amount, payable.note
             if amount == 0:  # a reward of nothing (a multiplier of 0): settled, no transfer
-                return Payment("commit", agent, 0, self._tokens(agent), 0, budget_account,
-                               subject, project, 0, "earns nothing under its multipliers")
+                return Payment("commit", agent, tokens(0), tokens(self._tokens(agent)), 0,
+                               budget_account, subject, project, tokens(0),
+                               "earns nothing under its multipliers")
             seq = self.store.post_transfer(
                 at=now, kind=Kind.COMMIT, source=budget_account, destination=wallet(agent),
                 amount=amount, description=subject, project=project,
@@ -183,8 +184,8 @@ class Exchange(ExchangeViews):
             if work_key is not None and self.store.idempotency_record(work_key) is None:
                 self._remember_work(work_key, {"sha": sha, "seq": seq}, now)
             return Payment(
-                "commit", agent, amount, self._tokens(agent), seq, budget_account,
-                subject, project, reward.amount, note,
+                "commit", agent, tokens(amount), tokens(self._tokens(agent)), seq,
+                budget_account, subject, project, tokens(reward.amount), note,
             )
 
         return self._operate("commit", request, key, pay, Payment, agent=agent,
@@ -215,7 +216,7 @@ class Exchange(ExchangeViews):
                                     record, None, now)
 
     def award(
-        self, agent: str, amount: str | int, source: str, description: str,
+        self, agent: str, amount: Decimal | str | int, source: str, description: str,
         *, idempotency_key: str | None = None,
     ) -> Payment:
         """Mint tokens straight into an agent's wallet (for integrations)."""
@@ -231,8 +232,8 @@ class Exchange(ExchangeViews):
                 at=now, kind=Kind.AWARD, source=MINT, destination=wallet(agent), amount=micro,
                 description=f"{source}: {description}", idempotency_key=key,
             )
-            return Payment("award", agent, micro, self._tokens(agent), seq, MINT,
-                           description, None, micro)
+            return Payment("award", agent, tokens(micro), tokens(self._tokens(agent)), seq,
+                           MINT, description, None, tokens(micro))
 
         return self._operate("award", request, key, pay, Payment, agent=agent,
                              accounts=[wallet(agent)])
@@ -258,14 +259,14 @@ class Exchange(ExchangeViews):
 
         def pay(now: int) -> Payment:
             if reward.amount == 0:
-                return Payment("issue", agent, 0, self._tokens(agent), 0, MINT, description,
-                               None, 0, reward.reason)
+                return Payment("issue", agent, tokens(0), tokens(self._tokens(agent)), 0, MINT,
+                               description, None, tokens(0), reward.reason)
             seq = self.store.post_transfer(
                 at=now, kind=Kind.ISSUE, source=MINT, destination=wallet(agent),
                 amount=reward.amount, description=description, idempotency_key=key,
             )
-            return Payment("issue", agent, reward.amount, self._tokens(agent), seq, MINT,
-                           description, None, reward.amount, reward.reason)
+            return Payment("issue", agent, tokens(reward.amount), tokens(self._tokens(agent)),
+                           seq, MINT, description, None, tokens(reward.amount), reward.reason)
 
         return self._operate("issue", request, key, pay, Payment, agent=agent,
                              accounts=[wallet(agent)])
@@ -291,7 +292,8 @@ class Exchange(ExchangeViews):
 
         def spend(now: int) -> Charge:
             if cost == 0:
-                return Charge(agent, task_type, model, count, 0, self._tokens(agent), None)
+                return Charge(agent, task_type, model, count, tokens(0),
+                              tokens(self._tokens(agent)), None)
             last_at, cumulative = self.store.latest_consumption(agent)
             at = max(now, last_at)  # windows need time to move forward per agent
             hourly, daily = self._window_usage(agent, at, latest=(last_at, cumulative))
@@ -306,7 +308,8 @@ class Exchange(ExchangeViews):
                 inference_tokens=count, idempotency_key=key,
             )
             self.store.record_consumption(agent, at, cost, cumulative + cost, seq)
-            return Charge(agent, task_type, model, count, cost, self._tokens(agent), seq)
+            return Charge(agent, task_type, model, count, tokens(cost),
+                          tokens(self._tokens(agent)), seq)
 
         return self._operate("llm", request, key, spend, Charge, agent=agent, amount=cost,
                              accounts=[wallet(agent)])
@@ -314,7 +317,7 @@ class Exchange(ExchangeViews):
     # -- pools ----------------------------------------------------------------------------
 
     def pool_create(
-        self, name: str, creator: str, min_contribution: str | int,
+        self, name: str, creator: str, min_contribution: Decimal | str | int,
         *, idempotency_key: str | None = None,
     ) -> PoolView:
         name = text_field(name, "pool name", limit=100)
@@ -351,7 +354,7 @@ class Exchange(ExchangeViews):
                              accounts=[pool_account(pool_id)])
 
     def pool_contribute(
-        self, pool_id: str, agent: str, amount: str | int,
+        self, pool_id: str, agent: str, amount: Decimal | str | int,
         *, idempotency_key: str | None = None,
     ) -> PoolContribution:
         """Move tokens from a member's wallet into the pool (an outflow: reserve applies)."""
@@ -376,8 +379,8 @@ class Exchange(ExchangeViews):
                 idempotency_key=key,
             )
             self.store.add_contribution(pool_id, agent, micro)
-            return PoolContribution(pool_id, agent, micro, self._tokens(agent),
-                                    self._balance(pool_account(pool_id)), seq)
+            return PoolContribution(pool_id, agent, tokens(micro), tokens(self._tokens(agent)),
+                                    tokens(self._balance(pool_account(pool_id))), seq)
 
         return self._operate("pool_contribute", request, key, contribute, PoolContribution,
                              agent=agent, pool_id=pool_id, amount=micro,
@@ -415,10 +418,10 @@ class Exchange(ExchangeViews):
             credits = []
             for agent in sorted(contributions):
                 self.store.record_pool_credit(seq, agent, contributions[agent], shares[agent])
-                credits.append(Credit(agent, contributions[agent], shares[agent],
+                credits.append(Credit(agent, tokens(contributions[agent]), tokens(shares[agent]),
                                       str(rules.share_percent(contributions[agent], total))))
-            return PoolSpend(pool_id, model, count, cost, balance - cost, description, seq,
-                             tuple(credits))
+            return PoolSpend(pool_id, model, count, tokens(cost), tokens(balance - cost),
+                             description, seq, tuple(credits))
 
         return self._operate("pool_spend", request, key, spend, PoolSpend, pool_id=pool_id,
                              amount=cost, accounts=[pool_account(pool_id)])
@@ -447,9 +450,10 @@ class Exchange(ExchangeViews):
                         description=f"refund from dissolved {pool_id}", pool_id=pool_id,
                         idempotency_key=key,
                     )
-                    refunds.append(Refund(agent, shares[agent], self._tokens(agent)))
+                    refunds.append(Refund(agent, tokens(shares[agent]),
+                                          tokens(self._tokens(agent))))
             self.store.mark_pool_dissolved(pool_id, now)
-            return PoolDissolution(pool_id, balance, tuple(refunds))
+            return PoolDissolution(pool_id, tokens(balance), tuple(refunds))
 
         def refunded() -> list[str]:  # read, then locked, then read again (see _operate)
             return [pool_account(pool_id)] + [wallet(m.agent) for m in
@@ -462,7 +466,7 @@ class Exchange(ExchangeViews):
 
     def _operate(
         self, operation: str, request: dict[str, Any], key: str | None,
-        body: Callable[[int], R], record_type: Any, *, agent: str | None = None,
+        body: Callable[[int], R], record_type: type[R], *, agent: str | None = None,
         pool_id: str | None = None, amount: int | None = None,
         accounts: Iterable[str] | Callable[[], list[str]] = (),
     ) -> R:
@@ -497,7 +501,7 @@ class Exchange(ExchangeViews):
 
     def _operate_once(
         self, operation: str, request_hash: str, key: str | None, body: Callable[[int], R],
-        record_type: Any, agent: str | None, pool_id: str | None, amount: int | None,
+        record_type: type[R], agent: str | None, pool_id: str | None, amount: int | None,
         accounts: Iterable[str] | Callable[[], list[str]],
     ) -> R:
         refusal: Refused | None = None
@@ -521,7 +525,7 @@ class Exchange(ExchangeViews):
                         )
                     if previous.outcome == "refused":
                         raise refusal_from_record(previous.result)
-                    return record_type.from_dict(previous.result)  # type: ignore[no-any-return]
+                    return idempotency.result_from_record(record_type, previous.result)
             self.store.savepoint("operation")
             try:
                 result = body(now)
@@ -539,7 +543,7 @@ class Exchange(ExchangeViews):
                 self.store.release("operation")
                 if key is not None:
                     self.store.save_idempotency(
-                        key, request_hash, "ok", asdict(result),  # type: ignore[call-overload]
+                        key, request_hash, "ok", idempotency.result_record(result),
                         getattr(result, "seq", None) or None, now,
                     )
                 return result
