@@ -13,10 +13,9 @@ import httpx
 import pytest
 import uvicorn
 
-from agent_token_exchange import init_exchange, open_exchange
+from agent_token_exchange import init_exchange, open_exchange, to_json
 from agent_token_exchange.server import create_app
 from agent_token_exchange.service.api_keys import KeyRing
-from agent_token_exchange import to_json
 
 
 def free_port() -> int:

@@ -3,6 +3,8 @@ the library and the local CLI."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from agent_token_exchange import (
@@ -12,6 +14,7 @@ from agent_token_exchange import (
     NotAllowed,
     RateLimited,
     open_exchange,
+    to_json,
 )
 from agent_token_exchange.cli import main
 from agent_token_exchange.client.http import ExchangeClient, Unreachable
@@ -19,7 +22,6 @@ from agent_token_exchange.service.api_keys import Forbidden, Unauthenticated
 from agent_token_exchange.service.exchange import Exchange
 
 from .conftest import Service, free_port
-from agent_token_exchange import to_json
 
 
 def public_methods(cls) -> set[str]:
@@ -43,9 +45,9 @@ def test_client_records_equal_the_librarys(fresh_service: Service):
         remote.pool_contribute("pool-1", "builder", 400)
         spend = remote.pool_spend("pool-1", "claude-opus", 10_000, "analysis")
         assert [(c.agent, c.share_percent, c.credited) for c in spend.credits] == [
-            ("builder", "40.00", 60_000_000), ("claude", "60.00", 90_000_000)]
+            ("builder", "40.00", Decimal("60")), ("claude", "60.00", Decimal("90"))]
         charge = remote.llm("zero", "coding", "5000")
-        assert (charge.amount, charge.seq > 0) == (500_000, True)
+        assert (charge.amount, charge.seq > 0) == (Decimal("0.5"), True)
         remote.commit("claude@aygp-dr.ai", "nexushive-setup", "fix: bug", sha="beef01")
         remote.award("builder", "150", "beads", "closed")
         remote.pay_issue("bd-7", "spark", priority=2, issue_type="bug")

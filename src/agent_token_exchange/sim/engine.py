@@ -344,7 +344,7 @@ class _Run:
         pool["requests"] += 1
         for credit in done.credits:
             # The request's tokens are shared, so they are not counted per contributor.
-            self._use(credit.agent, model, True, 0, credit.credited)
+            self._use(credit.agent, model, True, 0, micro(credit.credited))
 
     def _pool_dissolve(self, pool: dict[str, Any]) -> None:
         done = self.ex.pool_dissolve(pool["id"])
