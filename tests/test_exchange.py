@@ -239,3 +239,14 @@ def test_a_reward_of_nothing_settles_without_a_transfer(tmp_path, clock):
         assert ex.store.last_seq() == before
         assert ex.commit("zero@x.io", "misc", "work", sha="abcd1234") == paid
         assert_invariants(ex)
+
+
+def test_a_keys_first_result_is_kept_exactly_and_replayed_as_it_was(exchange):
+    """The ledger keeps a key's first result in micro-tokens and microseconds (the format
+    earlier versions wrote, so their keys still replay), and a replay returns the very
+    record, Decimal tokens and all."""
+    first = exchange.pool_create("p", "claude", "0.5", idempotency_key="pool-a")
+    kept = exchange.store.idempotency_record("client:pool-a").result
+    assert kept["min_contribution"] == 500_000 and kept["created_at"] == first.created_at
+    again = exchange.pool_create("p", "claude", "0.5", idempotency_key="pool-a")
+    assert again == first and again.min_contribution == Decimal("0.5")
