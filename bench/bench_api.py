@@ -133,7 +133,7 @@ def main() -> None:
                 spent = sum(ex.balance(a).spent for a in AGENTS)
             expected = 3 * args.requests * 100_000  # 1,000 llama3.2 tokens = 0.1 token
             print(f"ledger after the run: doctor {'healthy' if healthy else 'BROKEN'}, "
-                  f"spent {spent / 1e6:.1f} tokens (expected {expected / 1e6:.1f})")
+                  f"spent {spent:.1f} tokens (expected {expected / 1e6:.1f})")
         finally:
             server.terminate()
             server.wait(timeout=10)

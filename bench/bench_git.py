@@ -141,7 +141,7 @@ def bench_hook(runs: int, root: Path) -> None:
           f"(the hook adds {(p(hooked) - p(plain)) * 1000:.0f} ms per commit)")
     print(f"the hook command alone (replaying an already-paid commit): median "
           f"{p(alone) * 1000:.0f} ms, max {max(alone) * 1000:.0f} ms; "
-          f"{runs} commits paid {paid // 1_000_000} tokens")
+          f"{runs} commits paid {int(paid)} tokens")
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,7 @@ def with_aliases(home: Path) -> None:
         'emails = []\naliases = ["beads/crew/dave", "beads/crew/fang"]'))
 
 
-def wallet_earned(home: Path) -> dict[str, int]:
+def wallet_earned(home: Path) -> dict[str, Decimal]:
     with open_exchange(home) as ex:
         assert_invariants(ex)
         return {a: ex.balance(a).earned for a in ex.agents()}
@@ -125,16 +126,16 @@ def test_sync_twice_pays_once(cli, home):
     assert after["observer"] == sum(_amount(p["amount"]) for p in second["payments"]) > 0
 
 
-def _amount(text: str) -> int:
-    """A JSON amount ("37.5") in micro-tokens."""
-    whole, _, frac = text.partition(".")
-    return int(whole) * 1_000_000 + int(frac.ljust(6, "0") or 0)
+def _amount(text: str) -> Decimal:
+    """A JSON amount ("37.5") in tokens."""
+    return Decimal(text)
 
 
 def test_sync_settles_each_closed_issue_by_the_rules(cli, home):
     """Every closed issue's payout equals rules.issue_reward on its own fields."""
     from agent_token_exchange.economy import rules
     from agent_token_exchange.economy.config import Config
+    from agent_token_exchange.money import tokens
 
     report = cli("bd", "sync", "--agent", "claude", "--beads", str(EXPORT), "--json").json
     config = Config.default()
@@ -147,7 +148,7 @@ def test_sync_settles_each_closed_issue_by_the_rules(cli, home):
                                     issue_type=r.get("issue_type"),
                                     labels=tuple(r.get("labels") or ()),
                                     close_reason=r.get("close_reason"))
-        expected += reward.amount
+        expected += tokens(reward.amount)
         zero += reward.amount == 0
     assert _amount(report["total"]) == expected
     assert report["zero"] == zero >= 12  # the agents, molecules, gate, message, duplicate
@@ -168,7 +169,7 @@ def test_close_without_bd_pays_only_an_issue_already_closed(cli, home):
     assert nobody.code == 2
     unassigned = cli("bd", "close", "bd-r0b2", "--beads", str(EXPORT))
     assert unassigned.code == 2 and "nobody to pay" in unassigned.err
-    assert wallet_earned(home)["spark"] == 150_000_000
+    assert wallet_earned(home)["spark"] == 150
 
 
 def test_1x_export_lines_of_other_types_are_skipped(cli, home, tmp_path):
@@ -308,7 +309,7 @@ def test_on_close_hook_pays_from_the_json_bd_passes(cli, home, tmp_path):
                               capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
     assert json.loads(seen.read_text())["id"] == "bd-0479m"
-    assert wallet_earned(home)["builder"] == 120_000_000
+    assert wallet_earned(home)["builder"] == 120
     status = cli("hooks", "status", "--repo", str(project), "--json")
     assert status.code == 2  # not a git repository
     broken = subprocess.run([str(theirs)], input="{oops", capture_output=True, text=True,

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import agent_token_exchange
-from agent_token_exchange import SimulatedClock, init_exchange, open_exchange
+from agent_token_exchange import SimulatedClock, init_exchange, open_exchange, to_json
 from agent_token_exchange.cli import main
 
 # Fields that hold a wall-clock time, or a hash over one: the CLI runs on the system clock,
@@ -32,12 +32,12 @@ def timeless(value: Any) -> Any:
 
 def one(value: Any) -> dict[str, Any]:
     """What the CLI prints with --json for a method's record."""
-    return {"ok": True, **value.to_json()}
+    return {"ok": True, **to_json(value)}
 
 
 def many(key: str, values: list[Any], **extra: Any) -> dict[str, Any]:
     """What the CLI prints with --json for a method's list of records."""
-    return {"ok": True, key: [v.to_json() for v in values], **extra}
+    return {"ok": True, key: [to_json(v) for v in values], **extra}
 
 
 def outcome(call: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], int]:

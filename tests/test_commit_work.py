@@ -23,7 +23,7 @@ def test_an_amend_of_a_paid_commit_settles_at_zero(exchange):
     amend = exchange.commit("claude@x.dev", "app", "hotfix: one", B, patch_id=OTHER_PATCH,
                             replaces=A)
     chained = exchange.commit("claude@x.dev", "app", "hotfix: one!", C, replaces=B)
-    assert first.amount == 225_000_000
+    assert first.amount == 225
     assert (amend.amount, amend.seq) == (0, 0)
     assert amend.note == f"already paid: it replaces commit {A[:12]} (amend)"
     assert chained.amount == 0
@@ -38,7 +38,7 @@ def test_an_amend_of_a_paid_commit_settles_at_zero(exchange):
 def test_an_amend_of_an_unpaid_commit_is_paid(exchange):
     """An amend of a commit that was never paid is paid in full."""
     paid = exchange.commit("claude@x.dev", "app", "feat: one", B, replaces=A)
-    assert paid.amount == 150_000_000
+    assert paid.amount == 150
 
 
 def test_a_patch_id_is_matched_per_agent(exchange):
@@ -47,7 +47,7 @@ def test_a_patch_id_is_matched_per_agent(exchange):
     exchange.commit("claude@x.dev", "app", "feat: x", A, patch_id=PATCH)
     theirs = exchange.commit("spark@x.dev", "app", "feat: x", B, patch_id=PATCH)
     mine_again = exchange.commit("claude@x.dev", "app", "feat: x", C, patch_id=PATCH)
-    assert theirs.amount == 115_000_000 and mine_again.amount == 0
+    assert theirs.amount == 115 and mine_again.amount == 0
     assert_invariants(exchange)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import random
 from collections import Counter, defaultdict
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -90,8 +91,8 @@ def test_24_concurrent_spends_of_150_under_an_hourly_1000_admit_exactly_six(home
                        for o in worker)
     assert outcomes == {"admitted": 6, "hourly_limit": 18}
     with open_exchange(home, clock=SystemClock()) as ex:
-        assert ex.balance("claude").tokens == to_micro(10_000 - 900)
-        assert ex.limits("claude").hourly_used == to_micro(900)
+        assert ex.balance("claude").tokens == Decimal(10_000 - 900)
+        assert ex.limits("claude").hourly_used == Decimal(900)
         assert len(ex.refusals("claude")) == 18
         assert ex.doctor().healthy
 
@@ -216,7 +217,7 @@ def test_eight_processes_hammering_one_exchange_keep_every_invariant(home: Path)
         transfers = store.transfers.after()
         assert sum(a.balance for a in store.accounts.all()) == 0  # conservation
         for agent in AGENTS:
-            assert ex.balance(agent).tokens >= to_micro(500), agent  # the reserve
+            assert ex.balance(agent).tokens >= Decimal(500), agent  # the reserve
         assert store.accounts.get("pool:pool-1").balance >= 0
         assert store.accounts.get("pool:pool-2").balance == 0  # dissolved: everything refunded
         # Each key applied once, at the seq every replay reported (a dissolution's refunds

@@ -1,5 +1,7 @@
 """The exchange's operations: what they pay and charge, and what they refuse."""
 
+from decimal import Decimal
+
 import pytest
 
 from agent_token_exchange import (
@@ -22,7 +24,7 @@ SHA_abc123 = "abc123".ljust(40, "0")  # a full object id
 SHA_abcd1234 = "abcd1234".ljust(40, "0")  # a full object id
 SHA_deadbeef = "deadbeef".ljust(40, "0")  # a full object id
 
-T = MICRO
+T = Decimal(1)  # one token: records carry Decimal tokens
 
 
 def test_every_agent_starts_with_10000(exchange):
@@ -36,7 +38,7 @@ def test_commit_pays_from_the_contract_budget(exchange):
     paid = exchange.commit("claude@aygp-dr.ai", "nexushive-setup",
                            "hotfix: critical security patch", sha=SHA_abc123)
     assert (paid.agent, paid.amount, paid.tokens) == ("claude", 600 * T, 10_600 * T)
-    assert exchange.store.accounts.get("contract:nexushive-setup").balance == 49_400 * T
+    assert exchange.store.accounts.get("contract:nexushive-setup").balance == 49_400 * MICRO
     wallet = exchange.balance("claude")
     assert (wallet.earned, wallet.spent) == (600 * T, 0)
     assert_invariants(exchange)
@@ -87,10 +89,10 @@ def test_contract_budget_caps_then_exhausts(tmp_path, clock):
 def test_llm_charges_the_preferred_model(exchange):
     """An LLM call charges the task's preferred model's price into system:inference."""
     charge = exchange.llm("zero", "coding", 5000)
-    assert (charge.model, charge.amount, charge.tokens) == ("llama3.2", T // 2,
-                                                            10_000 * T - T // 2)
-    assert exchange.balance("zero").spent == T // 2
-    assert exchange.store.accounts.get("system:inference").balance == T // 2
+    assert (charge.model, charge.amount, charge.tokens) == ("llama3.2", T / 2,
+                                                            10_000 * T - T / 2)
+    assert exchange.balance("zero").spent == T / 2
+    assert exchange.store.accounts.get("system:inference").balance == MICRO // 2
 
 
 def test_refusals_change_no_balance_and_are_recorded(exchange):
@@ -218,7 +220,7 @@ def test_dissolve_refund_is_exact_to_the_micro_token(exchange):
         exchange.pool_contribute(pool.id, agent, "1")
     exchange.pool_spend(pool.id, "llama3.2", 1, "tiny")  # 0.0001 spent
     done = exchange.pool_dissolve(pool.id)
-    assert sum(r.amount for r in done.refunds) == 3 * T - 100
+    assert sum(r.amount for r in done.refunds) == 3 * T - Decimal("0.0001")
     assert_invariants(exchange)
 
 
@@ -236,10 +238,10 @@ def test_history_shows_the_seeds_wallet_view(exchange):
     exchange.commit("zero@x.io", "claude-monitor", "docs: readme")
     exchange.llm("zero", "coding", 1000)
     newest, earning, grant = exchange.history("zero", limit=3)
-    assert (newest.type, newest.amount) == ("inference", -100_000)
+    assert (newest.type, newest.amount) == ("inference", Decimal("-0.1"))
     # 90 × 1.5 (claude-monitor) × 1.1 (docs) = 148.5 tokens
     assert (earning.type, earning.project, earning.amount) == ("commit", "claude-monitor",
-                                                                148_500_000)
+                                                                Decimal("148.5"))
     assert grant.type == "grant"
 
 
@@ -252,8 +254,9 @@ def test_dissolve_remainder_goes_to_the_largest_contributor(exchange):
     exchange.pool_contribute(pool.id, "builder", 1)
     exchange.pool_spend(pool.id, "llama3.2", 1, "tiny")  # 100 micro-tokens
     refunds = {r.agent: r.amount for r in exchange.pool_dissolve(pool.id).refunds}
-    # 2,999,900 split 2:1 is 1,999,933.33 / 999,966.67: floors, remainder 1 to claude.
-    assert refunds == {"claude": 1_999_934, "builder": 999_966}
+    # 2,999,900 micro-tokens split 2:1 is 1,999,933.33 / 999,966.67: floors, remainder 1
+    # micro-token to claude.
+    assert refunds == {"claude": Decimal("1.999934"), "builder": Decimal("0.999966")}
 
 
 def test_a_reward_of_nothing_settles_without_a_transfer(tmp_path, clock):
@@ -269,3 +272,14 @@ def test_a_reward_of_nothing_settles_without_a_transfer(tmp_path, clock):
         assert ex.store.transfers.last_seq() == before
         assert ex.commit("zero@x.io", "misc", "work", sha=SHA_abcd1234) == paid
         assert_invariants(ex)
+
+
+def test_a_keys_first_result_is_kept_exactly_and_replayed_as_it_was(exchange):
+    """The ledger keeps a key's first result in micro-tokens and microseconds (the format
+    earlier versions wrote, so their keys still replay), and a replay returns the very
+    record, Decimal tokens and all."""
+    first = exchange.pool_create("p", "claude", "0.5", idempotency_key="pool-a")
+    kept = exchange.store.idempotency.get("client:pool-a").result
+    assert kept["min_contribution"] == 500_000 and kept["created_at"] == first.created_at
+    again = exchange.pool_create("p", "claude", "0.5", idempotency_key="pool-a")
+    assert again == first and again.min_contribution == Decimal("0.5")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import stat
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Repo:
     return Repo(tmp_path / "app")
 
 
-def earned(home: Path, agent: str = "claude") -> int:
+def earned(home: Path, agent: str = "claude") -> Decimal:
     with open_exchange(home) as ex:
         return ex.balance(agent).earned
 
@@ -37,7 +38,7 @@ def test_install_into_a_fresh_repository_pays_the_next_commit(repo, home, cli):
     assert f"--home {home}" in hook.read_text()
     done = repo.commit("fix: the parser")
     assert "claude earned 225.00 tokens" in done.stderr  # git shows hook output there
-    assert earned(home) == 225_000_000  # 150 × 1.0 × bugfix 1.5
+    assert earned(home) == 225  # 150 × 1.0 × bugfix 1.5
 
 
 def test_install_twice_keeps_one_block(repo, home, cli):
@@ -69,7 +70,7 @@ def test_existing_hook_keeps_running_beside_ours(repo, home, cli, tmp_path):
     assert result.json["outcome"] == "added"
     repo.commit("feat: one")
     assert marker.read_text() == "ran\n"
-    assert earned(home) == 150_000_000
+    assert earned(home) == 150
     status = cli("hooks", "status", "--repo", str(repo.path), "--json")
     post = status.json["hooks"][0]
     assert post["installed"] and post["shared"] and post["home"] == str(home)
@@ -85,7 +86,7 @@ def test_core_hooks_path_is_respected(repo, home, cli):
     assert Path(result.json["hook"]) == repo.path / ".githooks" / "post-commit"
     assert not (repo.path / ".git" / "hooks" / "post-commit").exists()
     repo.commit("test: coverage")
-    assert earned(home) == 195_000_000  # testing bonus 1.3
+    assert earned(home) == 195  # testing bonus 1.3
 
 
 def test_install_from_a_subfolder_and_a_linked_worktree(repo, home, cli, tmp_path):
@@ -159,7 +160,7 @@ def test_a_husky_hooks_folder_keeps_calling_husky(repo, home, cli, tmp_path):
     assert result.json["hook"] == str(husky / "post-commit")
     repo.commit("feat: with husky")
     assert marker.read_text() == "post-commit\n"
-    assert earned(home) == 150_000_000
+    assert earned(home) == 150
 
 
 def test_a_home_path_holding_a_redirection_sign_reads_back(repo, home, cli, tmp_path,

@@ -101,7 +101,7 @@ def test_odd_but_valid_text_is_stored_verbatim_and_inert(busy, text):
     breaks nothing."""
     paid = busy.award("zero", "1.5", "tests", text)
     assert busy.history("zero", 1)[0].description == f"tests: {text}"
-    assert paid.amount == 1_500_000
+    assert paid.amount == Decimal("1.5")
     assert busy.store.transfers.last_seq() == paid.seq and busy.audit().intact
 
 

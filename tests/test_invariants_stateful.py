@@ -24,6 +24,7 @@ from agent_token_exchange import (
     init_exchange,
     open_exchange,
 )
+from agent_token_exchange.money import tokens
 
 from .ledger_checks import assert_invariants, snapshot
 
@@ -141,7 +142,7 @@ class ExchangeMachine(RuleBasedStateMachine):
         if sha is not None:
             self.shas[sha] = request
         if result is not None:
-            assert result.amount == paid
+            assert result.amount == tokens(paid)
             self.wallet[agent] += paid
             self.budget[contract] -= paid
 
@@ -171,7 +172,7 @@ class ExchangeMachine(RuleBasedStateMachine):
         if key is not None:
             self.keys[key] = (request, outcome)
         if result is not None:
-            assert result.amount == cost
+            assert result.amount == tokens(cost)
             self.wallet[agent] -= cost
             self.consumed[agent].append((at, cost))
 
@@ -251,7 +252,7 @@ class ExchangeMachine(RuleBasedStateMachine):
         if result is not None:
             pool["balance"] -= cost
             credited = {c.agent: c.credited for c in result.credits}
-            assert sum(credited.values()) == cost and set(credited) == set(pool["contrib"])
+            assert sum(credited.values()) == tokens(cost) and set(credited) == set(pool["contrib"])
 
     @precondition(lambda self: self.pools)
     @rule(index=st.integers(0, 9), really=st.integers(0, 3))
@@ -272,7 +273,7 @@ class ExchangeMachine(RuleBasedStateMachine):
             largest = max(sorted(weights), key=lambda a: weights[a])
             shares[largest] += total - sum(shares.values())
             assert {r.agent: r.amount for r in result.refunds} == {
-                a: s for a, s in shares.items() if s}
+                a: tokens(s) for a, s in shares.items() if s}
             for agent, share in shares.items():
                 self.wallet[agent] += share
         pool["balance"], pool["open"] = 0, False
@@ -302,9 +303,9 @@ class ExchangeMachine(RuleBasedStateMachine):
         """After every step each wallet and pool balance equals the model's and every ledger
         invariant holds."""
         for agent in AGENTS:
-            assert self.ex.balance(agent).tokens == self.wallet[agent], agent
+            assert self.ex.balance(agent).tokens == tokens(self.wallet[agent]), agent
         for pool in self.pools:
-            assert self.ex.pool_show(pool["id"]).balance == pool["balance"]
+            assert self.ex.pool_show(pool["id"]).balance == tokens(pool["balance"])
         assert_invariants(self.ex)
 
 

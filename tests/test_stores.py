@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from agent_token_exchange import Conflict, Exchange, InsufficientFunds, RateLimited
-from agent_token_exchange.money import to_micro
 
 SHA_abc123 = "abc123".ljust(40, "0")  # a full object id
 
@@ -17,7 +16,7 @@ def test_a_day_of_work_balances_on_either_store(exchange: Exchange) -> None:
     again = exchange.commit("claude@x.ai", "nexushive-setup", "fix: a bug", sha=SHA_abc123)
     assert again == paid
     charge = exchange.llm("claude", "coding", 10_000, idempotency_key="k1")
-    assert charge.amount == to_micro(150)
+    assert charge.amount == 150
     assert exchange.llm("claude", "coding", 10_000, idempotency_key="k1") == charge
     with pytest.raises(Conflict):
         exchange.llm("claude", "coding", 20_000, idempotency_key="k1")
@@ -28,11 +27,11 @@ def test_a_day_of_work_balances_on_either_store(exchange: Exchange) -> None:
     exchange.pool_contribute(pool.id, "claude", 600)
     exchange.pool_contribute(pool.id, "builder", 400)
     spend = exchange.pool_spend(pool.id, "claude-opus", 10_000, "analysis")
-    assert [c.credited for c in spend.credits] == [to_micro(60), to_micro(90)]
+    assert [c.credited for c in spend.credits] == [60, 90]
     with pytest.raises(InsufficientFunds):
         exchange.pool_contribute(pool.id, "builder", 9_500)
     dissolved = exchange.pool_dissolve(pool.id)
-    assert dissolved.amount == to_micro(850)
+    assert dissolved.amount == 850
     report = exchange.doctor()
     assert report.healthy, report.errors
     assert [t.seq for t in exchange.store.transfers.after()] == list(

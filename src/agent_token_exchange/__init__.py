@@ -1,7 +1,7 @@
 """Agent Token Exchange: a token economy for teams of AI agents.
 
 Agents earn tokens for real work and spend them on LLM inference, alone or pooled,
-under hourly, daily, burst and reserve limits.
+under hourly, daily, burst and reserve limits. Amounts are ``Decimal`` tokens.
 
     from agent_token_exchange import init_exchange, open_exchange
     init_exchange("/tmp/team")
@@ -9,6 +9,7 @@ under hourly, daily, burst and reserve limits.
         ex.llm("zero", "coding", 5000)
 """
 
+from .api import ExchangeAPI
 from .clock import Clock, SimulatedClock, SystemClock
 from .economy.config import Config
 from .errors import (
@@ -23,6 +24,7 @@ from .errors import (
     RateLimited,
     Refused,
 )
+from .formats.json_codec import from_json, to_json
 from .service.exchange import Exchange
 from .service.lifecycle import init_exchange, open_exchange
 
@@ -33,15 +35,18 @@ __all__ = [
     "ConfigError",
     "Conflict",
     "Exchange",
+    "ExchangeAPI",
     "ExchangeError",
+    "from_json",
+    "init_exchange",
     "InsufficientFunds",
     "IntegrityError",
     "InvalidInput",
     "NotAllowed",
+    "open_exchange",
     "RateLimited",
     "Refused",
     "SimulatedClock",
     "SystemClock",
-    "init_exchange",
-    "open_exchange",
+    "to_json",
 ]

@@ -1,7 +1,9 @@
-"""Exact money: amounts are integer micro-tokens (1 token = 1_000_000 micro-tokens).
+"""Exact money: amounts are integer micro-tokens (1 token = 1_000_000 micro-tokens)
+inside the ledger and the service, and ``Decimal`` tokens with six decimal places in the
+public API (``tokens`` and ``micro`` convert, exactly).
 
 Decimal appears only at the edges: parsing what a user typed, multiplying by a
-configured multiplier, and printing. Nothing here ever touches a float.
+configured multiplier, records, and printing. Nothing here ever touches a float.
 """
 
 from __future__ import annotations
@@ -115,9 +117,22 @@ def display_limit(micro: int) -> str:
     return format_amount(micro)
 
 
-def decimal_tokens(micro: int) -> Decimal:
-    """Micro-tokens as an exact Decimal number of tokens."""
-    return Decimal(micro) / MICRO
+def tokens(micro: int) -> Decimal:
+    """Micro-tokens as the public amount: Decimal tokens with six places (1 -> 0.000001)."""
+    return Decimal(micro).scaleb(-DECIMALS)
+
+
+def micro(amount: Decimal) -> int:
+    """A public amount (Decimal tokens) back to micro-tokens; exact or InvalidInput."""
+    scaled = Decimal(amount).scaleb(DECIMALS)
+    if not scaled.is_finite() or scaled != scaled.to_integral_value():
+        raise InvalidInput(f"{amount} is not a whole number of micro-tokens")
+    return int(scaled)
+
+
+def format_tokens(amount: Decimal) -> str:
+    """A public amount as JSON writes it: '450', '0.5', '-680.25' (as format_amount)."""
+    return format_amount(micro(amount))
 
 
 def _shorten(text: str, limit: int = 40) -> str:
@@ -135,5 +150,7 @@ __all__ = [
     "format_amount",
     "display_amount",
     "display_limit",
-    "decimal_tokens",
+    "tokens",
+    "micro",
+    "format_tokens",
 ]

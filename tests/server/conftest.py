@@ -13,7 +13,7 @@ import httpx
 import pytest
 import uvicorn
 
-from agent_token_exchange import init_exchange, open_exchange
+from agent_token_exchange import init_exchange, open_exchange, to_json
 from agent_token_exchange.server import create_app
 from agent_token_exchange.service.api_keys import KeyRing
 
@@ -68,7 +68,7 @@ class Service:
         with open_exchange(self.home) as ex, ex.store.snapshot():
             accounts = tuple((a.name, a.balance) for a in ex.store.accounts.all())
             return (accounts, ex.store.transfers.last_seq(), ex.store.refusals.last_seq(),
-                    tuple(p.to_json().__repr__() for p in ex.pool_list()))
+                    tuple(repr(to_json(p)) for p in ex.pool_list()))
 
 
 def start_service(home: Path) -> tuple[Service, RunningServer]:

@@ -3,6 +3,8 @@ the library and the local CLI."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from agent_token_exchange import (
@@ -12,6 +14,7 @@ from agent_token_exchange import (
     NotAllowed,
     RateLimited,
     open_exchange,
+    to_json,
 )
 from agent_token_exchange.cli import main
 from agent_token_exchange.client.http import ExchangeClient, Unreachable
@@ -44,9 +47,9 @@ def test_client_records_equal_the_librarys(fresh_service: Service):
         remote.pool_contribute("pool-1", "builder", 400)
         spend = remote.pool_spend("pool-1", "claude-opus", 10_000, "analysis")
         assert [(c.agent, c.share_percent, c.credited) for c in spend.credits] == [
-            ("builder", "40.00", 60_000_000), ("claude", "60.00", 90_000_000)]
+            ("builder", "40.00", Decimal("60")), ("claude", "60.00", Decimal("90"))]
         charge = remote.llm("zero", "coding", "5000")
-        assert (charge.amount, charge.seq > 0) == (500_000, True)
+        assert (charge.amount, charge.seq > 0) == (Decimal("0.5"), True)
         remote.commit("claude@aygp-dr.ai", "nexushive-setup", "fix: bug", sha=SHA_beef01)
         remote.award("builder", "150", "beads", "closed")
         remote.pay_issue("bd-7", "spark", priority=2, issue_type="bug")
@@ -54,26 +57,26 @@ def test_client_records_equal_the_librarys(fresh_service: Service):
             remote.llm("zero", "coding", 10**7)
         with open_exchange(svc.home) as local:
             assert remote.agents() == local.agents()
-            assert [s.to_json() for s in remote.status()] == [s.to_json() for s in local.status()]
+            assert [to_json(s) for s in remote.status()] == [to_json(s) for s in local.status()]
             for agent in ("claude", "zero", "builder"):
                 assert remote.balance(agent) == local.balance(agent)
-                assert [e.to_json() for e in remote.history(agent, 50)] == [
-                    e.to_json() for e in local.history(agent, 50)]
-                assert remote.limits(agent).to_json() == local.limits(agent).to_json()
-            assert remote.pool_show("pool-1").to_json() == local.pool_show("pool-1").to_json()
-            assert [p.to_json() for p in remote.pool_list()] == [
-                p.to_json() for p in local.pool_list()]
+                assert [to_json(e) for e in remote.history(agent, 50)] == [
+                    to_json(e) for e in local.history(agent, 50)]
+                assert to_json(remote.limits(agent)) == to_json(local.limits(agent))
+            assert to_json(remote.pool_show("pool-1")) == to_json(local.pool_show("pool-1"))
+            assert [to_json(p) for p in remote.pool_list()] == [
+                to_json(p) for p in local.pool_list()]
             assert remote.preview_commit("claude", "x", "feat: y") == local.preview_commit(
                 "claude", "x", "feat: y")
-            assert [t.to_json() for t in remote.transfers_since(3, 5)] == [
-                t.to_json() for t in local.transfers_since(3, 5)]
+            assert [to_json(t) for t in remote.transfers_since(3, 5)] == [
+                to_json(t) for t in local.transfers_since(3, 5)]
             refusals = remote.refusals_since(0)
             assert [r.code for r in refusals] == ["burst_limit"]
-            assert [r.to_json() for r in refusals] == [
-                r.to_json() for r in local.refusals_since(0)]
+            assert [to_json(r) for r in refusals] == [
+                to_json(r) for r in local.refusals_since(0)]
             assert remote.doctor().healthy is True
             assert remote.config == local.config
-            assert remote.audit().to_json() == local.audit().to_json()
+            assert to_json(remote.audit()) == to_json(local.audit())
             assert remote.audit().intact is True
             assert remote.commit_paid(SHA_beef01) is local.commit_paid(SHA_beef01) is True
             assert remote.commit_paid("beef02".ljust(40, "0")) is False

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from ..errors import EXIT_INTEGRITY, IntegrityError
+from ..formats.json_codec import to_json
 from .options import Home, Json, open_from
 from .output import emit_json, stderr, stdout
 
@@ -36,7 +37,7 @@ def verify(
     with open_from(home) as ex:
         report = ex.audit(expect_head)
     if json:
-        payload = report.to_json()
+        payload = to_json(report)
         if not report.intact:
             payload["error"] = {"code": IntegrityError.code, "message": report.problem}
         emit_json(payload, ok=report.intact)

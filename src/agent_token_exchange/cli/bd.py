@@ -12,10 +12,12 @@ import typer
 
 from ..economy.rules import issue_reward_table
 from ..errors import InvalidInput
+from ..formats.json_codec import to_json
 from ..integrations import beads
 from ..integrations.git import repo_root
 from ..integrations.githooks import hook_problem
-from ..money import format_amount
+from ..money import format_tokens
+from ..money import tokens as as_tokens
 from ..service.home import find_home
 from .options import Home, Json, open_from
 from .output import emit_json, stdout, table, tokens
@@ -43,7 +45,8 @@ def rewards(home: Home = None, json: Json = False) -> None:
     table_rows = issue_reward_table(config)
     if json:
         emit_json({
-            "priority_rewards": {row.priority: format_amount(row.base) for row in table_rows},
+            "priority_rewards": {row.priority: format_tokens(as_tokens(row.base))
+                                 for row in table_rows},
             "p0_pays_as": f"P{rules.p0_pays_as}",
             "type_multipliers": {k: str(v) for k, v in rules.type_multipliers.items()},
             "no_reward_types": list(rules.no_reward_types),
@@ -53,8 +56,8 @@ def rewards(home: Home = None, json: Json = False) -> None:
     grid = table("Issue rewards (priority base × type multiplier)", "Priority", "Base",
                  *rules.type_multipliers, right=("Base", *rules.type_multipliers))
     for row in table_rows:
-        grid.add_row(row.priority, tokens(row.base),
-                     *(tokens(row.by_type[kind]) for kind in rules.type_multipliers))
+        grid.add_row(row.priority, tokens(as_tokens(row.base)),
+                     *(tokens(as_tokens(row.by_type[kind])) for kind in rules.type_multipliers))
     stdout.print(grid)
     stdout.print(f"P0 pays as P{rules.p0_pays_as}; other types ×1.0; a label naming a type "
                  "counts. Nothing for: " + ", ".join(rules.no_reward_types) + ", tombstones, "
@@ -73,7 +76,7 @@ def preview(issue_id: str, agent: Agent = None, beads_path: Beads = None, home: 
     with open_from(home) as ex:
         view = beads.preview(ex, tracker.issue(issue_id), _payees(agent))
     if json:
-        emit_json(view.to_json())
+        emit_json(to_json(view))
         return
     who = view.agent or "nobody"
     stdout.print(f"{view.issue.id} ({view.issue.status}) {view.issue.title}", markup=False)
@@ -97,9 +100,9 @@ def preview_all(agent: Agent = None, beads_path: Beads = None, home: Home = None
     if json:
         emit_json({"source": tracker.source, "lines": tracker.lines_read(),
                    "issues_read": len(issues), "open": len(views),
-                   "issues": [v.to_json() for v in views],
-                   "totals": [t.to_json() for t in totals],
-                   "total": format_amount(total)})
+                   "issues": [to_json(v) for v in views],
+                   "totals": [to_json(t) for t in totals],
+                   "total": format_tokens(total)})
         return
     grid = table(f"{len(views)} open issues of {len(issues)}", "Issue", "P", "Type",
                  "Assignee", "Agent", "Reward", right=("Reward",))
@@ -150,7 +153,7 @@ def close(
             note = f"bd is not on PATH: paid for {issue_id}, already closed in the data"
         paid = beads.pay(ex, issue, _payees(agent))
     if json:
-        emit_json({**paid.to_json(), "issue": issue.to_json(), "closed_by_bd": bool(tracker.bd),
+        emit_json({**to_json(paid), "issue": to_json(issue), "closed_by_bd": bool(tracker.bd),
                    "message": note})
         return
     if note:
@@ -173,7 +176,7 @@ def sync(agent: Agent = None, beads_path: Beads = None, home: Home = None,
     with open_from(home) as ex:
         report = beads.sync(ex, tracker, _payees(agent))
     if json:
-        emit_json(report.to_json())
+        emit_json(to_json(report))
         return
     stdout.print(f"{report.closed} closed issues in {report.source}: paid {report.paid} "
                  f"({tokens(report.total)} tokens), {report.zero} earn nothing, "
@@ -241,7 +244,7 @@ def on_close(issue_id: Annotated[str | None, typer.Argument(help="The issue bd c
             emit_json({"error": error}, ok=False)
         return
     if json:
-        emit_json(paid.to_json())
+        emit_json(to_json(paid))
         return
     stdout.print(f"token-exchange: {paid.agent} earned {tokens(paid.amount)} tokens for "
                  f"{issue.id}" + (f" ({paid.note})" if paid.amount == 0 else ""), markup=False)

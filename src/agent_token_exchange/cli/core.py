@@ -9,8 +9,9 @@ import typer
 
 from ..clock import iso_utc
 from ..errors import EXIT_INTEGRITY, IntegrityError, InvalidInput
+from ..formats.json_codec import to_json
 from ..ledger import redact
-from ..money import display_amount
+from ..money import display_amount, micro
 from ..service.home import find_home
 from ..service.lifecycle import init_exchange
 from .options import Home, Json, open_from, remote, selected_database
@@ -56,7 +57,7 @@ def status(home: Home = None, json: Json = False) -> None:
     with open_from(home) as ex:
         rows = ex.status()
     if json:
-        emit_json({"agents": [row.to_json() for row in rows]})
+        emit_json({"agents": [to_json(row) for row in rows]})
         return
     grid = table("Agent Token Exchange", "Agent", "Level", "Tokens", "Earned", "Spent",
                  "Hourly used", "Daily used", right=("Tokens", "Earned", "Spent",
@@ -76,7 +77,7 @@ def balance(agent: str, home: Home = None, json: Json = False) -> None:
     with open_from(home) as ex:
         wallet = ex.balance(agent)
     if json:
-        emit_json(wallet.to_json())
+        emit_json(to_json(wallet))
         return
     stdout.print(f"💰 {wallet.agent}: {tokens(wallet.tokens)} tokens "
                  f"(earned {tokens(wallet.earned)}, spent {tokens(wallet.spent)})")
@@ -95,7 +96,7 @@ def history(
     with open_from(home) as ex:
         entries = ex.history(agent, limit)
     if json:
-        emit_json({"agent": agent, "transactions": [e.to_json() for e in entries]})
+        emit_json({"agent": agent, "transactions": [to_json(e) for e in entries]})
         return
     grid = table(f"{agent}: last {len(entries)} transactions", "Time", "Type", "Amount",
                  "Description", "Project", right=("Amount",))
@@ -119,7 +120,7 @@ def commit(
     with open_from(home) as ex:
         paid = ex.commit(author_email, project, message, sha)
     if json:
-        emit_json(paid.to_json())
+        emit_json(to_json(paid))
         return
     stdout.print(f"✅ {paid.agent} earned {tokens(paid.amount)} tokens for a commit to "
                  f"{project} (balance {tokens(paid.tokens)})" + (f" — {paid.note}" if paid.note
@@ -145,9 +146,9 @@ def llm(
     with open_from(home) as ex:
         charge = ex.llm(agent, task_type, token_count, model)
     if json:
-        emit_json(charge.to_json())
+        emit_json(to_json(charge))
         return
-    stdout.print(f"✅ {charge.agent} used {display_amount(charge.amount)} tokens on "
+    stdout.print(f"✅ {charge.agent} used {display_amount(micro(charge.amount))} tokens on "
                  f"{charge.model} for {charge.inference_tokens} tokens "
                  f"(balance {tokens(charge.tokens)})")
 
@@ -167,7 +168,7 @@ def award(
     with open_from(home) as ex:
         paid = ex.award(agent, amount, source, description)
     if json:
-        emit_json(paid.to_json())
+        emit_json(to_json(paid))
         return
     stdout.print(f"✅ {paid.agent} was awarded {tokens(paid.amount)} tokens by {source} "
                  f"(balance {tokens(paid.tokens)})")
@@ -181,7 +182,7 @@ def limits(agent: str, home: Home = None, json: Json = False) -> None:
     with open_from(home) as ex:
         view = ex.limits(agent)
     if json:
-        emit_json(view.to_json())
+        emit_json(to_json(view))
         return
     grid = table(f"Rate limits for {agent}", "Limit", "Used", "Allowed", right=("Used", "Allowed"))
     grid.add_row("hourly (rolling 60 min)", tokens(view.hourly_used), tokens(view.hourly_limit))
@@ -213,7 +214,7 @@ def doctor(
         report = ex.doctor(fix=fix)
     failed = len(report.errors)
     if json:
-        payload = report.to_json()
+        payload = to_json(report)
         if failed:
             payload["error"] = {"code": IntegrityError.code,
                                 "message": f"{failed} invariant check(s) failed"}

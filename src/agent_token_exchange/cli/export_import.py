@@ -19,6 +19,7 @@ from ..formats.export import (
     parse_time,
     read_text_file,
 )
+from ..formats.json_codec import to_json
 from ..formats.scheme import read_scheme_exchange
 from ..service.home import find_home
 from ..service.lifecycle import import_exchange
@@ -104,7 +105,7 @@ def import_(
         image, notes = migrated.image, migrated.report
     summary = import_exchange(paths.home, image, database=selected_database())
     if json:
-        emit_json({**summary.to_json(), "notes": notes})
+        emit_json({**to_json(summary), "notes": notes})
         return
     for note in notes:
         stdout.print(f"   {note}", markup=False)

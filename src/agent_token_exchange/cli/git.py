@@ -9,6 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..errors import InvalidInput
+from ..formats.json_codec import to_json
 from ..integrations import githooks
 from ..integrations.commits import backfill as run_backfill
 from ..integrations.git import hooks_dir, repo_root
@@ -68,7 +69,7 @@ def backfill(
             report = run_backfill(ex, root, since=after, dry_run=dry_run, project=project,
                                   progress=advance)
     if json:
-        emit_json(report.to_json())
+        emit_json(to_json(report))
         return
     title = (f"{'Would pay' if dry_run else 'Paid'} for {report.project} "
              f"({report.commits} commits walked)")

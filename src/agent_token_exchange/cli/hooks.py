@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from ..errors import InvalidInput
+from ..formats.json_codec import to_json
 from ..integrations import githooks
 from ..integrations.commits import post_commit_hook
 from ..integrations.git import hooks_dir, repo_root
@@ -94,7 +95,7 @@ def status(repo: Repo = None, home: Home = None, json: Json = False) -> None:
     rows = [githooks.read_status(path, HOOK, HOOK), on_close_status(root)]
     if json:
         emit_json({"repo": str(root), "hooks_dir": str(path.parent),
-                   "hooks": [row.to_json() for row in rows]})
+                   "hooks": [to_json(row) for row in rows]})
         return
     stdout.print(f"Repository {root}; git runs hooks from {path.parent}", markup=False)
     for row in rows:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from ..clock import iso_utc
+from ..formats.json_codec import to_json
 from ..service.api_keys import KeyRing
 from .options import Home, Json, open_local
 from .output import emit_json, stderr, stdout, table
@@ -36,7 +37,7 @@ def create(
         issued = KeyRing(ex.store, ex.config, ex.clock).create(
             agent=agent, admin=admin, label=label)
     if json:
-        emit_json(issued.to_json())
+        emit_json(to_json(issued))
         return
     who = "admin" if issued.admin else f"agent {issued.agent}"
     stdout.print(f"✅ Created key {issued.key_id} for {who}. It is shown only this once:")
@@ -53,7 +54,7 @@ def list_keys(home: Home = None, json: Json = False) -> None:
     with open_local(home) as ex:
         keys = KeyRing(ex.store, ex.config, ex.clock).list()
     if json:
-        emit_json({"keys": [k.to_json() for k in keys]})
+        emit_json({"keys": [to_json(k) for k in keys]})
         return
     grid = table("API keys", "Id", "Holder", "Label", "Created", "State")
     for k in keys:
@@ -72,6 +73,6 @@ def revoke(key_id: str, home: Home = None, json: Json = False) -> None:
     with open_local(home) as ex:
         key = KeyRing(ex.store, ex.config, ex.clock).revoke(key_id)
     if json:
-        emit_json(key.to_json())
+        emit_json(to_json(key))
         return
     stdout.print(f"✅ Revoked key {key.key_id}")

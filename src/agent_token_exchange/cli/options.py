@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ..api import ExchangeAPI
 from ..clock import SystemClock
 from ..errors import InvalidInput
 from ..service.exchange import Exchange
@@ -118,7 +119,7 @@ def take_server_options(args: list[str]) -> list[str]:
     return rest
 
 
-def open_from(home: Path | None) -> Exchange:
+def open_from(home: Path | None) -> ExchangeAPI:
     """Open the exchange the user pointed at: --server, else --home, else
     $TOKEN_EXCHANGE_URL, else the local one found from here. A remote exchange is an
     ``ExchangeClient``, which has the same methods and returns the same records."""
@@ -127,7 +128,7 @@ def open_from(home: Path | None) -> Exchange:
         from ..client.http import ExchangeClient
 
         key = remote.key or os.environ.get("TOKEN_EXCHANGE_KEY")
-        return ExchangeClient(url, key)  # type: ignore[return-value]
+        return ExchangeClient(url, key)
     return open_local(home)
 
 

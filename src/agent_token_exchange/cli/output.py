@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from rich.console import Console
@@ -19,22 +20,25 @@ from ..errors import (
     exit_code_for,
 )
 from ..money import MICRO
+from ..money import micro as to_micro_exact
 
 # emoji=False: text such as "agent:zero: …" must not turn into "agent0️⃣ …".
 stdout = Console(highlight=False, soft_wrap=True, emoji=False)
 stderr = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
-def tokens(micro: int) -> str:
+def tokens(amount: Decimal) -> str:
     """Human amounts in tables: thousands separators, two decimals (more if needed)."""
+    micro = to_micro_exact(amount)
     sign = "-" if micro < 0 else ""
     whole, frac = divmod(abs(micro), MICRO)
     digits = str(frac).rjust(6, "0").rstrip("0").ljust(2, "0")
     return f"{sign}{whole:,}.{digits}"
 
 
-def compact(micro: int) -> str:
+def compact(amount: Decimal) -> str:
     """Limits and usage in narrow columns: '1,000', '975.5'."""
+    micro = to_micro_exact(amount)
     sign = "-" if micro < 0 else ""
     whole, frac = divmod(abs(micro), MICRO)
     digits = str(frac).rjust(6, "0").rstrip("0")
@@ -45,8 +49,8 @@ def short_time(us: int) -> str:
     return datetime.fromtimestamp(us // 1_000_000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def signed(micro: int) -> str:
-    return ("+" if micro > 0 else "") + tokens(micro)
+def signed(amount: Decimal) -> str:
+    return ("+" if amount > 0 else "") + tokens(amount)
 
 
 def emit_json(payload: dict[str, Any], *, ok: bool = True) -> None:

@@ -6,7 +6,8 @@ import typer
 
 from ..clock import iso_utc
 from ..economy.records import PoolView
-from ..money import display_amount
+from ..formats.json_codec import to_json
+from ..money import display_amount, micro
 from .options import Home, Json, open_from
 from .output import emit_json, stdout, table, tokens
 
@@ -31,7 +32,7 @@ def create(name: str, creator: str, min_contribution: str, home: Home = None,
     with open_from(home) as ex:
         view = ex.pool_create(name, creator, min_contribution)
     if json:
-        emit_json(view.to_json())
+        emit_json(to_json(view))
         return
     stdout.print(f"✅ Created {view.id} ({view.name}) with {creator}; minimum contribution "
                  f"{tokens(view.min_contribution)}")
@@ -46,7 +47,7 @@ def join(pool_id: str, agent: str, home: Home = None, json: Json = False) -> Non
     with open_from(home) as ex:
         view = ex.pool_join(pool_id, agent)
     if json:
-        emit_json(view.to_json())
+        emit_json(to_json(view))
         return
     stdout.print(f"✅ {agent} is a member of {view.id}; members: "
                  + ", ".join(m.agent for m in view.members))
@@ -62,7 +63,7 @@ def contribute(pool_id: str, agent: str, amount: str, home: Home = None,
     with open_from(home) as ex:
         done = ex.pool_contribute(pool_id, agent, amount)
     if json:
-        emit_json(done.to_json())
+        emit_json(to_json(done))
         return
     stdout.print(f"✅ {agent} contributed {tokens(done.amount)} to {pool_id} "
                  f"(pool {tokens(done.pool_balance)}, {agent} {tokens(done.tokens)})")
@@ -78,9 +79,9 @@ def spend(pool_id: str, model: str, token_count: str, description: str, home: Ho
     with open_from(home) as ex:
         done = ex.pool_spend(pool_id, model, token_count, description)
     if json:
-        emit_json(done.to_json())
+        emit_json(to_json(done))
         return
-    stdout.print(f"✅ {pool_id} spent {display_amount(done.amount)} tokens on {model} for "
+    stdout.print(f"✅ {pool_id} spent {display_amount(micro(done.amount))} tokens on {model} for "
                  f"{done.inference_tokens} tokens (pool {tokens(done.pool_balance)} left)")
     for credit in done.credits:
         stdout.print(f"   {credit.agent}: {credit.share_percent}% credit "
@@ -96,7 +97,7 @@ def show(pool_id: str, home: Home = None, json: Json = False) -> None:
     with open_from(home) as ex:
         view = ex.pool_show(pool_id)
     if json:
-        emit_json(view.to_json())
+        emit_json(to_json(view))
         return
     _print_pool(view)
 
@@ -110,7 +111,7 @@ def list_pools(home: Home = None, json: Json = False) -> None:
     with open_from(home) as ex:
         views = ex.pool_list()
     if json:
-        emit_json({"pools": [v.to_json() for v in views]})
+        emit_json({"pools": [to_json(v) for v in views]})
         return
     grid = table("Pools", "Id", "Name", "Creator", "Balance", "Contributed", "Spent", "Members",
                  "State", right=("Balance", "Contributed", "Spent"))
@@ -130,7 +131,7 @@ def dissolve(pool_id: str, home: Home = None, json: Json = False) -> None:
     with open_from(home) as ex:
         done = ex.pool_dissolve(pool_id)
     if json:
-        emit_json(done.to_json())
+        emit_json(to_json(done))
         return
     stdout.print(f"✅ Dissolved {pool_id}; refunded {tokens(done.amount)}")
     for refund in done.refunds:

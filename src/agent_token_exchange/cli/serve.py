@@ -39,8 +39,9 @@ def serve(
     from ..server.app import create_app
 
     home_dir = local_home(home)
-    if selected_database():  # this process serves one exchange: its URL for every thread
-        os.environ[ENV_DATABASE] = selected_database()  # type: ignore[assignment]
+    database = selected_database()
+    if database:  # this process serves one exchange: its URL for every thread
+        os.environ[ENV_DATABASE] = database
     app = create_app(home_dir, max_body_bytes=max_body)
     # Bind here, not in uvicorn: on a busy port or a bad host uvicorn logs and calls
     # sys.exit(3), which is our "integrity problem" code, after we said "Serving".

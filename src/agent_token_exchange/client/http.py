@@ -9,7 +9,7 @@ returns the same record, and each refusal raises the same exception.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import quote
 
 import httpx
@@ -17,6 +17,8 @@ import httpx
 from ..economy.config import Config
 from ..economy.records import (
     AgentStatus,
+    AuditReport,
+    BudgetLeft,
     Charge,
     DoctorReport,
     HistoryEntry,
@@ -32,8 +34,11 @@ from ..economy.records import (
     Wallet,
 )
 from ..errors import ExchangeError, InvalidInput, Unreachable, error_class
+from ..formats.json_codec import from_json
 from ..money import MICRO
-from ..service.audit import AuditReport
+
+if TYPE_CHECKING:
+    from ..ledger.dump import LedgerImage
 
 
 class ExchangeClient:
@@ -52,7 +57,7 @@ class ExchangeClient:
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> ExchangeClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -64,43 +69,46 @@ class ExchangeClient:
         return [row.agent for row in self.status()]
 
     def status(self) -> list[AgentStatus]:
-        return [AgentStatus.from_json(a) for a in self._get("/v1/agents")["agents"]]
+        return [from_json(AgentStatus, a) for a in self._get("/v1/agents")["agents"]]
 
     def balance(self, agent: str) -> Wallet:
-        return Wallet.from_json(self._get(f"/v1/agents/{_part(agent)}"))
+        return from_json(Wallet, self._get(f"/v1/agents/{_part(agent)}"))
 
     def history(self, agent: str, limit: int = 20) -> list[HistoryEntry]:
         data = self._get(f"/v1/agents/{_part(agent)}/history", limit=limit)
-        return [HistoryEntry.from_json(e) for e in data["transactions"]]
+        return [from_json(HistoryEntry, e) for e in data["transactions"]]
 
     def limits(self, agent: str) -> Limits:
-        return Limits.from_json(self._get(f"/v1/agents/{_part(agent)}/limits"))
+        return from_json(Limits, self._get(f"/v1/agents/{_part(agent)}/limits"))
 
     def refusals(self, agent: str | None = None, limit: int = 100) -> list[RefusalEvent]:
         data = self._get("/v1/refusals", agent=agent, limit=limit)
-        return [RefusalEvent.from_json(r) for r in data["refusals"]]
+        return [from_json(RefusalEvent, r) for r in data["refusals"]]
 
-    def refusals_since(self, after_seq: int = 0, limit: int = 500) -> list[RefusalEvent]:
-        data = self._get("/v1/refusals", after=after_seq, limit=limit)
-        return [RefusalEvent.from_json(r) for r in data["refusals"]]
+    def refusals_since(self, after_seq: int = 0, limit: int = 500, *,
+                       agent: str | None = None) -> list[RefusalEvent]:
+        data = self._get("/v1/refusals", after=after_seq, limit=limit, agent=agent)
+        return [from_json(RefusalEvent, r) for r in data["refusals"]]
 
     def pool_show(self, pool_id: str) -> PoolView:
-        return PoolView.from_json(self._get(f"/v1/pools/{_part(pool_id)}"))
+        return from_json(PoolView, self._get(f"/v1/pools/{_part(pool_id)}"))
 
     def pool_list(self) -> list[PoolView]:
-        return [PoolView.from_json(p) for p in self._get("/v1/pools")["pools"]]
+        return [from_json(PoolView, p) for p in self._get("/v1/pools")["pools"]]
 
     def preview_commit(self, agent: str, project: str, message: str) -> RewardPreview:
-        return RewardPreview.from_json(self._get(
+        return from_json(RewardPreview, self._get(
             "/v1/rewards/preview", agent=agent, project=project, message=message))
 
-    def transfers_since(self, after_seq: int = 0, limit: int = 500) -> list[LedgerTransfer]:
-        data = self._get("/v1/transfers", after=after_seq, limit=limit)
-        return [LedgerTransfer.from_json(t) for t in data["transfers"]]
+    def transfers_since(self, after_seq: int = 0, limit: int = 500, *,
+                        agent: str | None = None) -> list[LedgerTransfer]:
+        data = self._get("/v1/transfers", after=after_seq, limit=limit, agent=agent)
+        return [from_json(LedgerTransfer, t) for t in data["transfers"]]
 
-    def recent_transfers(self, limit: int = 200) -> list[LedgerTransfer]:
-        data = self._get("/v1/transfers", limit=limit)
-        return [LedgerTransfer.from_json(t) for t in data["transfers"]]
+    def recent_transfers(self, limit: int = 200, *,
+                         agent: str | None = None) -> list[LedgerTransfer]:
+        data = self._get("/v1/transfers", limit=limit, agent=agent)
+        return [from_json(LedgerTransfer, t) for t in data["transfers"]]
 
     @property
     def config(self) -> Config:
@@ -110,15 +118,16 @@ class ExchangeClient:
         return self._config
 
     def audit(self, expect_head: str | None = None) -> AuditReport:
-        return AuditReport.from_json(self._get("/v1/audit", expect_head=expect_head))
+        return from_json(AuditReport, self._get("/v1/audit", expect_head=expect_head))
 
-    def export_image(self, *, since: int | None = None, agent: str | None = None) -> Any:
+    def export_image(self, *, since: int | None = None,
+                     agent: str | None = None) -> LedgerImage:
         raise InvalidInput("export reads the whole database: run it on the exchange's "
                            "machine (drop --server)")
 
     def doctor(self, fix: bool = False) -> DoctorReport:
         data = self._post("/v1/doctor", {"fix": fix}) if fix else self._get("/v1/doctor")
-        return DoctorReport.from_json(data)  # type: ignore[no-any-return]
+        return from_json(DoctorReport, data)
 
     # -- earning --------------------------------------------------------------------------
 
@@ -129,7 +138,7 @@ class ExchangeClient:
     ) -> Payment:
         body = {"author_email": author_email, "project": project, "message": message,
                 "sha": sha, "patch_id": patch_id, "replaces": replaces}
-        return Payment.from_json(self._post("/v1/commits", body, idempotency_key))
+        return from_json(Payment, self._post("/v1/commits", body, idempotency_key))
 
     def commit_paid(self, sha: str, *, patch_id: str | None = None,
                     author_email: str | None = None, replaces: str | None = None) -> bool:
@@ -139,16 +148,17 @@ class ExchangeClient:
     def issue_settled(self, issue_id: str) -> bool:
         return bool(self._get(f"/v1/issues/{_part(issue_id)}/settled")["settled"])
 
-    def budget_left(self, contract: str) -> int:
-        return _micro(self._get(f"/v1/contracts/{_part(contract)}/budget")["budget_left"])
+    def budget_left(self, contract: str) -> Decimal:
+        data = self._get(f"/v1/contracts/{_part(contract)}/budget")
+        return from_json(BudgetLeft, data).budget_left
 
     def award(
-        self, agent: str, amount: str | int, source: str, description: str,
+        self, agent: str, amount: Decimal | str | int, source: str, description: str,
         *, idempotency_key: str | None = None,
     ) -> Payment:
         body = {"agent": agent, "amount": _amount(amount), "source": source,
                 "description": description}
-        return Payment.from_json(self._post("/v1/awards", body, idempotency_key))
+        return from_json(Payment, self._post("/v1/awards", body, idempotency_key))
 
     def pay_issue(
         self, issue_id: str, agent: str, *, priority: int | None, issue_type: str | None,
@@ -158,7 +168,7 @@ class ExchangeClient:
         body = {"issue_id": issue_id, "agent": agent, "priority": priority,
                 "issue_type": issue_type, "labels": list(labels),
                 "close_reason": close_reason, "tombstoned": tombstoned, "title": title}
-        return Payment.from_json(self._post("/v1/issues", body))
+        return from_json(Payment, self._post("/v1/issues", body))
 
     # -- spending -------------------------------------------------------------------------
 
@@ -167,45 +177,48 @@ class ExchangeClient:
         *, idempotency_key: str | None = None,
     ) -> Charge:
         body = {"task_type": task_type, "token_count": token_count, "model": model}
-        return Charge.from_json(
+        return from_json(Charge,
             self._post(f"/v1/agents/{_part(agent)}/llm", body, idempotency_key))
 
     # -- pools ----------------------------------------------------------------------------
 
     def pool_create(
-        self, name: str, creator: str, min_contribution: str | int,
+        self, name: str, creator: str, min_contribution: Decimal | str | int,
         *, idempotency_key: str | None = None,
     ) -> PoolView:
         body = {"name": name, "creator": creator, "min_contribution": _amount(min_contribution)}
-        return PoolView.from_json(self._post("/v1/pools", body, idempotency_key))
+        return from_json(PoolView, self._post("/v1/pools", body, idempotency_key))
 
     def pool_join(
         self, pool_id: str, agent: str, *, idempotency_key: str | None = None
     ) -> PoolView:
-        return PoolView.from_json(self._post(
+        return from_json(PoolView, self._post(
             f"/v1/pools/{_part(pool_id)}/join", {"agent": agent}, idempotency_key))
 
     def pool_contribute(
-        self, pool_id: str, agent: str, amount: str | int,
+        self, pool_id: str, agent: str, amount: Decimal | str | int,
         *, idempotency_key: str | None = None,
     ) -> PoolContribution:
-        return PoolContribution.from_json(self._post(
+        return from_json(PoolContribution, self._post(
             f"/v1/pools/{_part(pool_id)}/contribute",
             {"agent": agent, "amount": _amount(amount)}, idempotency_key))
 
     def pool_spend(
         self, pool_id: str, model: str, token_count: int | str, description: str,
-        *, idempotency_key: str | None = None,
+        *, agent: str | None = None, idempotency_key: str | None = None,
     ) -> PoolSpend:
-        body = {"model": model, "token_count": token_count, "description": description}
-        return PoolSpend.from_json(
+        body = {"model": model, "token_count": token_count, "description": description,
+                "agent": agent}
+        return from_json(PoolSpend,
             self._post(f"/v1/pools/{_part(pool_id)}/spend", body, idempotency_key))
 
     def pool_dissolve(
-        self, pool_id: str, *, idempotency_key: str | None = None
+        self, pool_id: str, *, agent: str | None = None, idempotency_key: str | None = None
     ) -> PoolDissolution:
-        return PoolDissolution.from_json(
-            self._post(f"/v1/pools/{_part(pool_id)}/dissolve", None, idempotency_key))
+        path = f"/v1/pools/{_part(pool_id)}/dissolve"
+        if agent is not None:
+            path += f"?agent={_part(agent)}"
+        return from_json(PoolDissolution, self._post(path, None, idempotency_key))
 
     # -- transport ------------------------------------------------------------------------
 
@@ -231,8 +244,11 @@ class ExchangeClient:
             raise Unreachable(
                 f"{self.url} answered {response.status_code} without JSON; is it an exchange?"
             ) from None
+        if response.is_success and isinstance(data, dict):
+            return data
         if response.is_success:
-            return data  # type: ignore[no-any-return]
+            raise Unreachable(f"{self.url} answered {response.status_code} with JSON that is "
+                              "not an object; is it an exchange?")
         raise error_from_response(response.status_code, data)
 
 
@@ -256,9 +272,9 @@ def _part(text: str) -> str:
     return quote(str(text), safe="")
 
 
-def _amount(value: str | int) -> str:
-    # The API takes amounts as decimal strings; an int is whole tokens, as in Exchange.
-    return str(value)
+def _amount(value: Decimal | str | int) -> str:
+    # The API takes amounts as decimal strings of tokens, as Exchange takes them.
+    return format(value, "f") if isinstance(value, Decimal) else str(value)
 
 
 def _micro(text: str) -> int:

@@ -1,89 +1,44 @@
-"""Immutable records the exchange returns. Amounts are integer micro-tokens.
+"""One frozen record per concept: what the exchange returns, what the JSON codec
+(``formats/json_codec.py``) writes and reads, what the HTTP schemas are generated from,
+what the client decodes into.
 
-``to_json()`` turns a record into plain JSON types with amounts as decimal strings;
-``from_dict()`` rebuilds one from ``dataclasses.asdict`` output (how an idempotent
-replay returns the first result).
+Amounts are ``Decimal`` tokens with six decimal places (``money.tokens``); micro-token
+integers stay inside the ledger and the service. Times (``Moment``) are integer
+microseconds since the epoch, UTC; JSON shows them as ISO-8601 at second precision.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, ClassVar
-
-from ..clock import iso_utc
-from ..money import MICRO, format_amount
+from typing import Annotated
 
 
-class Record:
-    """Shared JSON behaviour. ``MONEY`` names the fields that hold micro-tokens."""
+class _MomentMark:
+    """Marks an ``int`` field as a point in time (microseconds since the epoch, UTC)."""
 
-    MONEY: ClassVar[frozenset[str]] = frozenset()
-    TIMES: ClassVar[frozenset[str]] = frozenset({"at", "created_at", "dissolved_at"})
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for field in dataclasses.fields(self):  # type: ignore[arg-type]
-            value = getattr(self, field.name)
-            out[field.name] = _json_value(field.name, value, self.MONEY, self.TIMES)
-        return out
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Any:
-        return cls(**data)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Any:
-        """The inverse of ``to_json`` (how the HTTP client rebuilds a record). Times come
-        back at the second precision ``to_json`` keeps."""
-        nested = _NESTED.get(cls, {})
-        values: dict[str, Any] = {}
-        for field in dataclasses.fields(cls):  # type: ignore[arg-type]
-            if field.name not in data:
-                continue
-            value = data[field.name]
-            if field.name in nested:
-                value = tuple(nested[field.name].from_json(item) for item in value)
-            elif value is not None and field.name in cls.MONEY and isinstance(value, str):
-                value = _micro_from_json(value)
-            elif value is not None and field.name in cls.TIMES and isinstance(value, str):
-                value = _micro_seconds_from_iso(value)
-            values[field.name] = value
-        return cls(**values)
+    def __repr__(self) -> str:
+        return "MOMENT"
 
 
-def _json_value(name: str, value: Any, money: frozenset[str], times: frozenset[str]) -> Any:
-    if isinstance(value, Record):
-        return value.to_json()
-    if isinstance(value, tuple | list):
-        return [_json_value(name, item, money, times) for item in value]
-    if value is None:
-        return None
-    if name in money and isinstance(value, int):
-        return format_amount(value)
-    if name in times and isinstance(value, int):
-        return iso_utc(value)
-    return value
+MOMENT = _MomentMark()
+Moment = Annotated[int, MOMENT]
 
 
 @dataclass(frozen=True)
-class Wallet(Record):
-    MONEY = frozenset({"tokens", "earned", "spent"})
+class Wallet:
     agent: str
-    tokens: int
-    earned: int
-    spent: int
+    tokens: Decimal
+    earned: Decimal
+    spent: Decimal
 
 
 @dataclass(frozen=True)
-class HistoryEntry(Record):
-    MONEY = frozenset({"amount"})
+class HistoryEntry:
     seq: int
-    at: int
+    at: Moment
     type: str
-    amount: int  # signed from the agent's side: + in, - out
+    amount: Decimal  # signed from the agent's side: + in, - out
     description: str
     project: str | None
     model: str | None
@@ -91,177 +46,146 @@ class HistoryEntry(Record):
 
 
 @dataclass(frozen=True)
-class Payment(Record):
+class Payment:
     """Tokens paid into an agent's wallet: a commit, an award or a closed issue."""
 
-    MONEY = frozenset({"amount", "tokens", "reward"})
     operation: str
     agent: str
-    amount: int
-    tokens: int
+    amount: Decimal
+    tokens: Decimal
     seq: int
     source: str
     description: str
     project: str | None = None
-    reward: int | None = None  # before a contract budget cap
+    reward: Decimal | None = None  # before a contract budget cap
     note: str = ""
 
 
 @dataclass(frozen=True)
-class Charge(Record):
+class Charge:
     """Tokens an agent burnt on one LLM request."""
 
-    MONEY = frozenset({"amount", "tokens"})
     agent: str
     task_type: str
     model: str
     inference_tokens: int
-    amount: int
-    tokens: int
+    amount: Decimal
+    tokens: Decimal
     seq: int | None
 
 
 @dataclass(frozen=True)
-class PoolMember(Record):
-    MONEY = frozenset({"contributed"})
+class PoolMember:
     agent: str
-    contributed: int
+    contributed: Decimal
     share_percent: str
 
 
 @dataclass(frozen=True)
-class PoolView(Record):
-    MONEY = frozenset({"balance", "min_contribution", "total_contributed", "total_spent"})
+class PoolView:
     id: str
     name: str
     creator: str
-    min_contribution: int
-    balance: int
-    total_contributed: int
-    total_spent: int
-    created_at: int
-    dissolved_at: int | None
+    min_contribution: Decimal
+    balance: Decimal
+    total_contributed: Decimal
+    total_spent: Decimal
+    created_at: Moment
+    dissolved_at: Moment | None
     members: tuple[PoolMember, ...]
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PoolView:
-        members = tuple(PoolMember(**m) for m in data["members"])
-        return cls(**{**data, "members": members})
 
 
 @dataclass(frozen=True)
-class PoolContribution(Record):
-    MONEY = frozenset({"amount", "tokens", "pool_balance"})
+class PoolContribution:
     pool_id: str
     agent: str
-    amount: int
-    tokens: int
-    pool_balance: int
+    amount: Decimal
+    tokens: Decimal
+    pool_balance: Decimal
     seq: int
 
 
 @dataclass(frozen=True)
-class Credit(Record):
+class Credit:
     """One contributor's credit for a pool spend."""
 
-    MONEY = frozenset({"credited", "contributed"})
     agent: str
-    contributed: int
-    credited: int
+    contributed: Decimal
+    credited: Decimal
     share_percent: str
 
 
 @dataclass(frozen=True)
-class PoolSpend(Record):
-    MONEY = frozenset({"amount", "pool_balance"})
+class PoolSpend:
     pool_id: str
     model: str
     inference_tokens: int
-    amount: int
-    pool_balance: int
+    amount: Decimal
+    pool_balance: Decimal
     description: str
     seq: int
     credits: tuple[Credit, ...]
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PoolSpend:
-        credits = tuple(Credit(**c) for c in data["credits"])
-        return cls(**{**data, "credits": credits})
-
 
 @dataclass(frozen=True)
-class Refund(Record):
-    MONEY = frozenset({"amount", "tokens"})
+class Refund:
     agent: str
-    amount: int
-    tokens: int
+    amount: Decimal
+    tokens: Decimal
 
 
 @dataclass(frozen=True)
-class PoolDissolution(Record):
-    MONEY = frozenset({"amount"})
+class PoolDissolution:
     pool_id: str
-    amount: int
+    amount: Decimal
     refunds: tuple[Refund, ...]
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PoolDissolution:
-        refunds = tuple(Refund(**r) for r in data["refunds"])
-        return cls(**{**data, "refunds": refunds})
-
 
 @dataclass(frozen=True)
-class RefusalEvent(Record):
-    MONEY = frozenset({"amount"})
+class RefusalEvent:
     seq: int
-    at: int
+    at: Moment
     agent: str | None
     pool_id: str | None
     operation: str
     code: str
     message: str
-    amount: int | None
+    amount: Decimal | None
 
 
 @dataclass(frozen=True)
-class Limits(Record):
+class Limits:
     """An agent's rate-limit position now."""
 
-    MONEY = frozenset(
-        {"tokens", "hourly_used", "hourly_limit", "daily_used", "daily_limit", "burst_limit",
-         "reserve", "headroom"}
-    )
     agent: str
-    tokens: int
-    hourly_used: int
-    hourly_limit: int
-    daily_used: int
-    daily_limit: int
-    burst_limit: int
-    reserve: int
-    headroom: int  # the largest inference spend that would pass right now
+    tokens: Decimal
+    hourly_used: Decimal
+    hourly_limit: Decimal
+    daily_used: Decimal
+    daily_limit: Decimal
+    burst_limit: Decimal
+    reserve: Decimal
+    headroom: Decimal  # the largest inference spend that would pass right now
     refusals_last_hour: int
     refusals_last_day: int
     recent_refusals: tuple[RefusalEvent, ...]
 
 
 @dataclass(frozen=True)
-class AgentStatus(Record):
-    MONEY = frozenset({"tokens", "earned", "spent", "hourly_used", "hourly_limit",
-                       "daily_used", "daily_limit"})
+class AgentStatus:
     agent: str
     level: int
-    tokens: int
-    earned: int
-    spent: int
-    hourly_used: int
-    hourly_limit: int
-    daily_used: int
-    daily_limit: int
+    tokens: Decimal
+    earned: Decimal
+    spent: Decimal
+    hourly_used: Decimal
+    hourly_limit: Decimal
+    daily_used: Decimal
+    daily_limit: Decimal
 
 
 @dataclass(frozen=True)
-class Finding(Record):
+class Finding:
     """One doctor check: ``ok`` False with severity error means an invariant is broken."""
 
     check: str
@@ -272,23 +196,35 @@ class Finding(Record):
 
 
 @dataclass(frozen=True)
-class DoctorReport(Record):
+class DoctorReport:
+    """Every check doctor ran; ``healthy`` when no error is left unfixed."""
+
+    healthy: bool = field(init=False)
     findings: tuple[Finding, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "healthy", not self.errors)
 
     @property
     def errors(self) -> list[Finding]:
         return [f for f in self.findings if not f.ok and f.severity == "error" and not f.fixed]
 
-    @property
-    def healthy(self) -> bool:
-        return not self.errors
 
-    def to_json(self) -> dict[str, Any]:
-        return {"healthy": self.healthy, "findings": [f.to_json() for f in self.findings]}
+@dataclass(frozen=True)
+class AuditReport:
+    """``intact`` is False when a transfer no longer matches the chain; ``first_bad_seq``
+    names the first such transfer and ``problem`` says what is wrong with it."""
+
+    intact: bool
+    transfers: int
+    head_seq: int
+    head_hash: str
+    first_bad_seq: int | None = None
+    problem: str = ""
 
 
 @dataclass(frozen=True)
-class ImportSummary(Record):
+class ImportSummary:
     """What an import wrote; ``unconfigured`` names wallets whose agent config.toml lacks
     (their history is kept, but the agent cannot act until it is configured)."""
 
@@ -303,16 +239,15 @@ class ImportSummary(Record):
 
 
 @dataclass(frozen=True)
-class LedgerTransfer(Record):
+class LedgerTransfer:
     """One transfer of the ledger, as the live event stream and the dashboard see it."""
 
-    MONEY = frozenset({"amount"})
     seq: int
-    at: int
+    at: Moment
     kind: str
     source: str
     destination: str
-    amount: int
+    amount: Decimal
     description: str
     project: str | None
     model: str | None
@@ -321,35 +256,50 @@ class LedgerTransfer(Record):
 
 
 @dataclass(frozen=True)
-class RewardPreview(Record):
+class RewardPreview:
     """What a commit would earn now, without paying it."""
 
-    MONEY = frozenset({"base_rate", "reward", "budget_left", "amount"})
     agent: str
     project: str
     contract: str
-    base_rate: int
+    base_rate: Decimal
     project_multiplier: str
     bonus_multiplier: str
     bonus_class: str | None
-    reward: int  # before the contract's budget cap
-    budget_left: int
-    amount: int  # what it would pay: the reward, capped at the budget left
+    reward: Decimal  # before the contract's budget cap
+    budget_left: Decimal
+    amount: Decimal  # what it would pay: the reward, capped at the budget left
 
 
-# Fields holding tuples of records, for from_json.
-_NESTED: dict[type, dict[str, type[Record]]] = {
-    PoolView: {"members": PoolMember},
-    PoolSpend: {"credits": Credit},
-    PoolDissolution: {"refunds": Refund},
-    Limits: {"recent_refusals": RefusalEvent},
-    DoctorReport: {"findings": Finding},
-}
+@dataclass(frozen=True)
+class BudgetLeft:
+    """What is left of a contract's budget."""
+
+    contract: str
+    budget_left: Decimal
 
 
-def _micro_from_json(text: str) -> int:
-    return int(Decimal(text) * MICRO)
+@dataclass(frozen=True)
+class ApiKey:
+    """A key as ``keys list`` shows it: never the secret."""
+
+    key_id: str
+    agent: str | None
+    admin: bool
+    label: str
+    created_at: Moment
+    revoked_at: Moment | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
 
 
-def _micro_seconds_from_iso(text: str) -> int:
-    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()) * 1_000_000
+@dataclass(frozen=True)
+class IssuedKey:
+    """A new key with its secret, shown exactly once."""
+
+    key_id: str
+    key: str
+    agent: str | None
+    admin: bool

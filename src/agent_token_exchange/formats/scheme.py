@@ -359,7 +359,9 @@ def _build(wallets: list[_Wallet], pools: list[_Pool],
             + (f", {display_amount(before_spent)} spent before the log" if before_spent else ""))
     pool_rows, members, spends = [], [], []
     for pool in pools:
-        number = int(_POOL_ID.match(pool.id).group(1))  # type: ignore[union-attr]
+        match = _POOL_ID.match(pool.id)
+        assert match is not None  # every pool id was checked against _POOL_ID when read
+        number = int(match.group(1))
         pool_rows.append(PoolImageRow(pool.id, number, pool.name, pool.creator,
                                       pool.min_contribution or 1, pool.created_at, None))
         for agent in pool.members:
@@ -428,15 +430,15 @@ def _accounts(wallets: list[_Wallet], pools: list[_Pool], transfers: list[Transf
 
 def _ledger_report(ledger: list[tuple[str | None, int, str, int]],
                    wallets: list[_Wallet]) -> str:
-    known = {}
+    known: dict[tuple[str | None, int, str, int], int] = {}
     for w in wallets:
         for t in w.transactions:
             key = (w.agent, t.at, t.type, t.amount)
             known[key] = known.get(key, 0) + 1
     unmatched = []
     for entry in ledger:
-        if known.get(entry, 0) > 0:  # type: ignore[call-overload]
-            known[entry] -= 1  # type: ignore[index]
+        if known.get(entry, 0) > 0:
+            known[entry] -= 1
         else:
             unmatched.append(entry)
     line = (f"ledger.scm: {len(ledger)} entries, {len(ledger) - len(unmatched)} match wallet "

@@ -15,12 +15,14 @@ import shutil
 import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from ..economy import rules
-from ..economy.records import Payment, Record
+from ..economy.records import Payment
 from ..errors import InvalidInput
+from ..money import tokens
 from ..service.exchange import Exchange
 from . import githooks
 
@@ -31,7 +33,7 @@ ON_CLOSE = "on_close"
 
 
 @dataclass(frozen=True)
-class Issue(Record):
+class Issue:
     """The fields of a beads issue that decide its reward."""
 
     id: str
@@ -204,12 +206,11 @@ def _as_list(data: Any) -> list[Any]:
 
 
 @dataclass(frozen=True)
-class Preview(Record):
+class Preview:
     """What closing an issue pays, to whom, and why."""
 
-    MONEY = frozenset({"reward"})
     issue: Issue
-    reward: int
+    reward: Decimal
     agent: str | None
     reason: str
     paid_to: str  # why this agent (or why none)
@@ -235,16 +236,15 @@ def preview(ex: Exchange, issue: Issue, payees: Payees = ()) -> Preview:
         close_reason=issue.close_reason, tombstoned=issue.tombstoned,
     )
     agent, why = choose_agent(ex, issue, payees)
-    return Preview(issue, reward.amount, agent, reward.reason, why)
+    return Preview(issue, tokens(reward.amount), agent, reward.reason, why)
 
 
 @dataclass
-class AssigneeTotal(Record):
-    MONEY = frozenset({"reward"})
+class AssigneeTotal:
     assignee: str
     agent: str | None
     issues: int = 0
-    reward: int = 0
+    reward: Decimal = tokens(0)
 
 
 def totals_by_assignee(previews: Iterable[Preview]) -> list[AssigneeTotal]:
@@ -270,17 +270,16 @@ def pay(ex: Exchange, issue: Issue, payees: Payees = ()) -> Payment:
 
 
 @dataclass
-class SyncReport(Record):
+class SyncReport:
     """What `bd sync` settled."""
 
-    MONEY = frozenset({"total"})
     source: str
     closed: int = 0
     paid: int = 0
     zero: int = 0  # settled at zero: failure closes, infrastructure types, tombstones
     already_settled: int = 0
     no_agent: int = 0
-    total: int = 0
+    total: Decimal = tokens(0)
     payments: list[Payment] = field(default_factory=list)
     unpaid: list[str] = field(default_factory=list)  # ids nobody could be paid for
 

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 from ..economy import rules
-from ..economy.records import Payment, Record
+from ..economy.records import Payment
 from ..errors import BudgetExhausted, Busy, Conflict, IntegrityError, InvalidInput
+from ..formats.json_codec import to_json
+from ..money import micro, tokens
 from ..service.exchange import Exchange
 from ..service.home import ExchangePaths
 from .git import CommitInfo, has_commits, head_commit, project_name, repo_root, walk_history
@@ -52,18 +55,16 @@ def pay_head(ex: Exchange, repo: Path,
 
 
 @dataclass
-class AgentTotal(Record):
-    MONEY = frozenset({"amount"})
+class AgentTotal:
     agent: str
     commits: int = 0
-    amount: int = 0
+    amount: Decimal = tokens(0)
 
 
 @dataclass
-class BackfillReport(Record):
+class BackfillReport:
     """What a backfill paid (or, dry, would pay), per agent, and what it passed over."""
 
-    MONEY = frozenset({"total"})
     repo: str
     project: str
     dry_run: bool
@@ -74,11 +75,11 @@ class BackfillReport(Record):
     empty: int = 0
     unknown_authors: int = 0
     refused: int = 0
-    total: int = 0
+    total: Decimal = tokens(0)
     agents: list[AgentTotal] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
-    def add(self, agent: str, amount: int) -> None:
+    def add(self, agent: str, amount: Decimal) -> None:
         for row in self.agents:
             if row.agent == agent:
                 row.commits += 1
@@ -147,14 +148,14 @@ def backfill(
 def _dry_pay(ex: Exchange, commit: CommitInfo, agent: str, project: str,
              budgets: dict[str, int], report: BackfillReport) -> None:
     reward = rules.commit_reward(ex.config, agent, project, commit.message)
-    left = budgets.setdefault(reward.contract, ex.budget_left(reward.contract))
+    left = budgets.setdefault(reward.contract, micro(ex.budget_left(reward.contract)))
     payable = rules.capped_commit_reward(reward, left)
     if not payable.allowed:
         report.refused += 1
         return
     amount = payable.amount
     budgets[reward.contract] = left - amount
-    report.add(agent, amount)
+    report.add(agent, tokens(amount))
 
 
 def post_commit_hook(home: Path | str | None, repo: Path | str | None,
@@ -178,9 +179,10 @@ def post_commit_hook(home: Path | str | None, repo: Path | str | None,
         if paid.amount == 0:
             line = f"token-exchange: {commit.sha[:12]} earns nothing more: {paid.note}"
         else:
-            line = (f"token-exchange: {paid.agent} earned {display_amount(paid.amount)} tokens "
+            earned = display_amount(micro(paid.amount))
+            line = (f"token-exchange: {paid.agent} earned {earned} tokens "
                     f"for {commit.sha[:12]} ({paid.project})")
-        return True, line, {"sha": commit.sha, "paid": paid.to_json()}
+        return True, line, {"sha": commit.sha, "paid": to_json(paid)}
     except Busy:
         return _not_paid_now(Busy(f"the ledger stayed busy with another writer for "
                                   f"{HOOK_WAIT_SECONDS} s; {UNPAID_LATER}"))

@@ -16,7 +16,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..economy.records import Record
 from ..errors import InvalidInput
 
 BEGIN = "# >>> token-exchange {name} >>>"
@@ -30,7 +29,7 @@ STDIN_TAIL = ' "$@" < "$_token_exchange_in" || true'
 
 
 @dataclass(frozen=True)
-class HookStatus(Record):
+class HookStatus:
     """What is installed in one hook file."""
 
     hook: str

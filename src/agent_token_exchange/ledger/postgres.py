@@ -128,8 +128,7 @@ class PostgresStore(Store):
         try:
             if not params:
                 return self.conn.execute(sql)
-            query: Any = to_pyformat(sql)  # built from the module's own SQL text, never input
-            return self.conn.execute(query, params)
+            return self.conn.execute(to_pyformat(sql), params)
         except pg_errors.NumericValueOutOfRange:
             raise InvalidInput(OVERFLOW_MESSAGE.format(account="an account")) from None
         except (psycopg.OperationalError, psycopg.InterfaceError) as exc:

@@ -25,7 +25,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..clock import Clock
-from ..economy.records import PoolView
+from ..economy.records import BudgetLeft, PoolView
 from ..economy.validation import IDEMPOTENCY_KEY
 from ..errors import (
     ExchangeError,
@@ -34,8 +34,10 @@ from ..errors import (
     NotFound,
     status_for,
 )
+from ..formats.json_codec import to_json
 from ..ledger import SCHEMA_VERSION
 from ..money import format_amount
+from ..service.api_keys import Principal
 from ..service.exchange import Exchange
 from . import schemas as s
 from .auth import Caller, ExchangeDep, Exchanges
@@ -193,6 +195,17 @@ def _agent(ex: Exchange, agent: str) -> str:
     return agent
 
 
+def _acting(caller: Principal, ex: Exchange, named: str | None) -> str | None:
+    """The agent a request acts as: an agent's key acts as itself (naming another is
+    403); an admin key acts as the agent it names, or as nobody in particular."""
+    if named is not None:
+        named = _agent(ex, named)
+    if caller.admin:
+        return named
+    caller.require_agent(named or caller.agent or "")
+    return caller.agent
+
+
 def _pool(ex: Exchange, pool_id: str) -> PoolView:
     """The pool (read once per request), or 404."""
     try:
@@ -214,12 +227,12 @@ def _api_router() -> APIRouter:
     @api.get("/agents", response_model=s.AgentList, responses=ERRORS, tags=["agents"])
     def agents(caller: Caller, ex: ExchangeDep) -> dict[str, Any]:
         """Every agent: tokens, earned, spent and rate limits used (`token-exchange status`)."""
-        return {"agents": [row.to_json() for row in ex.status()]}
+        return {"agents": [to_json(row) for row in ex.status()]}
 
     @api.get("/agents/{agent}", response_model=s.Wallet, responses=ERRORS, tags=["agents"])
     def balance(agent: str, caller: Caller, ex: ExchangeDep) -> dict[str, Any]:
         """An agent's wallet (`token-exchange balance`)."""
-        return ex.balance(_agent(ex, agent)).to_json()
+        return to_json(ex.balance(_agent(ex, agent)))
 
     @api.get("/agents/{agent}/history", response_model=s.History, responses=ERRORS,
              tags=["agents"])
@@ -228,13 +241,13 @@ def _api_router() -> APIRouter:
         """An agent's transactions, newest first: its own key or an admin's."""
         agent = _agent(ex, agent)
         caller.require_agent(agent)
-        return {"agent": agent, "transactions": [e.to_json() for e in ex.history(agent, limit)]}
+        return {"agent": agent, "transactions": [to_json(e) for e in ex.history(agent, limit)]}
 
     @api.get("/agents/{agent}/limits", response_model=s.Limits, responses=ERRORS,
              tags=["agents"])
     def limits(agent: str, caller: Caller, ex: ExchangeDep) -> dict[str, Any]:
         """Rate-limit position: hourly and daily use, burst, reserve, headroom, refusals."""
-        return ex.limits(_agent(ex, agent)).to_json()
+        return to_json(ex.limits(_agent(ex, agent)))
 
     @api.get("/refusals", response_model=s.RefusalList, responses=ERRORS, tags=["agents"])
     def refusals(caller: Caller, ex: ExchangeDep,
@@ -252,28 +265,29 @@ def _api_router() -> APIRouter:
             rows = ex.refusals_since(after, limit, agent=agent)
         else:
             rows = ex.refusals(agent, limit)
-        return {"refusals": [r.to_json() for r in rows]}
+        return {"refusals": [to_json(r) for r in rows]}
 
     @api.get("/transfers", response_model=s.TransferList, responses=ERRORS, tags=["events"])
     def transfers(caller: Caller, ex: ExchangeDep,
                   after: Annotated[int | None, Query(ge=0, le=2**62)] = None,
-                  limit: Annotated[int, Query(ge=1, le=5000)] = 200) -> dict[str, Any]:
-        """Ledger transfers oldest first: after a seq, or the newest ``limit``. An agent's
-        key sees the ones touching its wallet."""
-        mine = None if caller.admin else caller.agent  # filtered in the query, then paged
+                  limit: Annotated[int, Query(ge=1, le=5000)] = 200,
+                  agent: Annotated[str | None, Query(max_length=64)] = None) -> dict[str, Any]:
+        """Ledger transfers oldest first: after a seq, or the newest ``limit``; with
+        ``agent``, those touching its wallet. An agent's key sees its own."""
+        mine = _acting(caller, ex, agent)  # filtered in the query, then paged
         rows = (ex.recent_transfers(limit, agent=mine) if after is None
                 else ex.transfers_since(after, limit, agent=mine))
-        return {"transfers": [t.to_json() for t in rows]}
+        return {"transfers": [to_json(t) for t in rows]}
 
     @api.get("/pools", response_model=s.PoolList, responses=ERRORS, tags=["pools"])
     def pools(caller: Caller, ex: ExchangeDep) -> dict[str, Any]:
         """Every pool with its members and credit shares."""
-        return {"pools": [v.to_json() for v in ex.pool_list()]}
+        return {"pools": [to_json(v) for v in ex.pool_list()]}
 
     @api.get("/pools/{pool_id}", response_model=s.PoolView, responses=ERRORS, tags=["pools"])
     def pool_show(pool_id: str, caller: Caller, ex: ExchangeDep) -> dict[str, Any]:
         """A pool's balance, members, contributions and credit shares."""
-        return _pool(ex, pool_id).to_json()
+        return to_json(_pool(ex, pool_id))
 
     @api.get("/rewards/preview", response_model=s.RewardPreview, responses=ERRORS,
              tags=["earning"])
@@ -284,13 +298,13 @@ def _api_router() -> APIRouter:
         message: Annotated[str, Query(min_length=1, max_length=10_000)],
     ) -> dict[str, Any]:
         """What a commit would earn now, without paying it."""
-        return ex.preview_commit(_agent(ex, agent), project, message).to_json()
+        return to_json(ex.preview_commit(_agent(ex, agent), project, message))
 
     @api.get("/doctor", response_model=s.DoctorReport, responses=ERRORS, tags=["admin"])
     def doctor(caller: Caller, ex: ExchangeDep) -> dict[str, Any]:
         """Check every ledger invariant (admin)."""
         caller.require_admin()
-        return ex.doctor(fix=False).to_json()
+        return to_json(ex.doctor(fix=False))
 
     @api.get("/config", response_model=s.ConfigView, responses=ERRORS, tags=["admin"])
     def config(caller: Caller, ex: ExchangeDep) -> dict[str, Any]:
@@ -304,7 +318,7 @@ def _api_router() -> APIRouter:
               ) -> dict[str, Any]:
         """Recompute the transfer log's hash chain (admin)."""
         caller.require_admin()
-        return ex.audit(expect_head).to_json()
+        return to_json(ex.audit(expect_head))
 
     @api.get("/commits/{sha}/paid", response_model=s.CommitPaid, responses=ERRORS,
              tags=["earning"])
@@ -331,7 +345,7 @@ def _api_router() -> APIRouter:
         """What is left of a contract's budget."""
         if contract not in {c.name for c in ex.config.contracts}:
             raise NotFound(f"unknown contract {contract[:64]!r}")
-        return {"contract": contract, "budget_left": format_amount(ex.budget_left(contract))}
+        return to_json(BudgetLeft(contract, ex.budget_left(contract)))
 
     @api.get("/events", responses={**ERRORS, 200: {
         "content": {"text/event-stream": {}},
@@ -363,25 +377,25 @@ def _api_router() -> APIRouter:
         """Spend on one LLM request under the burst, reserve, hourly and daily limits."""
         agent = _agent(ex, agent)
         caller.require_agent(agent)
-        return ex.llm(agent, body.task_type, body.token_count, body.model,
-                      idempotency_key=idempotency_key).to_json()
+        return to_json(ex.llm(agent, body.task_type, body.token_count, body.model,
+                      idempotency_key=idempotency_key))
 
     @api.post("/commits", response_model=s.Payment, responses=WRITE_ERRORS, tags=["earning"])
     def commit(body: s.CommitRequest, caller: Caller, ex: ExchangeDep,
                idempotency_key: ScopedIdempotencyKey) -> dict[str, Any]:
         """Pay a git commit (admin): base rate × project multiplier × message bonus."""
         caller.require_admin()
-        return ex.commit(body.author_email, body.project, body.message, body.sha,
+        return to_json(ex.commit(body.author_email, body.project, body.message, body.sha,
                          idempotency_key=idempotency_key, patch_id=body.patch_id,
-                         replaces=body.replaces).to_json()
+                         replaces=body.replaces))
 
     @api.post("/awards", response_model=s.Payment, responses=WRITE_ERRORS, tags=["earning"])
     def award(body: s.AwardRequest, caller: Caller, ex: ExchangeDep,
               idempotency_key: ScopedIdempotencyKey) -> dict[str, Any]:
         """Award tokens to an agent directly (admin)."""
         caller.require_admin()
-        return ex.award(body.agent, body.amount, body.source, body.description,
-                        idempotency_key=idempotency_key).to_json()
+        return to_json(ex.award(body.agent, body.amount, body.source, body.description,
+                        idempotency_key=idempotency_key))
 
     @api.post("/issues", response_model=s.Payment, responses=WRITE_ERRORS, tags=["earning"])
     def pay_issue(body: s.IssueRequest, caller: Caller, ex: ExchangeDep,
@@ -389,19 +403,19 @@ def _api_router() -> APIRouter:
         """Pay for a closed issue (admin). The issue id is the idempotency key: an issue
         pays once however often it is sent, so an Idempotency-Key header adds nothing."""
         caller.require_admin()
-        return ex.pay_issue(
+        return to_json(ex.pay_issue(
             body.issue_id, body.agent, priority=body.priority, issue_type=body.issue_type,
             labels=tuple(body.labels), close_reason=body.close_reason,
             tombstoned=body.tombstoned, title=body.title,
-        ).to_json()
+        ))
 
     @api.post("/pools", response_model=s.PoolView, responses=WRITE_ERRORS, tags=["pools"])
     def pool_create(body: s.PoolCreateRequest, caller: Caller, ex: ExchangeDep,
                     idempotency_key: ScopedIdempotencyKey) -> dict[str, Any]:
         """Create a pool; the creator (the key's agent) is its first member."""
         caller.require_agent(body.creator)
-        return ex.pool_create(body.name, body.creator, body.min_contribution,
-                              idempotency_key=idempotency_key).to_json()
+        return to_json(ex.pool_create(body.name, body.creator, body.min_contribution,
+                              idempotency_key=idempotency_key))
 
     @api.post("/pools/{pool_id}/join", response_model=s.PoolView, responses=WRITE_ERRORS,
               tags=["pools"])
@@ -410,7 +424,7 @@ def _api_router() -> APIRouter:
         """Join a pool as the key's agent."""
         pool_id = _pool(ex, pool_id).id
         caller.require_agent(body.agent)
-        return ex.pool_join(pool_id, body.agent, idempotency_key=idempotency_key).to_json()
+        return to_json(ex.pool_join(pool_id, body.agent, idempotency_key=idempotency_key))
 
     @api.post("/pools/{pool_id}/contribute", response_model=s.PoolContribution,
               responses=WRITE_ERRORS, tags=["pools"])
@@ -420,8 +434,8 @@ def _api_router() -> APIRouter:
         """Move tokens from the key's agent's wallet into the pool (reserve applies)."""
         pool_id = _pool(ex, pool_id).id
         caller.require_agent(body.agent)
-        return ex.pool_contribute(pool_id, body.agent, body.amount,
-                                  idempotency_key=idempotency_key).to_json()
+        return to_json(ex.pool_contribute(pool_id, body.agent, body.amount,
+                                  idempotency_key=idempotency_key))
 
     @api.post("/pools/{pool_id}/spend", response_model=s.PoolSpend, responses=WRITE_ERRORS,
               tags=["pools"])
@@ -429,27 +443,30 @@ def _api_router() -> APIRouter:
                    idempotency_key: ScopedIdempotencyKey) -> dict[str, Any]:
         """Spend pool tokens on a model (a member's key); contributors credited pro rata."""
         pool_id = _pool(ex, pool_id).id
-        return ex.pool_spend(pool_id, body.model, body.token_count, body.description,
-                             agent=caller.agent, idempotency_key=idempotency_key).to_json()
+        return to_json(ex.pool_spend(pool_id, body.model, body.token_count, body.description,
+                                     agent=_acting(caller, ex, body.agent),
+                                     idempotency_key=idempotency_key))
 
     @api.post("/pools/{pool_id}/dissolve", response_model=s.PoolDissolution,
               responses=WRITE_ERRORS, tags=["pools"])
     def pool_dissolve(pool_id: str, caller: Caller, ex: ExchangeDep,
-                      idempotency_key: ScopedIdempotencyKey) -> dict[str, Any]:
+                      idempotency_key: ScopedIdempotencyKey,
+                      agent: Annotated[str | None, Query(max_length=64)] = None
+                      ) -> dict[str, Any]:
         """Close a pool (its creator's key) and refund what is left pro rata."""
         pool = _pool(ex, pool_id)
         pool_id = pool.id
         if not caller.admin and pool.creator != caller.agent:
             raise Forbidden(f"only {pool_id}'s creator or an admin may dissolve it")
-        return ex.pool_dissolve(pool_id, agent=caller.agent,
-                                idempotency_key=idempotency_key).to_json()
+        return to_json(ex.pool_dissolve(pool_id, agent=_acting(caller, ex, agent),
+                                        idempotency_key=idempotency_key))
 
     @api.post("/doctor", response_model=s.DoctorReport, responses=WRITE_ERRORS,
               tags=["admin"])
     def doctor_fix(body: s.DoctorRequest, caller: Caller, ex: ExchangeDep) -> dict[str, Any]:
         """Check every invariant; with ``fix`` rebuild derived figures (admin)."""
         caller.require_admin()
-        return ex.doctor(fix=body.fix).to_json()
+        return to_json(ex.doctor(fix=body.fix))
 
     return api
 

@@ -20,6 +20,7 @@ from anyio import to_thread
 from ..economy.accounts import wallet
 from ..economy.records import LedgerTransfer, RefusalEvent
 from ..errors import InvalidInput
+from ..formats.json_codec import to_json
 from ..service.api_keys import Principal
 from ..service.exchange import Exchange
 from .auth import Exchanges
@@ -120,7 +121,7 @@ async def event_stream(
                 name = "refusal"
             if not visible_to(caller, item):
                 continue
-            yield _frame(name, cursor, item.to_json())
+            yield _frame(name, cursor, to_json(item))
             sent += 1
             if max_events is not None and sent >= max_events:
                 return

@@ -1,11 +1,19 @@
-"""The HTTP API's JSON shapes (what /openapi.json publishes). Each response model is the
-``to_json()`` of a record in ``records.py``; amounts are decimal strings, times ISO-8601."""
+"""The HTTP API's JSON shapes (what /openapi.json publishes).
+
+Request bodies are pydantic models written here. Response models are generated from the
+records in ``economy/records.py`` by the same field plan the JSON codec writes them with
+(``formats/json_codec.plan``): amounts are decimal strings, times ISO-8601, nested records
+objects. Only the envelopes (lists, health, whoami) are written here."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from functools import cache
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, create_model
+
+from ..economy import records
+from ..formats.json_codec import AMOUNT, MOMENT_FIELD, RECORD, RECORDS, plan
 
 Amount = Annotated[str, Field(description="Tokens as a decimal string, e.g. '450' or '0.5'",
                               examples=["450"])]
@@ -79,13 +87,69 @@ class PoolSpendRequest(_In):
     model: Annotated[str, Field(min_length=1, max_length=64)]
     token_count: Count
     description: Text
+    agent: Annotated[str | None, Field(
+        max_length=64, description="the member spending (default: the key's agent, for "
+        "an admin key the pool's creator)")] = None
 
 
 class DoctorRequest(_In):
     fix: bool = False
 
 
-# -- responses --------------------------------------------------------------------------
+# -- responses: generated from the records -----------------------------------------------
+
+
+@cache
+def response_model(record: type) -> type[BaseModel]:
+    """The pydantic model of ``to_json(record)``, named as the record is."""
+    fields: dict[str, Any] = {}
+    for spec in plan(record):
+        if spec.kind == AMOUNT:
+            annotation: Any = Amount
+        elif spec.kind == MOMENT_FIELD:
+            annotation = Time
+        elif spec.kind == RECORD and spec.nested is not None:
+            annotation = response_model(spec.nested)
+        elif spec.kind == RECORDS and spec.nested is not None:
+            annotation = _list_of(response_model(spec.nested))
+        else:
+            annotation = spec.hint
+        if spec.optional:
+            annotation = annotation | None
+        fields[spec.name] = (annotation, ...)
+    doc = record.__doc__ or ""
+    described = not doc.startswith(f"{record.__name__}(")  # not dataclass's own signature
+    return create_model(record.__name__, __doc__=doc if described else None, **fields)
+
+
+def _list_of(item: Any) -> Any:
+    return list[item]
+
+
+def envelope(name: str, field: str, record: type) -> type[BaseModel]:
+    """A response holding one list of records, e.g. ``{"pools": [...]}``."""
+    return create_model(name, **{field: (_list_of(response_model(record)), ...)})
+
+
+Wallet = response_model(records.Wallet)
+AgentStatus = response_model(records.AgentStatus)
+HistoryEntry = response_model(records.HistoryEntry)
+RefusalEvent = response_model(records.RefusalEvent)
+Limits = response_model(records.Limits)
+Charge = response_model(records.Charge)
+Payment = response_model(records.Payment)
+PoolView = response_model(records.PoolView)
+PoolContribution = response_model(records.PoolContribution)
+PoolSpend = response_model(records.PoolSpend)
+PoolDissolution = response_model(records.PoolDissolution)
+RewardPreview = response_model(records.RewardPreview)
+LedgerTransfer = response_model(records.LedgerTransfer)
+DoctorReport = response_model(records.DoctorReport)
+AuditReport = response_model(records.AuditReport)
+BudgetLeft = response_model(records.BudgetLeft)
+
+
+# -- envelopes and server-only answers -----------------------------------------------------
 
 
 class ErrorDetail(BaseModel):
@@ -107,217 +171,26 @@ class Health(BaseModel):
     schema_version: int
 
 
-class Wallet(BaseModel):
-    agent: str
-    tokens: Amount
-    earned: Amount
-    spent: Amount
+AgentList = envelope("AgentList", "agents", records.AgentStatus)
 
 
-class AgentStatus(BaseModel):
-    agent: str
-    level: int
-    tokens: Amount
-    earned: Amount
-    spent: Amount
-    hourly_used: Amount
-    hourly_limit: Amount
-    daily_used: Amount
-    daily_limit: Amount
+History = create_model("History", agent=(str, ...),
+                       transactions=(_list_of(HistoryEntry), ...))
 
 
-class AgentList(BaseModel):
-    agents: list[AgentStatus]
+RefusalList = envelope("RefusalList", "refusals", records.RefusalEvent)
 
 
-class HistoryEntry(BaseModel):
-    seq: int
-    at: Time
-    type: str
-    amount: Amount
-    description: str
-    project: str | None
-    model: str | None
-    counterparty: str
+PoolList = envelope("PoolList", "pools", records.PoolView)
 
 
-class History(BaseModel):
-    agent: str
-    transactions: list[HistoryEntry]
-
-
-class RefusalEvent(BaseModel):
-    seq: int
-    at: Time
-    agent: str | None
-    pool_id: str | None
-    operation: str
-    code: str
-    message: str
-    amount: Amount | None
-
-
-class RefusalList(BaseModel):
-    refusals: list[RefusalEvent]
-
-
-class Limits(BaseModel):
-    agent: str
-    tokens: Amount
-    hourly_used: Amount
-    hourly_limit: Amount
-    daily_used: Amount
-    daily_limit: Amount
-    burst_limit: Amount
-    reserve: Amount
-    headroom: Amount
-    refusals_last_hour: int
-    refusals_last_day: int
-    recent_refusals: list[RefusalEvent]
-
-
-class Charge(BaseModel):
-    agent: str
-    task_type: str
-    model: str
-    inference_tokens: int
-    amount: Amount
-    tokens: Amount
-    seq: int | None
-
-
-class Payment(BaseModel):
-    operation: str
-    agent: str
-    amount: Amount
-    tokens: Amount
-    seq: int
-    source: str
-    description: str
-    project: str | None
-    reward: Amount | None
-    note: str
-
-
-class PoolMember(BaseModel):
-    agent: str
-    contributed: Amount
-    share_percent: str
-
-
-class PoolView(BaseModel):
-    id: str
-    name: str
-    creator: str
-    min_contribution: Amount
-    balance: Amount
-    total_contributed: Amount
-    total_spent: Amount
-    created_at: Time
-    dissolved_at: Time | None
-    members: list[PoolMember]
-
-
-class PoolList(BaseModel):
-    pools: list[PoolView]
-
-
-class PoolContribution(BaseModel):
-    pool_id: str
-    agent: str
-    amount: Amount
-    tokens: Amount
-    pool_balance: Amount
-    seq: int
-
-
-class Credit(BaseModel):
-    agent: str
-    contributed: Amount
-    credited: Amount
-    share_percent: str
-
-
-class PoolSpend(BaseModel):
-    pool_id: str
-    model: str
-    inference_tokens: int
-    amount: Amount
-    pool_balance: Amount
-    description: str
-    seq: int
-    credits: list[Credit]
-
-
-class Refund(BaseModel):
-    agent: str
-    amount: Amount
-    tokens: Amount
-
-
-class PoolDissolution(BaseModel):
-    pool_id: str
-    amount: Amount
-    refunds: list[Refund]
-
-
-class RewardPreview(BaseModel):
-    agent: str
-    project: str
-    contract: str
-    base_rate: Amount
-    project_multiplier: str
-    bonus_multiplier: str
-    bonus_class: str | None
-    reward: Amount
-    budget_left: Amount
-    amount: Amount
-
-
-class LedgerTransfer(BaseModel):
-    seq: int
-    at: Time
-    kind: str
-    source: str
-    destination: str
-    amount: Amount
-    description: str
-    project: str | None
-    model: str | None
-    inference_tokens: int | None
-    pool_id: str | None
-
-
-class TransferList(BaseModel):
-    transfers: list[LedgerTransfer]
-
-
-class Finding(BaseModel):
-    check: str
-    ok: bool
-    severity: str
-    message: str
-    fixed: bool
-
-
-class DoctorReport(BaseModel):
-    healthy: bool
-    findings: list[Finding]
+TransferList = envelope("TransferList", "transfers", records.LedgerTransfer)
 
 
 class WhoAmI(BaseModel):
     key_id: str
     agent: str | None
     admin: bool
-
-
-class AuditReport(BaseModel):
-    intact: bool
-    transfers: int
-    head_seq: int
-    head_hash: str
-    first_bad_seq: int | None
-    problem: str
 
 
 class CommitPaid(BaseModel):
@@ -328,11 +201,6 @@ class CommitPaid(BaseModel):
 class IssueSettled(BaseModel):
     issue_id: str
     settled: bool
-
-
-class BudgetLeft(BaseModel):
-    contract: str
-    budget_left: Amount
 
 
 class ConfigView(BaseModel):

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from ..clock import Clock
 from ..economy.config import Config
-from ..economy.records import Record
+from ..economy.records import ApiKey, IssuedKey
 from ..errors import Forbidden, InvalidInput, Unauthenticated
 from ..ledger import Store
 from ..ledger.credentials import ApiKeyRow
@@ -28,33 +28,6 @@ from .operations import Core
 
 _KEY = re.compile(r"^atx_([0-9a-f]{12})_[A-Za-z0-9_-]{43}$")
 _KEY_ID = re.compile(r"^[0-9a-f]{12}$")
-
-
-@dataclass(frozen=True)
-class ApiKey(Record):
-    """A key as ``keys list`` shows it: never the secret."""
-
-    TIMES = frozenset({"created_at", "revoked_at"})
-    key_id: str
-    agent: str | None
-    admin: bool
-    label: str
-    created_at: int
-    revoked_at: int | None
-
-    @property
-    def active(self) -> bool:
-        return self.revoked_at is None
-
-
-@dataclass(frozen=True)
-class IssuedKey(Record):
-    """A new key with its secret, shown exactly once."""
-
-    key_id: str
-    key: str
-    agent: str | None
-    admin: bool
 
 
 @dataclass(frozen=True)

@@ -12,26 +12,11 @@ back with ``--expect-head``: it must still be the hash of some transfer in the c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from ..economy.records import Record
+from ..economy.records import AuditReport
 from ..ledger import Store
 from ..ledger.chain import GENESIS, HASHED_FIELDS, transfer_hash
 
 PAGE = 5_000
-
-
-@dataclass(frozen=True)
-class AuditReport(Record):
-    """``intact`` is False when a transfer no longer matches the chain; ``first_bad_seq``
-    names the first such transfer and ``problem`` says what is wrong with it."""
-
-    intact: bool
-    transfers: int
-    head_seq: int
-    head_hash: str
-    first_bad_seq: int | None = None
-    problem: str = ""
 
 
 def verify_chain(store: Store, *, expect_head: str | None = None) -> AuditReport:

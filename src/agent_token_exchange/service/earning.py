@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from ..economy import rules
@@ -9,7 +10,7 @@ from ..economy.accounts import MINT, Kind, contract_account, wallet
 from ..economy.records import Payment
 from ..economy.validation import check_issue_fields, hex_id, project_name, text_field
 from ..errors import BudgetExhausted, InvalidInput
-from ..money import parse_amount
+from ..money import parse_amount, tokens
 from . import idempotency
 from .operations import Core, client_key
 
@@ -59,23 +60,25 @@ class Earning:
             if already is not None:
                 if work_key is not None and store.idempotency.get(work_key) is None:
                     self._remember_work(work_key, already, now)
-                return Payment("commit", agent, 0, core.tokens(agent), 0, budget_account,
-                               subject, project, 0, f"already paid: {already['why']}")
+                return Payment("commit", agent, tokens(0), tokens(core.tokens(agent)), 0,
+                               budget_account, subject, project, tokens(0),
+                               f"already paid: {already['why']}")
             payable = rules.capped_commit_reward(reward, core.balance(budget_account))
             if not payable.allowed:
                 raise BudgetExhausted(payable.note)
             amount, note = payable.amount, payable.note
             if amount == 0:  # a reward of nothing (a multiplier of 0): settled, no transfer
-                return Payment("commit", agent, 0, core.tokens(agent), 0, budget_account,
-                               subject, project, 0, "earns nothing under its multipliers")
+                return Payment("commit", agent, tokens(0), tokens(core.tokens(agent)), 0,
+                               budget_account, subject, project, tokens(0),
+                               "earns nothing under its multipliers")
             seq = store.transfers.post(
                 at=now, kind=Kind.COMMIT, source=budget_account, destination=wallet(agent),
                 amount=amount, description=subject, project=project, idempotency_key=key,
             )
             if work_key is not None and store.idempotency.get(work_key) is None:
                 self._remember_work(work_key, {"sha": sha, "seq": seq}, now)
-            return Payment("commit", agent, amount, core.tokens(agent), seq, budget_account,
-                           subject, project, reward.amount, note)
+            return Payment("commit", agent, tokens(amount), tokens(core.tokens(agent)), seq,
+                           budget_account, subject, project, tokens(reward.amount), note)
 
         return core.operate("commit", request, key, pay, Payment, agent=agent,
                             accounts=[budget_account, wallet(agent)])
@@ -106,7 +109,7 @@ class Earning:
             work_key, idempotency.request_hash("commit-work", record), "ok", record, None, now)
 
     def award(
-        self, agent: str, amount: str | int, source: str, description: str,
+        self, agent: str, amount: Decimal | str | int, source: str, description: str,
         *, idempotency_key: str | None = None,
     ) -> Payment:
         """Mint tokens straight into an agent's wallet (for integrations)."""
@@ -123,8 +126,8 @@ class Earning:
                 at=now, kind=Kind.AWARD, source=MINT, destination=wallet(agent), amount=micro,
                 description=f"{source}: {description}", idempotency_key=key,
             )
-            return Payment("award", agent, micro, core.tokens(agent), seq, MINT,
-                           description, None, micro)
+            return Payment("award", agent, tokens(micro), tokens(core.tokens(agent)), seq, MINT,
+                           description, None, tokens(micro))
 
         return core.operate("award", request, key, pay, Payment, agent=agent,
                             accounts=[wallet(agent)])
@@ -150,14 +153,14 @@ class Earning:
 
         def pay(now: int) -> Payment:
             if reward.amount == 0:
-                return Payment("issue", agent, 0, core.tokens(agent), 0, MINT, description,
-                               None, 0, reward.reason)
+                return Payment("issue", agent, tokens(0), tokens(core.tokens(agent)), 0, MINT,
+                               description, None, tokens(0), reward.reason)
             seq = core.store.transfers.post(
                 at=now, kind=Kind.ISSUE, source=MINT, destination=wallet(agent),
                 amount=reward.amount, description=description, idempotency_key=key,
             )
-            return Payment("issue", agent, reward.amount, core.tokens(agent), seq, MINT,
-                           description, None, reward.amount, reward.reason)
+            return Payment("issue", agent, tokens(reward.amount), tokens(core.tokens(agent)),
+                           seq, MINT, description, None, tokens(reward.amount), reward.reason)
 
         return core.operate("issue", {"issue": issue_id}, key, pay, Payment, agent=agent,
                             accounts=[wallet(agent)])

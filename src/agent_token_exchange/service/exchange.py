@@ -17,6 +17,9 @@ package is the only place rules meet storage, and the only writer.
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Self
+
 from ..clock import Clock, SystemClock
 from ..economy.config import Config
 from ..economy.records import (
@@ -71,7 +74,7 @@ class Exchange:
     def close(self) -> None:
         self.store.close()
 
-    def __enter__(self) -> Exchange:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -106,7 +109,7 @@ class Exchange:
                                     replaces=replaces)
 
     def award(
-        self, agent: str, amount: str | int, source: str, description: str,
+        self, agent: str, amount: Decimal | str | int, source: str, description: str,
         *, idempotency_key: str | None = None,
     ) -> Payment:
         """Mint tokens straight into an agent's wallet (for integrations)."""
@@ -136,7 +139,7 @@ class Exchange:
     # -- pools ----------------------------------------------------------------------------
 
     def pool_create(
-        self, name: str, creator: str, min_contribution: str | int,
+        self, name: str, creator: str, min_contribution: Decimal | str | int,
         *, idempotency_key: str | None = None,
     ) -> PoolView:
         return self._pools.create(name, creator, min_contribution,
@@ -148,7 +151,7 @@ class Exchange:
         return self._pools.join(pool_id, agent, idempotency_key=idempotency_key)
 
     def pool_contribute(
-        self, pool_id: str, agent: str, amount: str | int,
+        self, pool_id: str, agent: str, amount: Decimal | str | int,
         *, idempotency_key: str | None = None,
     ) -> PoolContribution:
         """Move tokens from a member's wallet into the pool (an outflow: reserve applies)."""
@@ -225,7 +228,7 @@ class Exchange:
     def issue_settled(self, issue_id: str) -> bool:
         return self._queries.issue_settled(issue_id)
 
-    def budget_left(self, contract: str) -> int:
+    def budget_left(self, contract: str) -> Decimal:
         return self._queries.budget_left(contract)
 
 

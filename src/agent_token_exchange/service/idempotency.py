@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import Any, TypeVar
 
 from ..errors import Refused
+from ..formats.json_codec import from_exact_json, to_exact_json
+
+R = TypeVar("R")
 
 # The keys of things with an outside identity: written by exchange.py, looked up by
 # views.py, so each format lives here once. ``sha`` and ``patch_id`` are validated hex.
@@ -37,6 +40,17 @@ def client_key(key: str) -> str:
 def request_hash(operation: str, request: dict[str, Any]) -> str:
     canonical = json.dumps({"op": operation, **request}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def result_record(result: Any) -> dict[str, Any]:
+    """A first result as kept under its key: exact, so a replay returns it unchanged."""
+    record: dict[str, Any] = to_exact_json(result)
+    return record
+
+
+def result_from_record(record_type: type[R], record: dict[str, Any]) -> R:
+    """The first result a key's record holds, as the record the operation returns."""
+    return from_exact_json(record_type, record)
 
 
 def refusal_record(exc: Refused) -> dict[str, Any]:

@@ -13,8 +13,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from ..clock import DAY_US, HOUR_US, Clock
 from ..economy import rules
@@ -52,7 +51,7 @@ class Core:
 
     def operate(
         self, operation: str, request: dict[str, Any], key: str | None,
-        body: Callable[[int], R], record_type: Any, *, agent: str | None = None,
+        body: Callable[[int], R], record_type: type[R], *, agent: str | None = None,
         pool_id: str | None = None, amount: int | None = None,
         accounts: Iterable[str] | Callable[[], list[str]] = (),
     ) -> R:
@@ -102,7 +101,7 @@ class Core:
 
     def _operate_once(
         self, operation: str, request_hash: str, key: str | None, body: Callable[[int], R],
-        record_type: Any, agent: str | None, pool_id: str | None, amount: int | None,
+        record_type: type[R], agent: str | None, pool_id: str | None, amount: int | None,
         accounts: Iterable[str] | Callable[[], list[str]],
     ) -> R:
         store = self.store
@@ -127,8 +126,7 @@ class Core:
                         )
                     if previous.outcome == "refused":
                         raise refusal_from_record(previous.result)
-                    replayed: R = record_type.from_dict(previous.result)
-                    return replayed
+                    return idempotency.result_from_record(record_type, previous.result)
             store.savepoint("operation")
             try:
                 result = body(now)
@@ -145,8 +143,8 @@ class Core:
             else:
                 store.release("operation")
                 if key is not None:
-                    fields: dict[str, Any] = asdict(cast(Any, result))  # records: dataclasses
-                    store.idempotency.save(key, request_hash, "ok", fields,
+                    store.idempotency.save(key, request_hash, "ok",
+                                           idempotency.result_record(result),
                                            getattr(result, "seq", None) or None, now)
                 return result
         assert refusal is not None

@@ -4,12 +4,14 @@ member spends, the creator dissolves) are checked here, in the one transaction."
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from ..economy import rules
 from ..economy.accounts import INFERENCE, Kind, pool_account, wallet
 from ..economy.records import Credit, PoolContribution, PoolDissolution, PoolSpend, PoolView, Refund
 from ..economy.validation import model_name, text_field
 from ..errors import InvalidInput, NotAllowed
-from ..money import parse_amount, parse_count
+from ..money import parse_amount, parse_count, tokens
 from .operations import Core, client_key, raise_if_refused
 from .queries import pool_view
 
@@ -21,7 +23,7 @@ class PoolOperations:
         self._core = core
 
     def create(
-        self, name: str, creator: str, min_contribution: str | int,
+        self, name: str, creator: str, min_contribution: Decimal | str | int,
         *, idempotency_key: str | None = None,
     ) -> PoolView:
         core, store = self._core, self._core.store
@@ -58,7 +60,7 @@ class PoolOperations:
                             accounts=[pool_account(pool_id)])
 
     def contribute(
-        self, pool_id: str, agent: str, amount: str | int,
+        self, pool_id: str, agent: str, amount: Decimal | str | int,
         *, idempotency_key: str | None = None,
     ) -> PoolContribution:
         """Move tokens from a member's wallet into the pool (an outflow: reserve applies)."""
@@ -84,8 +86,8 @@ class PoolOperations:
                 idempotency_key=key,
             )
             store.pools.add_contribution(pool_id, agent, micro)
-            return PoolContribution(pool_id, agent, micro, core.tokens(agent),
-                                    core.balance(pool_account(pool_id)), seq)
+            return PoolContribution(pool_id, agent, tokens(micro), tokens(core.tokens(agent)),
+                                    tokens(core.balance(pool_account(pool_id))), seq)
 
         return core.operate("pool_contribute", request, key, contribute, PoolContribution,
                             agent=agent, pool_id=pool_id, amount=micro,
@@ -132,10 +134,10 @@ class PoolOperations:
             credits = []
             for member in sorted(contributions):
                 store.pools.record_credit(seq, member, contributions[member], shares[member])
-                credits.append(Credit(member, contributions[member], shares[member],
+                credits.append(Credit(member, tokens(contributions[member]), tokens(shares[member]),
                                       str(rules.share_percent(contributions[member], total))))
-            return PoolSpend(pool_id, model, count, cost, balance - cost, description, seq,
-                             tuple(credits))
+            return PoolSpend(pool_id, model, count, tokens(cost), tokens(balance - cost),
+                             description, seq, tuple(credits))
 
         return core.operate("pool_spend", request, key, spend, PoolSpend, agent=actor,
                             pool_id=pool_id, amount=cost, accounts=[pool_account(pool_id)])
@@ -170,9 +172,10 @@ class PoolOperations:
                         description=f"refund from dissolved {pool_id}", pool_id=pool_id,
                         idempotency_key=key,
                     )
-                    refunds.append(Refund(member, shares[member], core.tokens(member)))
+                    refunds.append(Refund(member, tokens(shares[member]),
+                                          tokens(core.tokens(member))))
             store.pools.mark_dissolved(pool_id, now)
-            return PoolDissolution(pool_id, balance, tuple(refunds))
+            return PoolDissolution(pool_id, tokens(balance), tuple(refunds))
 
         def refunded() -> list[str]:  # read, then locked, then read again (see operate)
             return [pool_account(pool_id)] + [wallet(m.agent) for m in

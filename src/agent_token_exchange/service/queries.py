@@ -7,6 +7,7 @@ before the limit, so a page holds that agent's rows.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 from ..clock import DAY_US, HOUR_US
 from ..economy import rules
@@ -28,6 +29,7 @@ from ..errors import InvalidInput
 from ..ledger.dump import LedgerImage, read_image
 from ..ledger.refusals import RefusalRow
 from ..ledger.transfers import Transfer
+from ..money import tokens
 from . import idempotency
 from .audit import AuditReport, verify_chain
 from .operations import Core
@@ -49,7 +51,8 @@ class Queries:
         agent = self._agent(agent)
         account = self.store.accounts.get(wallet(agent))
         assert account is not None
-        return Wallet(agent, account.balance, account.earned, account.spent)
+        return Wallet(agent, tokens(account.balance), tokens(account.earned),
+                      tokens(account.spent))
 
     def history(self, agent: str, limit: int = 20) -> list[HistoryEntry]:
         agent = self._agent(agent)
@@ -61,7 +64,7 @@ class Queries:
             entries.append(
                 HistoryEntry(
                     seq=t.seq, at=t.at, type=t.kind,
-                    amount=t.amount if incoming else -t.amount,
+                    amount=tokens(t.amount if incoming else -t.amount),
                     description=t.description, project=t.project, model=t.model,
                     counterparty=t.source if incoming else t.destination,
                 )
@@ -78,8 +81,9 @@ class Queries:
                 limits = self.config.limits_for(agent)
                 out.append(
                     AgentStatus(
-                        agent, self.config.agents[agent].level, account.balance,
-                        account.earned, account.spent, hourly, limits.hourly, daily, limits.daily,
+                        agent, self.config.agents[agent].level, tokens(account.balance),
+                        tokens(account.earned), tokens(account.spent), tokens(hourly),
+                        tokens(limits.hourly), tokens(daily), tokens(limits.daily),
                     )
                 )
         return out
@@ -96,10 +100,11 @@ class Queries:
                 spec, balance=account.balance, hourly_used=hourly, daily_used=daily)
             recent = tuple(_refusal_event(r) for r in self.store.refusals.newest(agent, limit=10))
             return Limits(
-                agent=agent, tokens=account.balance,
-                hourly_used=hourly, hourly_limit=spec.hourly,
-                daily_used=daily, daily_limit=spec.daily,
-                burst_limit=spec.burst, reserve=spec.reserve, headroom=headroom,
+                agent=agent, tokens=tokens(account.balance),
+                hourly_used=tokens(hourly), hourly_limit=tokens(spec.hourly),
+                daily_used=tokens(daily), daily_limit=tokens(spec.daily),
+                burst_limit=tokens(spec.burst), reserve=tokens(spec.reserve),
+                headroom=tokens(headroom),
                 refusals_last_hour=self.store.refusals.count_since(agent, now - HOUR_US),
                 refusals_last_day=self.store.refusals.count_since(agent, now - DAY_US),
                 recent_refusals=recent,
@@ -155,9 +160,10 @@ class Queries:
         reward = rules.commit_reward(self.config, agent, project, message)
         left = self._balance(contract_account(reward.contract))
         return RewardPreview(
-            agent, project, reward.contract, reward.base_rate, str(reward.project_multiplier),
-            str(reward.bonus_multiplier), reward.bonus_class, reward.amount, left,
-            rules.capped_commit_reward(reward, left).amount,
+            agent, project, reward.contract, tokens(reward.base_rate),
+            str(reward.project_multiplier), str(reward.bonus_multiplier), reward.bonus_class,
+            tokens(reward.amount), tokens(left),
+            tokens(rules.capped_commit_reward(reward, left).amount),
         )
 
     def audit(self, expect_head: str | None = None) -> AuditReport:
@@ -199,9 +205,9 @@ class Queries:
             record = self.store.idempotency.get(idempotency.issue_key(issue_id))
         return record is not None and record.outcome == "ok"
 
-    def budget_left(self, contract: str) -> int:
-        """What is left of a contract's budget, in micro-tokens."""
-        return self._balance(contract_account(contract))
+    def budget_left(self, contract: str) -> Decimal:
+        """What is left of a contract's budget, in tokens."""
+        return tokens(self._balance(contract_account(contract)))
 
     def _agent(self, name: str) -> str:
         return self._core.agent(name)
@@ -229,12 +235,12 @@ def pool_view(core: Core, pool_id: str) -> PoolView:
     account = store.accounts.get(pool_account(pool_id))
     return PoolView(
         id=pool.id, name=pool.name, creator=pool.creator,
-        min_contribution=pool.min_contribution,
-        balance=account.balance if account else 0,
-        total_contributed=total, total_spent=account.spent if account else 0,
+        min_contribution=tokens(pool.min_contribution),
+        balance=tokens(account.balance if account else 0),
+        total_contributed=tokens(total), total_spent=tokens(account.spent if account else 0),
         created_at=pool.created_at, dissolved_at=pool.dissolved_at,
         members=tuple(
-            PoolMember(m.agent, m.contributed,
+            PoolMember(m.agent, tokens(m.contributed),
                        str(rules.share_percent(m.contributed, total)) if total else "0.00")
             for m in members
         ),
@@ -242,10 +248,10 @@ def pool_view(core: Core, pool_id: str) -> PoolView:
 
 
 def _ledger_transfer(t: Transfer) -> LedgerTransfer:
-    return LedgerTransfer(t.seq, t.at, t.kind, t.source, t.destination, t.amount,
+    return LedgerTransfer(t.seq, t.at, t.kind, t.source, t.destination, tokens(t.amount),
                           t.description, t.project, t.model, t.inference_tokens, t.pool_id)
 
 
 def _refusal_event(row: RefusalRow) -> RefusalEvent:
     return RefusalEvent(row.seq, row.at, row.agent, row.pool_id, row.operation, row.code,
-                        row.message, row.amount)
+                        row.message, None if row.amount is None else tokens(row.amount))

@@ -8,7 +8,7 @@ from ..economy.accounts import INFERENCE, Kind, wallet
 from ..economy.records import Charge
 from ..economy.validation import TASK_TYPE, model_name
 from ..errors import InvalidInput
-from ..money import parse_count
+from ..money import parse_count, tokens
 from .operations import Core, client_key, raise_if_refused
 
 
@@ -38,7 +38,8 @@ class Spending:
 
         def spend(now: int) -> Charge:
             if cost == 0:
-                return Charge(agent, task_type, model, count, 0, core.tokens(agent), None)
+                return Charge(agent, task_type, model, count, tokens(0),
+                              tokens(core.tokens(agent)), None)
             last_at, cumulative = store.windows.latest(agent)
             at = max(now, last_at)  # windows need time to move forward per agent
             hourly, daily = core.window_usage(agent, at, latest=(last_at, cumulative))
@@ -52,7 +53,8 @@ class Spending:
                 inference_tokens=count, idempotency_key=key,
             )
             store.windows.record(agent, at, cost, cumulative + cost, seq)
-            return Charge(agent, task_type, model, count, cost, core.tokens(agent), seq)
+            return Charge(agent, task_type, model, count, tokens(cost),
+                          tokens(core.tokens(agent)), seq)
 
         return core.operate("llm", request, key, spend, Charge, agent=agent, amount=cost,
                             accounts=[wallet(agent)])

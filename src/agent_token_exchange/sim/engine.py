@@ -26,7 +26,7 @@ from ..economy.config import Config
 from ..errors import IntegrityError, RateLimited, Refused, refusal_rule
 from ..ledger import SQLiteStore
 from ..ledger.transfers import Transfer
-from ..money import display_limit, format_amount, to_micro
+from ..money import display_limit, format_amount, micro, to_micro
 from ..service.exchange import Exchange
 from .scenario import PoolPlan, Scenario, build_config, team_names, template_of
 
@@ -243,7 +243,7 @@ class _Run:
             self._refused(agent, exc)
             return
         block.commits += 1
-        block.earned += paid.amount
+        block.earned += micro(paid.amount)
         self.tally[agent]["commits"] += 1
 
     def _issue(self, index: int) -> None:
@@ -258,7 +258,7 @@ class _Run:
                                  close_reason=reason, title=f"{issue_type} work")
         block = self._block()
         block.issues += 1
-        block.earned += paid.amount
+        block.earned += micro(paid.amount)
         self.tally[agent]["issues"] += 1
 
     # -- spending ----------------------------------------------------------------------------
@@ -280,9 +280,9 @@ class _Run:
                 self._retry_smaller(index, task, exc)
             return
         block.requests += 1
-        block.spent += charge.amount
+        block.spent += micro(charge.amount)
         self.tally[agent]["requests"] += 1
-        self._use(agent, charge.model, False, charge.inference_tokens, charge.amount)
+        self._use(agent, charge.model, False, charge.inference_tokens, micro(charge.amount))
         if plan.follow_up and rng.random() < plan.follow_up:
             pause = rng.randrange(1, plan.follow_up_minutes * 60 + 1) * MICROS_PER_SECOND
             self._at(self.clock.now_us() + pause, "request", index, None, None)
@@ -332,8 +332,8 @@ class _Run:
         except Refused as exc:
             self._refused(agent, exc)
             return
-        pool["contributed"][agent] = pool["contributed"].get(agent, 0) + done.amount
-        self._block().spent += done.amount
+        pool["contributed"][agent] = pool["contributed"].get(agent, 0) + micro(done.amount)
+        self._block().spent += micro(done.amount)
 
     def _pool_spend(self, pool: dict[str, Any], model: str, tokens: int, text: str) -> None:
         try:
@@ -341,15 +341,15 @@ class _Run:
         except Refused as exc:
             self._refused(pool["id"], exc)
             return
-        pool["spent"] += done.amount
+        pool["spent"] += micro(done.amount)
         pool["requests"] += 1
         for credit in done.credits:
             # The request's tokens are shared, so they are not counted per contributor.
-            self._use(credit.agent, model, True, 0, credit.credited)
+            self._use(credit.agent, model, True, 0, micro(credit.credited))
 
     def _pool_dissolve(self, pool: dict[str, Any]) -> None:
         done = self.ex.pool_dissolve(pool["id"])
-        pool["refunded"] = done.amount
+        pool["refunded"] = micro(done.amount)
 
     # -- bookkeeping -------------------------------------------------------------------------
 
@@ -397,7 +397,7 @@ class _Run:
             figures.append(AgentFigures(
                 name=agent, template=template_of(self.scenario, agent), level=spec.level,
                 strategy=self.scenario.agents[template_of(self.scenario, agent)].strategy,
-                start=start, earned=w.earned, spent=w.spent, final=w.tokens,
+                start=start, earned=micro(w.earned), spent=micro(w.spent), final=micro(w.tokens),
                 reserve=self.config.limits_for(agent).reserve, min_balance=lowest[agent],
                 commits=tally["commits"], issues=tally["issues"], requests=tally["requests"],
                 refusals={k.removeprefix("refused_"): v for k, v in sorted(tally.items())
