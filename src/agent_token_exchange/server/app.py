@@ -39,8 +39,9 @@ from ..ledger import SCHEMA_VERSION
 from ..money import format_amount
 from ..service.api_keys import Forbidden, Principal, Unauthenticated
 from ..service.exchange import Exchange
+from ..service.lifecycle import exchange_opener
 from . import schemas as s
-from .auth import Caller, ExchangeDep, Exchanges
+from .auth import Caller, ExchangeDep, Exchanges, FairLock
 from .events import Cursor, event_stream, latest_cursor, visible_to
 
 IdempotencyKey = Annotated[str | None, Header(
@@ -116,14 +117,16 @@ def error_body(error: ExchangeError) -> dict[str, Any]:
 
 def create_app(
     home: str | os.PathLike[str] | None = None, *, clock: Clock | None = None,
-    exchanges: Exchanges | None = None,
+    database: str | None = None, exchanges: Exchanges | None = None,
 ) -> FastAPI:
-    """The API and dashboard over the exchange at ``home`` (or over ``exchanges``)."""
+    """The API and dashboard over the exchange at ``home`` (its ledger at ``database``
+    when given), or over ``exchanges``."""
     if exchanges is None:
         if home is None:
             raise ValueError("create_app needs a home or exchanges")
-        exchanges = Exchanges.at(home, clock)
-    exchanges.get()  # fail fast on a missing home; migrate once before threads race
+        exchanges = Exchanges(exchange_opener(home, clock=clock, database=database,
+                                              write_lock=FairLock()))
+    exchanges.give_back(exchanges.open())  # fail fast on a missing home; migrate once now
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

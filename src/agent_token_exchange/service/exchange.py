@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict
 from typing import Any, TypeVar
 
@@ -61,12 +62,18 @@ MAX_ATTEMPTS = 20
 
 
 class Exchange(ExchangeViews):
-    """The token exchange over one store. Methods mirror the CLI's commands."""
+    """The token exchange over one store. Methods mirror the CLI's commands.
 
-    def __init__(self, store: Store, config: Config, clock: Clock | None = None) -> None:
+    ``write_lock``, when given, is held around each write transaction: exchanges that
+    share one (a server's, one per request in flight) queue their writes on it before
+    they meet the database's own lock."""
+
+    def __init__(self, store: Store, config: Config, clock: Clock | None = None, *,
+                 write_lock: AbstractContextManager[object] | None = None) -> None:
         self.store = store
         self.config = config
         self.clock: Clock = clock or SystemClock()
+        self.write_lock: AbstractContextManager[object] = write_lock or nullcontext()
         self._open_accounts()
 
     # -- set-up ---------------------------------------------------------------------------
@@ -119,7 +126,7 @@ class Exchange(ExchangeViews):
         if not fix:  # one consistent view, blocking no writer
             with self.store.snapshot():
                 return run_doctor(self.store, self.config)
-        with self.store.transaction():  # rebuilding: hold every account still meanwhile
+        with self.write_lock, self.store.transaction():  # rebuild, every account held
             self.store.lock_accounts(a.name for a in self.store.accounts())
             return run_doctor(self.store, self.config, fix=True)
 
@@ -486,8 +493,9 @@ class Exchange(ExchangeViews):
         request_hash = idempotency.request_hash(operation, request) if key is not None else ""
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                return self._operate_once(operation, request_hash, key, body, record_type,
-                                          agent, pool_id, amount, accounts)
+                with self.write_lock:
+                    return self._operate_once(operation, request_hash, key, body, record_type,
+                                              agent, pool_id, amount, accounts)
             except Exception as exc:
                 again = isinstance(exc, _LockSetMoved) or self.store.should_retry(exc)
                 if attempt == MAX_ATTEMPTS or not again:
