@@ -176,4 +176,4 @@ def test_remote_cli_without_a_server_says_so(capsys):
     assert err.startswith("error: cannot reach the exchange")
     code, _, err = run_cli(capsys, "status", "--server")
     assert code == 2
-    assert "--server needs a value" in err
+    assert "'--server' requires an argument" in err

@@ -14,21 +14,22 @@ from .audit import audit_app
 from .bd import bd_app
 from .git import git_app
 from .hooks import hook_app, hooks_app
-from .options import take_server_options, with_database_option
+from .options import remember_options
 from .output import emit_error, emit_usage_error
 from .pool import pool_app
 
 app = typer.Typer(
     name="token-exchange",
     help="Agent Token Exchange: agents earn tokens for real work and spend them on LLM "
-    "inference under hourly, daily, burst and reserve limits. Every command also takes "
-    "--server URL and --api-key KEY (or $TOKEN_EXCHANGE_URL, $TOKEN_EXCHANGE_KEY) to work "
-    "against a remote exchange started with `token-exchange serve`.",
+    "inference under hourly, daily, burst and reserve limits. Every command takes --home, "
+    "--database, --server URL and --api-key KEY (to work against a remote exchange started "
+    "with `token-exchange serve`) and --json, after the command or before it.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+app.callback()(remember_options)
 core.register(app)
 transfer_io.register(app)
 app.add_typer(pool_app)
@@ -44,9 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     """Console-script entry point. Returns (and exits with) the command's exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     as_json = "--json" in args
-    command = with_database_option(typer.main.get_command(app))
+    command = typer.main.get_command(app)
     try:
-        args = take_server_options(args)
         result = command.main(args=args, prog_name="token-exchange", standalone_mode=False)
         code = result if isinstance(result, int) else 0
     except typer.Exit as exc:

@@ -8,7 +8,7 @@ import typer
 
 from ..errors import EXIT_INTEGRITY, IntegrityError
 from ..formats.json_codec import to_json
-from .options import Home, Json, open_from
+from .options import ExchangeOptions, exchange_options, open_from
 from .output import emit_json, stderr, stdout
 
 audit_app = typer.Typer(
@@ -19,13 +19,13 @@ audit_app = typer.Typer(
 
 
 @audit_app.command("verify")
+@exchange_options
 def verify(
     expect_head: Annotated[str | None, typer.Option(
         "--expect-head", metavar="HASH",
         help="A head hash noted earlier: it must still be in the chain (catches a rewrite "
         "of the whole tail).")] = None,
-    home: Home = None,
-    json: Json = False,
+    *, opts: ExchangeOptions,
 ) -> None:
     """Recompute the hash chain over every transfer; name the first one altered.
 
@@ -34,9 +34,9 @@ def verify(
 
     Example: token-exchange audit verify --json
     """
-    with open_from(home) as ex:
+    with open_from(opts) as ex:
         report = ex.audit(expect_head)
-    if json:
+    if opts.json:
         payload = to_json(report)
         if not report.intact:
             payload["error"] = {"code": IntegrityError.code, "message": report.problem}

@@ -19,7 +19,7 @@ from ..integrations.githooks import hook_problem
 from ..money import format_tokens
 from ..money import tokens as as_tokens
 from ..service.home import find_home
-from .options import Home, Json, open_from
+from .options import ExchangeOptions, exchange_options, open_from
 from .output import emit_json, stdout, table, tokens
 
 bd_app = typer.Typer(name="bd", help="Rewards for closing beads (bd) issues.",
@@ -34,16 +34,17 @@ Agent = Annotated[str | None, typer.Option(
 
 
 @bd_app.command("rewards")
-def rewards(home: Home = None, json: Json = False) -> None:
+@exchange_options
+def rewards(*, opts: ExchangeOptions) -> None:
     """The reward table: priority bases, type multipliers, what earns nothing.
 
     Example: token-exchange bd rewards
     """
-    with open_from(home) as ex:
+    with open_from(opts) as ex:
         config = ex.config
     rules = config.issues
     table_rows = issue_reward_table(config)
-    if json:
+    if opts.json:
         emit_json({
             "priority_rewards": {row.priority: format_tokens(as_tokens(row.base))
                                  for row in table_rows},
@@ -66,16 +67,17 @@ def rewards(home: Home = None, json: Json = False) -> None:
 
 
 @bd_app.command("preview")
-def preview(issue_id: str, agent: Agent = None, beads_path: Beads = None, home: Home = None,
-            json: Json = False) -> None:
+@exchange_options
+def preview(issue_id: str, agent: Agent = None, beads_path: Beads = None, *,
+            opts: ExchangeOptions) -> None:
     """What closing an issue pays, to whom, and why.
 
     Example: token-exchange bd preview bd-09kt --agent claude
     """
     tracker = beads.Tracker(beads_path)
-    with open_from(home) as ex:
+    with open_from(opts) as ex:
         view = beads.preview(ex, tracker.issue(issue_id), _payees(agent))
-    if json:
+    if opts.json:
         emit_json(to_json(view))
         return
     who = view.agent or "nobody"
@@ -85,19 +87,19 @@ def preview(issue_id: str, agent: Agent = None, beads_path: Beads = None, home: 
 
 
 @bd_app.command("preview-all")
-def preview_all(agent: Agent = None, beads_path: Beads = None, home: Home = None,
-                json: Json = False) -> None:
+@exchange_options
+def preview_all(agent: Agent = None, beads_path: Beads = None, *, opts: ExchangeOptions) -> None:
     """Every open issue with its reward, and totals per assignee.
 
     Example: token-exchange bd preview-all --json
     """
     tracker = beads.Tracker(beads_path)
     issues = tracker.all_issues()
-    with open_from(home) as ex:
+    with open_from(opts) as ex:
         views = [beads.preview(ex, issue, _payees(agent)) for issue in issues if issue.open]
     totals = beads.totals_by_assignee(views)
     total = sum(v.reward for v in views)
-    if json:
+    if opts.json:
         emit_json({"source": tracker.source, "lines": tracker.lines_read(),
                    "issues_read": len(issues), "open": len(views),
                    "issues": [to_json(v) for v in views],
@@ -120,14 +122,14 @@ def preview_all(agent: Agent = None, beads_path: Beads = None, home: Home = None
 
 
 @bd_app.command("close")
+@exchange_options
 def close(
     issue_id: str,
     reason: Annotated[str | None, typer.Option("--reason", metavar="TEXT",
                                                help="Why it is closed (passed to bd).")] = None,
     agent: Agent = None,
     beads_path: Beads = None,
-    home: Home = None,
-    json: Json = False,
+    *, opts: ExchangeOptions,
 ) -> None:
     """Close an issue with bd (when bd is on PATH), then pay for it.
 
@@ -137,7 +139,7 @@ def close(
     """
     tracker = beads.Tracker(beads_path)
     note = ""
-    with open_from(home) as ex:
+    with open_from(opts) as ex:
         if tracker.bd:
             before = tracker.issue(issue_id)
             beads.choose_agent_or_fail(ex, before, _payees(agent))
@@ -152,7 +154,7 @@ def close(
                                    "is not on PATH to close it; nothing paid")
             note = f"bd is not on PATH: paid for {issue_id}, already closed in the data"
         paid = beads.pay(ex, issue, _payees(agent))
-    if json:
+    if opts.json:
         emit_json({**to_json(paid), "issue": to_json(issue), "closed_by_bd": bool(tracker.bd),
                    "message": note})
         return
@@ -166,16 +168,16 @@ def close(
 
 
 @bd_app.command("sync")
-def sync(agent: Agent = None, beads_path: Beads = None, home: Home = None,
-         json: Json = False) -> None:
+@exchange_options
+def sync(agent: Agent = None, beads_path: Beads = None, *, opts: ExchangeOptions) -> None:
     """Pay every closed issue not yet paid (safe to run again).
 
     Example: token-exchange bd sync --agent builder
     """
     tracker = beads.Tracker(beads_path)
-    with open_from(home) as ex:
+    with open_from(opts) as ex:
         report = beads.sync(ex, tracker, _payees(agent))
-    if json:
+    if opts.json:
         emit_json(to_json(report))
         return
     stdout.print(f"{report.closed} closed issues in {report.source}: paid {report.paid} "
@@ -186,9 +188,10 @@ def sync(agent: Agent = None, beads_path: Beads = None, home: Home = None,
 
 
 @bd_app.command("install-hook")
+@exchange_options
 def install_hook(repo: Annotated[Path | None, typer.Option(
         "--repo", metavar="PATH", help="The project folder holding .beads (default: here).")
-        ] = None, home: Home = None, json: Json = False) -> None:
+        ] = None, *, opts: ExchangeOptions) -> None:
     """Write .beads/hooks/on_close, which pays for each issue bd closes.
 
     bd runs it with the issue's JSON on stdin. An existing on_close hook keeps its
@@ -196,7 +199,7 @@ def install_hook(repo: Annotated[Path | None, typer.Option(
 
     Example: token-exchange bd install-hook --repo ~/src/app
     """
-    paths = find_home(home)
+    paths = find_home(opts.home)
     if not paths.exists():
         raise InvalidInput(f"no exchange at {paths.state}; run `token-exchange init` first")
     try:
@@ -204,7 +207,7 @@ def install_hook(repo: Annotated[Path | None, typer.Option(
     except InvalidInput:
         root = Path(repo or Path.cwd()).resolve()
     path, outcome = beads.install_on_close(root, paths.home)
-    if json:
+    if opts.json:
         emit_json({"hook": str(path), "outcome": outcome, "home": str(paths.home)})
         return
     stdout.print(f"✅ {outcome.capitalize()} {path}: bd close pays into {paths.home}",
@@ -212,11 +215,11 @@ def install_hook(repo: Annotated[Path | None, typer.Option(
 
 
 @bd_app.command("on-close")
+@exchange_options
 def on_close(issue_id: Annotated[str | None, typer.Argument(help="The issue bd closed.")]
              = None,
              event: Annotated[str | None, typer.Argument(help="bd's event name.")] = None,
-             agent: Agent = None, beads_path: Beads = None, home: Home = None,
-             json: Json = False) -> None:
+             agent: Agent = None, beads_path: Beads = None, *, opts: ExchangeOptions) -> None:
     """Pay for the issue whose JSON bd passes on stdin (what the on_close hook runs).
 
     Never fails bd's close: a problem is one line on stderr and exit 0.
@@ -235,15 +238,15 @@ def on_close(issue_id: Annotated[str | None, typer.Argument(help="The issue bd c
             issue = beads.Tracker(beads_path).issue(issue_id)
         if not issue.closed and not issue.tombstoned:
             issue = beads.with_status(issue, beads.CLOSED)  # bd runs on_close as it closes
-        with open_from(home) as ex:
+        with open_from(opts) as ex:
             paid = beads.pay(ex, issue, _payees(agent))
     except Exception as exc:  # noqa: BLE001 - a hook must never fail bd's close
         line, error = hook_problem(exc, "issue")
         print(line, file=sys.stderr)
-        if json:
+        if opts.json:
             emit_json({"error": error}, ok=False)
         return
-    if json:
+    if opts.json:
         emit_json(to_json(paid))
         return
     stdout.print(f"token-exchange: {paid.agent} earned {tokens(paid.amount)} tokens for "

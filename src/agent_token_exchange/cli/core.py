@@ -14,7 +14,7 @@ from ..ledger import redact
 from ..money import display_amount, micro
 from ..service.home import find_home
 from ..service.lifecycle import init_exchange
-from .options import Home, Json, open_from, remote, selected_database
+from .options import ExchangeOptions, exchange_options, open_from
 from .output import compact, emit_json, short_time, signed, stderr, stdout, table, tokens
 
 
@@ -24,7 +24,8 @@ def register(app: typer.Typer) -> None:
         app.command(context_settings=settings)(command)
 
 
-def init(home: Home = None, json: Json = False) -> None:
+@exchange_options
+def init(*, opts: ExchangeOptions) -> None:
     """Create an exchange here (or at --home): config, database and start balances.
 
     Writes .exchange/config.toml (the seed's rules, commented: edit it to change the
@@ -32,13 +33,13 @@ def init(home: Home = None, json: Json = False) -> None:
 
     Example: token-exchange init --home ~/team
     """
-    if remote.url:
+    if opts.server:
         raise InvalidInput("init creates a local exchange; drop --server")
-    paths = find_home(home, for_init=True)
+    paths = find_home(opts.home, for_init=True)
     existed = paths.exists()
-    init_exchange(paths.home, database=selected_database())
+    init_exchange(paths.home, database=opts.database)
     database = paths.database_url()
-    if json:
+    if opts.json:
         emit_json({"home": str(paths.home), "config": str(paths.config),
                    "database": redact(database) if database else str(paths.database),
                    "created": not existed})
@@ -49,14 +50,15 @@ def init(home: Home = None, json: Json = False) -> None:
         stdout.print(f"   Rules: {paths.config} (edit it to change the economy)")
 
 
-def status(home: Home = None, json: Json = False) -> None:
+@exchange_options
+def status(*, opts: ExchangeOptions) -> None:
     """Every agent: tokens, earned, spent, and rate limits used.
 
     Example: token-exchange status
     """
-    with open_from(home) as ex:
+    with open_from(opts) as ex:
         rows = ex.status()
-    if json:
+    if opts.json:
         emit_json({"agents": [to_json(row) for row in rows]})
         return
     grid = table("Agent Token Exchange", "Agent", "Level", "Tokens", "Earned", "Spent",
@@ -69,33 +71,34 @@ def status(home: Home = None, json: Json = False) -> None:
     stdout.print(grid)
 
 
-def balance(agent: str, home: Home = None, json: Json = False) -> None:
+@exchange_options
+def balance(agent: str, *, opts: ExchangeOptions) -> None:
     """Show an agent's wallet: tokens, earned and spent.
 
     Example: token-exchange balance claude
     """
-    with open_from(home) as ex:
+    with open_from(opts) as ex:
         wallet = ex.balance(agent)
-    if json:
+    if opts.json:
         emit_json(to_json(wallet))
         return
     stdout.print(f"💰 {wallet.agent}: {tokens(wallet.tokens)} tokens "
                  f"(earned {tokens(wallet.earned)}, spent {tokens(wallet.spent)})")
 
 
+@exchange_options
 def history(
     agent: str,
     limit: Annotated[int, typer.Option("--limit", "-n", help="How many transactions.")] = 20,
-    home: Home = None,
-    json: Json = False,
+    *, opts: ExchangeOptions,
 ) -> None:
     """An agent's transactions, newest first.
 
     Example: token-exchange history builder --limit 5
     """
-    with open_from(home) as ex:
+    with open_from(opts) as ex:
         entries = ex.history(agent, limit)
-    if json:
+    if opts.json:
         emit_json({"agent": agent, "transactions": [to_json(e) for e in entries]})
         return
     grid = table(f"{agent}: last {len(entries)} transactions", "Time", "Type", "Amount",
@@ -105,21 +108,21 @@ def history(
     stdout.print(grid)
 
 
+@exchange_options
 def commit(
     author_email: str,
     project: str,
     message: str,
     sha: Annotated[str | None, typer.Option("--sha", help="Commit SHA: pays once per SHA.")] = None,
-    home: Home = None,
-    json: Json = False,
+    *, opts: ExchangeOptions,
 ) -> None:
     """Pay a git commit: base rate × project multiplier × message bonus.
 
     Example: token-exchange commit claude@aygp-dr.ai nexushive-setup "hotfix: security patch"
     """
-    with open_from(home) as ex:
+    with open_from(opts) as ex:
         paid = ex.commit(author_email, project, message, sha)
-    if json:
+    if opts.json:
         emit_json(to_json(paid))
         return
     stdout.print(f"✅ {paid.agent} earned {tokens(paid.amount)} tokens for a commit to "
@@ -127,14 +130,14 @@ def commit(
                                                                   else ""))
 
 
+@exchange_options
 def llm(
     agent: str,
     task_type: str,
     token_count: str,
     model: Annotated[str | None, typer.Option("--model", help="Use this model instead of "
                                               "the agent's preference.")] = None,
-    home: Home = None,
-    json: Json = False,
+    *, opts: ExchangeOptions,
 ) -> None:
     """Spend tokens on an LLM request, under the burst, reserve, hourly and daily limits.
 
@@ -143,9 +146,9 @@ def llm(
 
     Example: token-exchange llm zero coding 5000
     """
-    with open_from(home) as ex:
+    with open_from(opts) as ex:
         charge = ex.llm(agent, task_type, token_count, model)
-    if json:
+    if opts.json:
         emit_json(to_json(charge))
         return
     stdout.print(f"✅ {charge.agent} used {display_amount(micro(charge.amount))} tokens on "
@@ -153,35 +156,36 @@ def llm(
                  f"(balance {tokens(charge.tokens)})")
 
 
+@exchange_options
 def award(
     agent: str,
     amount: str,
     source: str,
     description: str,
-    home: Home = None,
-    json: Json = False,
+    *, opts: ExchangeOptions,
 ) -> None:
     """Award tokens to an agent directly (for integrations).
 
     Example: token-exchange award builder 150 beads-integration "Closed issue"
     """
-    with open_from(home) as ex:
+    with open_from(opts) as ex:
         paid = ex.award(agent, amount, source, description)
-    if json:
+    if opts.json:
         emit_json(to_json(paid))
         return
     stdout.print(f"✅ {paid.agent} was awarded {tokens(paid.amount)} tokens by {source} "
                  f"(balance {tokens(paid.tokens)})")
 
 
-def limits(agent: str, home: Home = None, json: Json = False) -> None:
+@exchange_options
+def limits(agent: str, *, opts: ExchangeOptions) -> None:
     """An agent's rate limits: hourly and daily use, burst, reserve, recent refusals.
 
     Example: token-exchange limits claude
     """
-    with open_from(home) as ex:
+    with open_from(opts) as ex:
         view = ex.limits(agent)
-    if json:
+    if opts.json:
         emit_json(to_json(view))
         return
     grid = table(f"Rate limits for {agent}", "Limit", "Used", "Allowed", right=("Used", "Allowed"))
@@ -197,11 +201,11 @@ def limits(agent: str, home: Home = None, json: Json = False) -> None:
         stdout.print(f"  [{iso_utc(refusal.at)}] 🚫 {refusal.message}", markup=False)
 
 
+@exchange_options
 def doctor(
     fix: Annotated[bool, typer.Option("--fix", help="Rebuild derived figures from the "
                                       "transfers (never changes a transfer).")] = False,
-    home: Home = None,
-    json: Json = False,
+    *, opts: ExchangeOptions,
 ) -> None:
     """Check every ledger invariant; exit 3 when one is broken.
 
@@ -210,10 +214,10 @@ def doctor(
 
     Example: token-exchange doctor --fix
     """
-    with open_from(home) as ex:
+    with open_from(opts) as ex:
         report = ex.doctor(fix=fix)
     failed = len(report.errors)
-    if json:
+    if opts.json:
         payload = to_json(report)
         if failed:
             payload["error"] = {"code": IntegrityError.code,

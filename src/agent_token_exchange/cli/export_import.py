@@ -23,7 +23,7 @@ from ..formats.json_codec import to_json
 from ..formats.scheme import read_scheme_exchange
 from ..service.home import find_home
 from ..service.lifecycle import import_exchange
-from .options import Home, Json, open_from, selected_database
+from .options import ExchangeOptions, exchange_options, open_from
 from .output import emit_json, stdout
 
 
@@ -37,6 +37,7 @@ def register(app: typer.Typer) -> None:
     app.command("import")(import_)
 
 
+@exchange_options
 def export(
     format: Annotated[Format, typer.Option("--format", help="json or csv.")] = Format.json,
     since: Annotated[str | None, typer.Option(
@@ -47,8 +48,7 @@ def export(
         "refusals. A filtered export cannot be imported.")] = None,
     out: Annotated[Path | None, typer.Option(
         "--out", metavar="FILE", help="Write to FILE (default: standard output).")] = None,
-    home: Home = None,
-    json: Json = False,
+    *, opts: ExchangeOptions,
 ) -> None:
     """Export transfers, accounts (wallets, pools, contracts), pools, refusals and
     idempotency keys, for analysis, auditing or moving an exchange.
@@ -57,17 +57,17 @@ def export(
 
     Example: token-exchange export --format csv --since 2026-01-01 --out ledger.csv
     """
-    if json and out is None:
+    if opts.json and out is None:
         raise InvalidInput("with --json, name the export file with --out FILE")
     since_us = parse_time(since, "--since") if since is not None else None
-    with open_from(home) as ex:
+    with open_from(opts) as ex:
         image = ex.export_image(since=since_us, agent=agent)
     text = WRITERS[format.value](image)
     if out is None:
         sys.stdout.write(text)
         return
     _write_atomically(out, text)
-    if json:
+    if opts.json:
         emit_json({"out": str(out), "format": format.value, "complete": image.complete,
                    "transfers": len(image.transfers), "accounts": len(image.accounts),
                    "pools": len(image.pools), "refusals": len(image.refusals)})
@@ -76,6 +76,7 @@ def export(
                      f"accounts and {len(image.pools)} pools to {out}")
 
 
+@exchange_options
 def import_(
     file: Annotated[Path | None, typer.Argument(
         metavar="FILE", help="An export written by `token-exchange export`.",
@@ -83,8 +84,7 @@ def import_(
     from_scheme: Annotated[Path | None, typer.Option(
         "--from-scheme", metavar="DIR", help="Migrate the Scheme prototype's exchange in DIR "
         "(its .exchange/ with wallets/, pools.scm, ledger.scm).")] = None,
-    home: Home = None,
-    json: Json = False,
+    *, opts: ExchangeOptions,
 ) -> None:
     """Load an export (or the Scheme prototype's exchange) into an empty exchange.
 
@@ -95,7 +95,7 @@ def import_(
     """
     if (file is None) == (from_scheme is None):
         raise InvalidInput("name either an export FILE or --from-scheme DIR")
-    paths = find_home(home, for_init=True)
+    paths = find_home(opts.home, for_init=True)
     notes: list[str] = []
     if file is not None:
         image = parse_export(_read_text(file))
@@ -103,8 +103,8 @@ def import_(
         assert from_scheme is not None
         migrated = read_scheme_exchange(from_scheme)
         image, notes = migrated.image, migrated.report
-    summary = import_exchange(paths.home, image, database=selected_database())
-    if json:
+    summary = import_exchange(paths.home, image, database=opts.database)
+    if opts.json:
         emit_json({**to_json(summary), "notes": notes})
         return
     for note in notes:

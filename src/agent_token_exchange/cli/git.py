@@ -14,7 +14,7 @@ from ..integrations import githooks
 from ..integrations.commits import backfill as run_backfill
 from ..integrations.git import hooks_dir, repo_root
 from .hooks import HOOK, Project, Repo
-from .options import Home, Json, open_from
+from .options import ExchangeOptions, exchange_options, open_from
 from .output import emit_json, stderr, stdout, table, tokens
 
 git_app = typer.Typer(name="git", help="Pay for git history.", no_args_is_help=True)
@@ -31,6 +31,7 @@ def _since(value: str | None) -> str | None:
 
 
 @git_app.command("backfill")
+@exchange_options
 def backfill(
     repo: Repo = None,
     since: Annotated[str | None, typer.Option("--since", metavar="DATE",
@@ -39,8 +40,7 @@ def backfill(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be paid per "
                                           "agent; change nothing.")] = False,
     project: Project = None,
-    home: Home = None,
-    json: Json = False,
+    *, opts: ExchangeOptions,
 ) -> None:
     """Walk the history and pay past commits of known agents, each once.
 
@@ -55,10 +55,10 @@ def backfill(
     root = repo_root(repo)
     if project is None:
         project = githooks.read_status(hooks_dir(root) / HOOK, HOOK, HOOK).project
-    with open_from(home) as ex:
+    with open_from(opts) as ex:
         bar = Progress(TextColumn("backfill"), BarColumn(), MofNCompleteColumn(),
                        TimeElapsedColumn(), console=stderr, transient=True,
-                       disable=json or not stderr.is_terminal)
+                       disable=opts.json or not stderr.is_terminal)
         with bar:
             task = bar.add_task("commits", total=None)
 
@@ -68,7 +68,7 @@ def backfill(
 
             report = run_backfill(ex, root, since=after, dry_run=dry_run, project=project,
                                   progress=advance)
-    if json:
+    if opts.json:
         emit_json(to_json(report))
         return
     title = (f"{'Would pay' if dry_run else 'Paid'} for {report.project} "

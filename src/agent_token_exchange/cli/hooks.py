@@ -15,7 +15,7 @@ from ..integrations import githooks
 from ..integrations.commits import post_commit_hook
 from ..integrations.git import hooks_dir, repo_root
 from ..service.home import find_home
-from .options import Home, Json
+from .options import ExchangeOptions, exchange_options
 from .output import emit_json, stdout
 
 HOOK = "post-commit"
@@ -37,8 +37,8 @@ def _hook_path(repo: Path | None) -> tuple[Path, Path]:
 
 
 @hooks_app.command("install")
-def install(repo: Repo = None, project: Project = None, home: Home = None,
-            json: Json = False) -> None:
+@exchange_options
+def install(repo: Repo = None, project: Project = None, *, opts: ExchangeOptions) -> None:
     """Install the post-commit hook where git really runs hooks (core.hooksPath too).
 
     An existing hook is kept: a marked block is added to it, once. The block records
@@ -46,7 +46,7 @@ def install(repo: Repo = None, project: Project = None, home: Home = None,
 
     Example: token-exchange hooks install --repo ~/src/app --project app
     """
-    paths = find_home(home)
+    paths = find_home(opts.home)
     if not paths.exists():
         raise InvalidInput(f"no exchange at {paths.state}; run `token-exchange init` first")
     if project is not None and not project.strip():
@@ -56,7 +56,7 @@ def install(repo: Repo = None, project: Project = None, home: Home = None,
     if project:
         command += ["--project", project.strip()]
     outcome = githooks.install_block(path, HOOK, command)
-    if json:
+    if opts.json:
         emit_json({"repo": str(root), "hook": str(path), "outcome": outcome,
                    "home": str(paths.home), "project": project})
         return
@@ -67,14 +67,15 @@ def install(repo: Repo = None, project: Project = None, home: Home = None,
 
 
 @hooks_app.command("uninstall")
-def uninstall(repo: Repo = None, home: Home = None, json: Json = False) -> None:
+@exchange_options
+def uninstall(repo: Repo = None, *, opts: ExchangeOptions) -> None:
     """Remove our block from the post-commit hook, leaving anything else in it.
 
     Example: token-exchange hooks uninstall --repo ~/src/app
     """
     root, path = _hook_path(repo)
     outcome = githooks.uninstall_block(path, HOOK)
-    if json:
+    if opts.json:
         emit_json({"repo": str(root), "hook": str(path), "outcome": outcome})
         return
     stdout.print({"absent": f"Nothing to remove: no token-exchange block in {path}",
@@ -84,7 +85,8 @@ def uninstall(repo: Repo = None, home: Home = None, json: Json = False) -> None:
 
 
 @hooks_app.command("status")
-def status(repo: Repo = None, home: Home = None, json: Json = False) -> None:
+@exchange_options
+def status(repo: Repo = None, *, opts: ExchangeOptions) -> None:
     """Show which hooks folder git uses and what token-exchange installed there.
 
     Example: token-exchange hooks status --json
@@ -93,7 +95,7 @@ def status(repo: Repo = None, home: Home = None, json: Json = False) -> None:
 
     root, path = _hook_path(repo)
     rows = [githooks.read_status(path, HOOK, HOOK), on_close_status(root)]
-    if json:
+    if opts.json:
         emit_json({"repo": str(root), "hooks_dir": str(path.parent),
                    "hooks": [to_json(row) for row in rows]})
         return
@@ -110,15 +112,15 @@ def status(repo: Repo = None, home: Home = None, json: Json = False) -> None:
 
 
 @hook_app.command("post-commit")
-def post_commit(repo: Repo = None, project: Project = None, home: Home = None,
-                json: Json = False) -> None:
+@exchange_options
+def post_commit(repo: Repo = None, project: Project = None, *, opts: ExchangeOptions) -> None:
     """Pay HEAD's commit, as the installed hook does. Never fails a commit: any problem
     is one line on stderr and exit 0.
 
     Example: token-exchange hook post-commit --repo . --project app
     """
-    ok, line, payload = post_commit_hook(home, repo, project)
-    if json:
+    ok, line, payload = post_commit_hook(opts.home, repo, project)
+    if opts.json:
         emit_json(payload, ok="error" not in payload)
-    if not json or not ok:
-        print(line, file=sys.stdout if ok and not json else sys.stderr)
+    if not opts.json or not ok:
+        print(line, file=sys.stdout if ok and not opts.json else sys.stderr)

@@ -10,7 +10,7 @@ import typer
 from ..clock import iso_utc
 from ..formats.json_codec import to_json
 from ..service.api_keys import KeyRing
-from .options import Home, Json, open_local
+from .options import ExchangeOptions, exchange_options, open_local
 from .output import emit_json, stderr, stdout, table
 
 keys_app = typer.Typer(
@@ -21,22 +21,22 @@ keys_app = typer.Typer(
 
 
 @keys_app.command("create")
+@exchange_options
 def create(
     agent: Annotated[str | None, typer.Argument(help="The agent the key acts as.")] = None,
     admin: Annotated[bool, typer.Option("--admin", help="An admin key: awards, commits, "
                                         "issue payouts, doctor, every wallet.")] = False,
     label: Annotated[str, typer.Option("--label", help="A note to tell keys apart.")] = "",
-    home: Home = None,
-    json: Json = False,
+    *, opts: ExchangeOptions,
 ) -> None:
     """Create an API key for AGENT (or --admin). The key is shown once; only its hash is kept.
 
     Example: token-exchange keys create claude
     """
-    with open_local(home) as ex:
+    with open_local(opts) as ex:
         issued = KeyRing(ex.store, ex.config, ex.clock).create(
             agent=agent, admin=admin, label=label)
-    if json:
+    if opts.json:
         emit_json(to_json(issued))
         return
     who = "admin" if issued.admin else f"agent {issued.agent}"
@@ -46,14 +46,15 @@ def create(
 
 
 @keys_app.command("list")
-def list_keys(home: Home = None, json: Json = False) -> None:
+@exchange_options
+def list_keys(*, opts: ExchangeOptions) -> None:
     """Every API key: id, holder, created and revoked times (never the key itself).
 
     Example: token-exchange keys list
     """
-    with open_local(home) as ex:
+    with open_local(opts) as ex:
         keys = KeyRing(ex.store, ex.config, ex.clock).list()
-    if json:
+    if opts.json:
         emit_json({"keys": [to_json(k) for k in keys]})
         return
     grid = table("API keys", "Id", "Holder", "Label", "Created", "State")
@@ -65,14 +66,15 @@ def list_keys(home: Home = None, json: Json = False) -> None:
 
 
 @keys_app.command("revoke")
-def revoke(key_id: str, home: Home = None, json: Json = False) -> None:
+@exchange_options
+def revoke(key_id: str, *, opts: ExchangeOptions) -> None:
     """Revoke a key by its id; requests with it are refused at once (401).
 
     Example: token-exchange keys revoke 3f9a1c2b7d4e
     """
-    with open_local(home) as ex:
+    with open_local(opts) as ex:
         key = KeyRing(ex.store, ex.config, ex.clock).revoke(key_id)
-    if json:
+    if opts.json:
         emit_json(to_json(key))
         return
     stdout.print(f"✅ Revoked key {key.key_id}")

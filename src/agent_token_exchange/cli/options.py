@@ -1,13 +1,21 @@
-"""The option bundle every command shares: --home, --database and --json; and
---server/--api-key, which every command takes to work against a remote exchange instead."""
+"""The options every command shares, declared once as a bundle (as sqlite-utils's
+``@output_options`` is): --home, --database, --server, --api-key and --json.
+
+A command takes them with ``@exchange_options`` and receives them as one
+``opts: ExchangeOptions`` argument. They may stand before the command too
+(``token-exchange --home DIR --json status``): the root callback keeps those in the
+context, and the command's own options override them.
+"""
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
-from contextvars import ContextVar
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -17,6 +25,16 @@ from ..errors import InvalidInput
 from ..service.exchange import Exchange
 from ..service.home import find_home
 from ..service.lifecycle import open_exchange
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _a_value(ctx: Any, param: Any, value: str | None) -> str | None:
+    """Refuse ``--server --json`` (an option where the value should be) and ``--server ''``."""
+    if value is not None and (not value or value.startswith("--")):
+        raise typer.BadParameter(f"--{param.name.replace('_', '-')} needs a value")
+    return value
+
 
 Home = Annotated[
     Path | None,
@@ -28,113 +46,127 @@ Home = Annotated[
         show_default=False,
     ),
 ]
-Json = Annotated[
-    bool,
-    typer.Option("--json", help="Print one JSON object on stdout instead of tables."),
-]
-
-
-# --database goes on every command that takes --home (see with_database_option), without
-# each command declaring it: its value is kept here for open_from and init to read.
-_database: ContextVar[str | None] = ContextVar("database", default=None)
-
-
-def _remember_database(ctx: Any, param: Any, value: Any) -> Any:
-    _database.set(value or None)
-    return value
-
-
 Database = Annotated[
     str | None,
     typer.Option(
         "--database",
         metavar="URL",
-        expose_value=False,
-        callback=_remember_database,
         help="Keep the ledger in PostgreSQL at this postgresql:// URL (default: "
         "$TOKEN_EXCHANGE_DATABASE_URL, else the URL `init --database` recorded in the home, "
         "else SQLite in .exchange/).",
         show_default=False,
     ),
 ]
+Server = Annotated[
+    str | None,
+    typer.Option(
+        "--server",
+        metavar="URL",
+        callback=_a_value,
+        help="Work against the exchange served at URL by `token-exchange serve` (default: "
+        "$TOKEN_EXCHANGE_URL, unless --home is given).",
+        show_default=False,
+    ),
+]
+ApiKey = Annotated[
+    str | None,
+    typer.Option(
+        "--api-key",
+        metavar="KEY",
+        callback=_a_value,
+        help="The key to send to --server (default: $TOKEN_EXCHANGE_KEY).",
+        show_default=False,
+    ),
+]
+Json = Annotated[
+    bool,
+    typer.Option("--json", help="Print one JSON object on stdout instead of tables."),
+]
 
 
-def _database_option() -> Any:
-    """The --database option as Typer builds it, taken from a one-option probe command."""
-    probe = typer.Typer()
+@dataclass(frozen=True)
+class ExchangeOptions:
+    """Which exchange a command works on, and how it prints."""
 
-    @probe.command()
-    def _probe(database: Database = None) -> None:  # pragma: no cover - never runs
-        pass
+    home: Path | None = None
+    database: str | None = None
+    server: str | None = None
+    api_key: str | None = None
+    json: bool = False
 
-    return typer.main.get_command(probe).params[0]
-
-
-def with_database_option(command: Any) -> Any:
-    """Give every command with --home (in this Click command tree) a --database beside it."""
-    for sub in getattr(command, "commands", {}).values():
-        with_database_option(sub)
-    names = [p.name for p in command.params]
-    if "home" in names and "database" not in names:
-        command.params.insert(names.index("home") + 1, _database_option())
-    return command
-
-
-def selected_database() -> str | None:
-    """The --database URL given to the running command, if any."""
-    return _database.get()
+    def over(self, before: ExchangeOptions) -> ExchangeOptions:
+        """These options (given after the command) over those given before it."""
+        return ExchangeOptions(
+            home=self.home if self.home is not None else before.home,
+            database=self.database if self.database is not None else before.database,
+            server=self.server if self.server is not None else before.server,
+            api_key=self.api_key if self.api_key is not None else before.api_key,
+            json=self.json or before.json,
+        )
 
 
-@dataclass
-class Remote:
-    """Where --server (or $TOKEN_EXCHANGE_URL) points, with --api-key (or $TOKEN_EXCHANGE_KEY)."""
-
-    url: str | None = None
-    key: str | None = None
-
-
-remote = Remote()
-SERVER_OPTIONS = ("--server", "--api-key")
+def remember_options(ctx: typer.Context, home: Home = None, database: Database = None,
+                     server: Server = None, api_key: ApiKey = None,
+                     json: Json = False) -> None:
+    """The root callback: keep the options given before the command for the command."""
+    ctx.obj = ExchangeOptions(home, database, server, api_key, json)
 
 
-def take_server_options(args: list[str]) -> list[str]:
-    """Pull ``--server URL`` and ``--api-key KEY`` out of the arguments, wherever they stand,
-    so that every command (including ones added later) accepts them unchanged."""
-    remote.url = remote.key = None
-    rest: list[str] = []
-    words = iter(args)
-    for word in words:
-        name, equals, value = word.partition("=")
-        if name in SERVER_OPTIONS:
-            if not equals:
-                value = next(words, "")
-            if not value or value.startswith("--"):
-                raise InvalidInput(f"{name} needs a value")
-            if name == "--server":
-                remote.url = value
-            else:
-                remote.key = value
-        else:
-            rest.append(word)
-    return rest
+_SHARED = ("home", "database", "server", "api_key", "json")
 
 
-def open_from(home: Path | None) -> ExchangeAPI:
+def exchange_options(command: F | None = None, *, home: Any = Home,
+                     remote: bool = True) -> Any:
+    """Give ``command`` --home, --database, --server, --api-key and --json (only --home and
+    --json when not ``remote``; ``home`` replaces the --home option, for its own help).
+    The command declares ``opts: ExchangeOptions`` instead, and receives them merged
+    over the ones given before the command."""
+    if command is None:
+        return functools.partial(exchange_options, home=home, remote=remote)
+    options: dict[str, Any] = {"home": home, "database": Database, "server": Server,
+                               "api_key": ApiKey, "json": Json}
+    if not remote:
+        options = {"home": home, "json": Json}
+    defaults = {name: False if name == "json" else None for name in options}
+    signature = inspect.signature(command, eval_str=True)
+    own = [p for p in signature.parameters.values() if p.name != "opts"]
+    if len(own) == len(signature.parameters) or {p.name for p in own} & set(_SHARED):
+        raise TypeError(f"{command.__name__} must take opts: ExchangeOptions and no "
+                        "option of the bundle itself")
+    shared = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=defaults[name],
+                                annotation=annotation) for name, annotation in options.items()]
+    context = inspect.Parameter("typer_context", inspect.Parameter.KEYWORD_ONLY,
+                                annotation=typer.Context)
+
+    @functools.wraps(command)
+    def run(*args: Any, typer_context: typer.Context, **kwargs: Any) -> Any:
+        given = ExchangeOptions(**{name: kwargs.pop(name) for name in options})
+        before = typer_context.find_root().obj
+        opts = given.over(before) if isinstance(before, ExchangeOptions) else given
+        return command(*args, opts=opts, **kwargs)
+
+    run.__dict__["__signature__"] = signature.replace(parameters=[*own, *shared, context])
+    run.__annotations__ = {p.name: p.annotation for p in (*own, *shared, context)}
+    return run
+
+
+def open_from(opts: ExchangeOptions) -> ExchangeAPI:
     """Open the exchange the user pointed at: --server, else --home, else
     $TOKEN_EXCHANGE_URL, else the local one found from here. A remote exchange is an
     ``ExchangeClient``, which has the same methods and returns the same records."""
-    url = remote.url or (None if home is not None else os.environ.get("TOKEN_EXCHANGE_URL"))
+    home = opts.home
+    url = opts.server or (None if home is not None else os.environ.get("TOKEN_EXCHANGE_URL"))
     if url:
         from ..client.http import ExchangeClient
 
-        key = remote.key or os.environ.get("TOKEN_EXCHANGE_KEY")
+        key = opts.api_key or os.environ.get("TOKEN_EXCHANGE_KEY")
         return ExchangeClient(url, key)
-    return open_local(home)
+    return open_local(opts)
 
 
-def open_local(home: Path | None) -> Exchange:
+def open_local(opts: ExchangeOptions) -> Exchange:
     """The exchange on this machine (for what only its owner may do: keys, serve)."""
-    ex = open_exchange(local_home(home), clock=SystemClock(), database=selected_database())
+    ex = open_exchange(local_home(opts), clock=SystemClock(), database=opts.database)
     try:
         ex.open_accounts()  # agents the config added since: their start balances
     except BaseException:
@@ -143,15 +175,15 @@ def open_local(home: Path | None) -> Exchange:
     return ex
 
 
-def local_home(home: Path | None) -> Path:
+def local_home(opts: ExchangeOptions) -> Path:
     """The local exchange's home directory, checked to exist."""
-    if remote.url:
+    if opts.server:
         raise InvalidInput("this command works on a local exchange only; drop --server")
-    paths = find_home(home)
-    database = selected_database()
-    if not paths.config.exists() or not (database or paths.exists()
+    paths = find_home(opts.home)
+    if not paths.config.exists() or not (opts.database or paths.exists()
                                          or paths.database_url() is not None):
         raise InvalidInput(
             f"no exchange at {paths.state}; run `token-exchange init --home {paths.home}`"
         )
     return paths.home
+

@@ -8,7 +8,7 @@ from ..clock import iso_utc
 from ..economy.records import PoolView
 from ..formats.json_codec import to_json
 from ..money import display_amount, micro
-from .options import Home, Json, open_from
+from .options import ExchangeOptions, exchange_options, open_from
 from .output import emit_json, stdout, table, tokens
 
 # So that "-5" reaches the amount parser (which says why it is wrong) instead of being
@@ -23,15 +23,15 @@ pool_app = typer.Typer(
 
 
 @pool_app.command("create", context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
-def create(name: str, creator: str, min_contribution: str, home: Home = None,
-           json: Json = False) -> None:
+@exchange_options
+def create(name: str, creator: str, min_contribution: str, *, opts: ExchangeOptions) -> None:
     """Create a pool; the creator is its first member.
 
     Example: token-exchange pool create opus-team claude 100
     """
-    with open_from(home) as ex:
+    with open_from(opts) as ex:
         view = ex.pool_create(name, creator, min_contribution)
-    if json:
+    if opts.json:
         emit_json(to_json(view))
         return
     stdout.print(f"✅ Created {view.id} ({view.name}) with {creator}; minimum contribution "
@@ -39,14 +39,15 @@ def create(name: str, creator: str, min_contribution: str, home: Home = None,
 
 
 @pool_app.command("join")
-def join(pool_id: str, agent: str, home: Home = None, json: Json = False) -> None:
+@exchange_options
+def join(pool_id: str, agent: str, *, opts: ExchangeOptions) -> None:
     """Join a pool as a member (joining twice changes nothing).
 
     Example: token-exchange pool join pool-1 builder
     """
-    with open_from(home) as ex:
+    with open_from(opts) as ex:
         view = ex.pool_join(pool_id, agent)
-    if json:
+    if opts.json:
         emit_json(to_json(view))
         return
     stdout.print(f"✅ {agent} is a member of {view.id}; members: "
@@ -54,15 +55,15 @@ def join(pool_id: str, agent: str, home: Home = None, json: Json = False) -> Non
 
 
 @pool_app.command("contribute", context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
-def contribute(pool_id: str, agent: str, amount: str, home: Home = None,
-               json: Json = False) -> None:
+@exchange_options
+def contribute(pool_id: str, agent: str, amount: str, *, opts: ExchangeOptions) -> None:
     """Move tokens from a member's wallet into the pool (the reserve applies).
 
     Example: token-exchange pool contribute pool-1 claude 600
     """
-    with open_from(home) as ex:
+    with open_from(opts) as ex:
         done = ex.pool_contribute(pool_id, agent, amount)
-    if json:
+    if opts.json:
         emit_json(to_json(done))
         return
     stdout.print(f"✅ {agent} contributed {tokens(done.amount)} to {pool_id} "
@@ -70,15 +71,16 @@ def contribute(pool_id: str, agent: str, amount: str, home: Home = None,
 
 
 @pool_app.command("spend", context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
-def spend(pool_id: str, model: str, token_count: str, description: str, home: Home = None,
-          json: Json = False) -> None:
+@exchange_options
+def spend(pool_id: str, model: str, token_count: str, description: str, *,
+          opts: ExchangeOptions) -> None:
     """Spend pool tokens on a model; each contributor is credited in proportion.
 
     Example: token-exchange pool spend pool-1 claude-opus 10000 "complex analysis"
     """
-    with open_from(home) as ex:
+    with open_from(opts) as ex:
         done = ex.pool_spend(pool_id, model, token_count, description)
-    if json:
+    if opts.json:
         emit_json(to_json(done))
         return
     stdout.print(f"✅ {pool_id} spent {display_amount(micro(done.amount))} tokens on {model} for "
@@ -89,28 +91,30 @@ def spend(pool_id: str, model: str, token_count: str, description: str, home: Ho
 
 
 @pool_app.command("show")
-def show(pool_id: str, home: Home = None, json: Json = False) -> None:
+@exchange_options
+def show(pool_id: str, *, opts: ExchangeOptions) -> None:
     """A pool's balance, members, contributions and credit shares.
 
     Example: token-exchange pool show pool-1
     """
-    with open_from(home) as ex:
+    with open_from(opts) as ex:
         view = ex.pool_show(pool_id)
-    if json:
+    if opts.json:
         emit_json(to_json(view))
         return
     _print_pool(view)
 
 
 @pool_app.command("list")
-def list_pools(home: Home = None, json: Json = False) -> None:
+@exchange_options
+def list_pools(*, opts: ExchangeOptions) -> None:
     """Every pool with its balance and members.
 
     Example: token-exchange pool list
     """
-    with open_from(home) as ex:
+    with open_from(opts) as ex:
         views = ex.pool_list()
-    if json:
+    if opts.json:
         emit_json({"pools": [to_json(v) for v in views]})
         return
     grid = table("Pools", "Id", "Name", "Creator", "Balance", "Contributed", "Spent", "Members",
@@ -123,14 +127,15 @@ def list_pools(home: Home = None, json: Json = False) -> None:
 
 
 @pool_app.command("dissolve")
-def dissolve(pool_id: str, home: Home = None, json: Json = False) -> None:
+@exchange_options
+def dissolve(pool_id: str, *, opts: ExchangeOptions) -> None:
     """Close a pool and refund what is left to contributors in proportion.
 
     Example: token-exchange pool dissolve pool-1
     """
-    with open_from(home) as ex:
+    with open_from(opts) as ex:
         done = ex.pool_dissolve(pool_id)
-    if json:
+    if opts.json:
         emit_json(to_json(done))
         return
     stdout.print(f"✅ Dissolved {pool_id}; refunded {tokens(done.amount)}")

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import errno
-import os
 import socket
 from typing import Annotated
 
 import typer
 
 from ..errors import InvalidInput
-from ..service.home import ENV_DATABASE
-from .options import Home, Json, local_home, selected_database
+from .options import ExchangeOptions, exchange_options, local_home
 from .output import emit_json, stderr
 
 
@@ -19,14 +17,14 @@ def register(app: typer.Typer) -> None:
     app.command()(serve)
 
 
+@exchange_options
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port.", min=0, max=65535)] = 8787,
     max_body: Annotated[int, typer.Option(
         "--max-body", metavar="BYTES", min=1,
         help="Refuse request bodies larger than this (413).")] = 1024 * 1024,
-    home: Home = None,
-    json: Json = False,
+    *, opts: ExchangeOptions,
 ) -> None:
     """Serve the exchange over HTTP: the API under /v1, /docs, and the dashboard at /.
 
@@ -38,16 +36,13 @@ def serve(
 
     from ..server.app import create_app
 
-    home_dir = local_home(home)
-    database = selected_database()
-    if database:  # this process serves one exchange: its URL for every thread
-        os.environ[ENV_DATABASE] = database
-    app = create_app(home_dir, max_body_bytes=max_body)
+    home_dir = local_home(opts)
+    app = create_app(home_dir, database=opts.database, max_body_bytes=max_body)
     # Bind here, not in uvicorn: on a busy port or a bad host uvicorn logs and calls
     # sys.exit(3), which is our "integrity problem" code, after we said "Serving".
     listener = _listen(host, port)
     port = listener.getsockname()[1]  # the real one when --port 0
-    if json:
+    if opts.json:
         emit_json({"url": f"http://{host}:{port}/", "home": str(home_dir)})
     stderr.print(f"Serving the exchange at {home_dir} on http://{host}:{port}/ "
                  "(API docs at /docs; Ctrl-C stops)", markup=False)

@@ -16,17 +16,24 @@ from ..errors import ConfigError, InvalidInput
 from ..service.home import paths_for
 from ..sim.experiment import Plan, run_plan
 from ..sim.scenario import load_scenario, parse_sweep
-from .options import Json
+from .options import ExchangeOptions, exchange_options
 from .output import stderr, stdout
 
 # A progress bar is drawn (on a terminal's stderr) once a plan has this many agent-hours.
 PROGRESS_FROM_AGENT_HOURS = 2_000
 
 
+# simulate never opens the exchange: --home only names the rules to simulate under.
+ConfigHome = Annotated[Path | None, typer.Option(
+    "--home", metavar="DIR", help="Simulate under this exchange's config.toml (read only: its "
+    "database is never touched). Default: the built-in seed rules.", show_default=False)]
+
+
 def register(app: typer.Typer) -> None:
     app.command()(simulate)
 
 
+@exchange_options(home=ConfigHome, remote=False)
 def simulate(
     hours: Annotated[int | None, typer.Option(
         "--hours", help="Simulated hours per run (default: the scenario's, 24).",
@@ -46,11 +53,7 @@ def simulate(
     out: Annotated[Path | None, typer.Option(
         "--out", metavar="DIR", help="Write report.html, report.json, transactions.csv and "
         "PNG charts here.", show_default=False)] = None,
-    home: Annotated[Path | None, typer.Option(
-        "--home", metavar="DIR", help="Simulate under this exchange's config.toml (read "
-        "only: its database is never touched). Default: the built-in seed rules.",
-        show_default=False)] = None,
-    json: Json = False,
+    *, opts: ExchangeOptions,
 ) -> None:
     """Simulate a day of the agent economy on the real exchange rules.
 
@@ -61,7 +64,7 @@ def simulate(
 
     Example: token-exchange simulate --seed 7 --out sim-report
     """
-    base = _home_config(home) if home is not None else None
+    base = _home_config(opts.home) if opts.home is not None else None
     chosen = load_scenario(scenario, base)
     key, values = (None, ()) if sweep is None else parse_sweep(sweep)
     plan = Plan(chosen, seed=seed, hours=hours, runs=runs, sweep_key=key,
@@ -74,7 +77,7 @@ def simulate(
     with _progress(total_hours, enabled=agents * total_hours >= PROGRESS_FROM_AGENT_HOURS
                    ) as advance:
         outcome = run_plan(plan, out, progress=advance)
-    if json:
+    if opts.json:
         payload: dict[str, Any] = {"ok": True, **outcome.payload}
         if outcome.files:
             payload["files"] = outcome.files

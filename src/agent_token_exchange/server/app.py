@@ -39,8 +39,9 @@ from ..ledger import SCHEMA_VERSION
 from ..money import format_amount
 from ..service.api_keys import Principal
 from ..service.exchange import Exchange
+from ..service.lifecycle import exchange_opener
 from . import schemas as s
-from .auth import Caller, ExchangeDep, Exchanges
+from .auth import Caller, ExchangeDep, Exchanges, FairLock
 from .events import Cursor, event_stream, latest_cursor
 from .limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
 from .security import ContentSecurityPolicy
@@ -100,15 +101,22 @@ def error_body(error: ExchangeError) -> dict[str, Any]:
 
 def create_app(
     home: str | os.PathLike[str] | None = None, *, clock: Clock | None = None,
-    exchanges: Exchanges | None = None, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    database: str | None = None, exchanges: Exchanges | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> FastAPI:
-    """The API and dashboard over the exchange at ``home`` (or over ``exchanges``); a
-    request body over ``max_body_bytes`` is refused with 413."""
+    """The API and dashboard over the exchange at ``home`` (its ledger at ``database``
+    when given), or over ``exchanges``; a request body over ``max_body_bytes`` is refused
+    with 413."""
     if exchanges is None:
         if home is None:
             raise ValueError("create_app needs a home or exchanges")
-        exchanges = Exchanges.at(home, clock)
-    exchanges.get()  # fail fast on a missing home; migrate once before threads race
+        exchanges = Exchanges(exchange_opener(home, clock=clock, database=database,
+                                              write_lock=FairLock()))
+    first = exchanges.open()  # fail fast on a missing home; migrate once now
+    try:
+        first.open_accounts()  # agents the config added since the last start
+    finally:
+        exchanges.give_back(first)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -1,22 +1,19 @@
-"""Who is calling: the bearer key on each request, checked against the key ring, and the
-thread-local exchanges requests run on."""
+"""Who is calling: the bearer key on each request, checked against the key ring; and the
+exchanges requests run on, one lent to each request in flight."""
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import deque
-from collections.abc import Callable
-from typing import Annotated, Any, cast
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated
 
+from anyio import to_thread
 from fastapi import Depends, Header, Request
 
-from ..clock import Clock
-from ..ledger import open_store
 from ..service.api_keys import KeyRing, Principal, Unauthenticated
 from ..service.exchange import Exchange
-from ..service.home import paths_for
-from ..service.lifecycle import open_exchange
 
 
 class FairLock:
@@ -46,81 +43,64 @@ class FairLock:
 
 
 class Exchanges:
-    """One open ``Exchange`` per worker thread. A SQLite connection serves one
-    transaction at a time, and requests run concurrently in a thread pool; writers still
-    serialise on the database's own lock (BEGIN IMMEDIATE)."""
+    """The open exchanges a server works on, lent to one request at a time: a request
+    holds its own connection (a SQLite connection serves one transaction at a time) for
+    as long as it runs, whichever worker threads run its parts, and gives it back for the
+    next request. So there are as many connections as requests run at once.
+
+    ``opener`` opens one more exchange over the same ledger and config (see
+    ``service.lifecycle.exchange_opener``); the server gives them one ``FairLock`` to queue
+    their writes on: SQLite's busy handler waits by sleeping with back-off, which under
+    64 concurrent writers costs far more than the writes (other processes still meet
+    SQLite's own lock)."""
 
     def __init__(self, opener: Callable[[], Exchange]) -> None:
         self._opener = opener
-        self._local = threading.local()
         self._lock = threading.Lock()
+        self._idle: list[Exchange] = []
         self._open: list[Exchange] = []
-        self.write_lock = FairLock()
 
-    @classmethod
-    def at(cls, home: str | os.PathLike[str], clock: Clock | None = None) -> Exchanges:
-        """Exchanges over the home's database, all with the config read once at start (so
-        a config edited while serving cannot give two threads two economies)."""
-        first = open_exchange(home, clock=clock)
-        first.open_accounts()  # agents the config added since the last start
-        paths = paths_for(home)
-        database = paths.database_url() or paths.database  # PostgreSQL's URL, else SQLite
+    def idle(self) -> Exchange | None:
+        """An exchange no request holds, if there is one (never blocks)."""
+        with self._lock:
+            return self._idle.pop() if self._idle else None
 
-        def opener() -> Exchange:
-            if not made:
-                made.append(first)
-                return first
-            return Exchange(open_store(database), first.config, clock)
-
-        made: list[Exchange] = []
-        return cls(opener)
-
-    def get(self) -> Exchange:
-        ex: Exchange | None = getattr(self._local, "exchange", None)
-        if ex is None:
-            ex = self._opener()
-            self._local.exchange = ex
-            with self._lock:
-                self._open.append(ex)
+    def open(self) -> Exchange:
+        """One more exchange, for a request that found none idle."""
+        ex = self._opener()
+        with self._lock:
+            self._open.append(ex)
         return ex
+
+    def give_back(self, ex: Exchange) -> None:
+        with self._lock:
+            self._idle.append(ex)
+
+    @contextmanager
+    def lend(self) -> Iterator[Exchange]:
+        """An exchange for this block only (from a worker thread: it may open one)."""
+        ex = self.idle() or self.open()
+        try:
+            yield ex
+        finally:
+            self.give_back(ex)
 
     def close(self) -> None:
         with self._lock:
             for ex in self._open:
                 ex.close()
             self._open.clear()
+            self._idle.clear()
 
 
-# Exchange methods that write. In one server they queue on a lock before the database's
-# own: SQLite's busy handler waits by sleeping with back-off, which under 64 concurrent
-# writers costs far more than the writes (other processes still meet SQLite's lock).
-WRITES = frozenset({"commit", "award", "pay_issue", "llm", "pool_create", "pool_join",
-                    "pool_contribute", "pool_spend", "pool_dissolve", "doctor"})
-
-
-class _ThisThreadsExchange:
-    """Stands for "the exchange of whichever thread uses me". FastAPI may resolve a
-    dependency on one worker thread and run the route on another, so the route must not
-    be handed another thread's connection."""
-
-    def __init__(self, exchanges: Exchanges) -> None:
-        self._exchanges = exchanges
-
-    def __getattr__(self, name: str) -> Any:
-        found = getattr(self._exchanges.get(), name)
-        if name not in WRITES:
-            return found
-        lock = self._exchanges.write_lock
-
-        def write(*args: Any, **kwargs: Any) -> Any:
-            with lock:
-                return found(*args, **kwargs)
-
-        return write
-
-
-async def exchange(request: Request) -> Exchange:
-    return cast(Exchange, _ThisThreadsExchange(request.app.state.exchanges))
+async def exchange(request: Request) -> AsyncIterator[Exchange]:
+    """The request's own exchange, given back when the request is done."""
+    exchanges: Exchanges = request.app.state.exchanges
+    ex = exchanges.idle() or await to_thread.run_sync(exchanges.open)
+    try:
+        yield ex
+    finally:
+        exchanges.give_back(ex)
 
 
 def principal(
@@ -132,9 +112,10 @@ def principal(
     stops working at once."""
     if authorization is None or not authorization.startswith("Bearer "):
         raise Unauthenticated("a valid API key is needed: Authorization: Bearer atx_…")
-    ex = request.app.state.exchanges.get()
-    return KeyRing(ex.store, ex.config, ex.clock).authenticate(authorization[7:].strip())
+    with request.app.state.exchanges.lend() as ex:
+        return KeyRing(ex.store, ex.config, ex.clock).authenticate(authorization[7:].strip())
 
 
-ExchangeDep = Annotated[Exchange, Depends(exchange)]
+# scope="function": given back as the route returns, not when a streamed response ends.
+ExchangeDep = Annotated[Exchange, Depends(exchange, scope="function")]
 Caller = Annotated[Principal, Depends(principal)]

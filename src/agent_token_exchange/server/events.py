@@ -72,15 +72,13 @@ def visible_to(caller: Principal, item: LedgerTransfer | RefusalEvent) -> bool:
 
 def _poll(exchanges: Exchanges, cursor: Cursor) -> tuple[list[LedgerTransfer],
                                                           list[RefusalEvent]]:
-    ex = exchanges.get()
-    with ex.store.snapshot():
+    with exchanges.lend() as ex, ex.store.snapshot():
         return (ex.transfers_since(cursor.transfer_seq, BATCH),
                 ex.refusals_since(cursor.refusal_seq, BATCH))
 
 
 def _key_still_valid(exchanges: Exchanges, caller: Principal) -> bool:
-    ex = exchanges.get()
-    with ex.store.snapshot():
+    with exchanges.lend() as ex, ex.store.snapshot():
         row = ex.store.credentials.get(caller.key_id)
     return row is not None and row.revoked_at is None
 

@@ -74,11 +74,11 @@ class BodyLimit:
     def _authenticate(self, authorization: str | None) -> ExchangeError | None:
         if authorization is None or not authorization.startswith("Bearer "):
             return Unauthenticated("a valid API key is needed: Authorization: Bearer atx_…")
-        ex = self.exchanges.get()
-        try:
-            KeyRing(ex.store, ex.config, ex.clock).authenticate(authorization[7:].strip())
-        except ExchangeError as exc:
-            return exc
+        with self.exchanges.lend() as ex:
+            try:
+                KeyRing(ex.store, ex.config, ex.clock).authenticate(authorization[7:].strip())
+            except ExchangeError as exc:
+                return exc
         return None
 
 

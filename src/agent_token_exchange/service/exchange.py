@@ -17,6 +17,7 @@ package is the only place rules meet storage, and the only writer.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from decimal import Decimal
 from typing import Self
 
@@ -54,17 +55,27 @@ class Exchange:
     """The token exchange over one store. Methods mirror the CLI's commands.
 
     Constructing one writes nothing: ``open_accounts()`` creates what the config names
-    but the ledger lacks (see service/provision.py for who calls it)."""
+    but the ledger lacks (see service/provision.py for who calls it).
 
-    def __init__(self, store: Store, config: Config, clock: Clock | None = None) -> None:
+    ``write_lock``, when given, is held around each write transaction: exchanges that
+    share one (a server's, one per request in flight) queue their writes on it before
+    they meet the database's own lock."""
+
+    def __init__(self, store: Store, config: Config, clock: Clock | None = None, *,
+                 write_lock: AbstractContextManager[object] | None = None) -> None:
         self.store = store
         self.config = config
         self.clock: Clock = clock or SystemClock()
-        self._core = Core(store, config, self.clock)
+        self._core = Core(store, config, self.clock, write_lock=write_lock)
         self._earning = Earning(self._core)
         self._spending = Spending(self._core)
         self._pools = PoolOperations(self._core)
         self._queries = Queries(self._core)
+
+    @property
+    def write_lock(self) -> AbstractContextManager[object]:
+        """The lock held around each of this exchange's write transactions."""
+        return self._core.write_lock
 
     def open_accounts(self) -> list[str]:
         """Create the accounts the config names but the ledger lacks (start grants and

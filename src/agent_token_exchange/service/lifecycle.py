@@ -13,6 +13,8 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 from ..clock import Clock
 from ..economy.accounts import INFERENCE, MINT
@@ -197,6 +199,29 @@ def open_exchange(
         raise
 
 
+def exchange_opener(
+    home: str | os.PathLike[str], *, clock: Clock | None = None, database: str | None = None,
+    write_lock: AbstractContextManager[object] | None = None,
+) -> Callable[[], Exchange]:
+    """A function that opens one more ``Exchange`` over the home's ledger each time it is
+    called (a server opens one per request in flight). The config is read once, now, so a
+    config edited meanwhile cannot give two of them two economies; all share
+    ``write_lock``. The ledger is found as ``open_exchange`` finds it."""
+    paths = paths_for(home)
+    location = _database_url(paths, database) or paths.database
+    config = load_config(paths.config)
+
+    def open_one() -> Exchange:
+        store = open_store(location)
+        try:
+            return Exchange(store, config, clock, write_lock=write_lock)
+        except BaseException:
+            store.close()
+            raise
+
+    return open_one
+
+
 def _database_url(paths: ExchangePaths, explicit: str | None) -> str | None:
     url = paths.database_url(explicit)
     if url is not None and not is_postgres_url(url):
@@ -208,4 +233,4 @@ def _database_url(paths: ExchangePaths, explicit: str | None) -> str | None:
 
 
 
-__all__ = ["import_exchange", "init_exchange", "open_exchange"]
+__all__ = ["exchange_opener", "import_exchange", "init_exchange", "open_exchange"]

@@ -13,6 +13,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, TypeVar
 
 from ..clock import DAY_US, HOUR_US, Clock
@@ -42,10 +43,14 @@ MAX_ATTEMPTS = 20
 class Core:
     """The store, config and clock one exchange runs on, and the one write path."""
 
-    def __init__(self, store: Store, config: Config, clock: Clock) -> None:
+    def __init__(self, store: Store, config: Config, clock: Clock, *,
+                 write_lock: AbstractContextManager[object] | None = None) -> None:
         self.store = store
         self.config = config
         self.clock = clock
+        # Held around each attempt of every write: a server's exchanges share one, so its
+        # writers queue in arrival order before the database's own lock.
+        self.write_lock: AbstractContextManager[object] = write_lock or nullcontext()
 
     # -- the transaction around every write -------------------------------------------------
 
@@ -91,7 +96,8 @@ class Core:
     def retrying(self, attempt_once: Callable[[], R]) -> R:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                return attempt_once()
+                with self.write_lock:
+                    return attempt_once()
             except Exception as exc:
                 again = isinstance(exc, _LockSetMoved) or self.store.should_retry(exc)
                 if attempt == MAX_ATTEMPTS or not again:
