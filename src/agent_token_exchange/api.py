@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # for annotations only: importing this module stays cheap
         PoolDissolution,
         PoolSpend,
         PoolView,
+        Quote,
         RefusalEvent,
         RewardPreview,
         Wallet,
@@ -121,6 +122,9 @@ class ExchangeAPI(Protocol):
         self, agent: str, task_type: str, token_count: int | str, model: str | None = None,
         *, idempotency_key: str | None = None,
     ) -> Charge: ...
+
+    def quote(self, agent: str, model: str, input_tokens: int = 0,
+              max_output_tokens: int | None = None) -> Quote: ...
 
     # -- pools ----------------------------------------------------------------------------
 

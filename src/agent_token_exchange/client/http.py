@@ -29,6 +29,7 @@ from ..economy.records import (
     PoolDissolution,
     PoolSpend,
     PoolView,
+    Quote,
     RefusalEvent,
     RewardPreview,
     Wallet,
@@ -179,6 +180,12 @@ class ExchangeClient:
         body = {"task_type": task_type, "token_count": token_count, "model": model}
         return from_json(Charge,
             self._post(f"/v1/agents/{_part(agent)}/llm", body, idempotency_key))
+
+    def quote(self, agent: str, model: str, input_tokens: int = 0,
+              max_output_tokens: int | None = None) -> Quote:
+        return from_json(Quote, self._get(
+            f"/v1/agents/{_part(agent)}/quote", model=model, input_tokens=input_tokens,
+            max_output_tokens=max_output_tokens))
 
     # -- pools ----------------------------------------------------------------------------
 

@@ -20,11 +20,16 @@ class Kind(StrEnum):
     POOL_CONTRIBUTION = "pool_contribution"  # agent -> pool
     POOL_SPEND = "pool_spend"  # pool -> system:inference
     POOL_REFUND = "pool_refund"  # pool -> agent, when a pool dissolves
+    HOLD = "hold"  # agent or pool -> hold:<payer>, a gateway request's worst case
+    RELEASE = "release"  # hold:<payer> -> agent or pool, when the request settles
 
 
 EARNING_KINDS = frozenset({Kind.COMMIT, Kind.ISSUE, Kind.AWARD})
-SPENDING_KINDS = frozenset({Kind.INFERENCE, Kind.POOL_CONTRIBUTION, Kind.POOL_SPEND})
-REFUND_KINDS = frozenset({Kind.POOL_REFUND})
+# A hold counts as spent while it is held and its release un-counts it, so a wallet's
+# tokens = grant + earned - spent holds at every moment, reservations open or not.
+SPENDING_KINDS = frozenset({Kind.INFERENCE, Kind.POOL_CONTRIBUTION, Kind.POOL_SPEND,
+                            Kind.HOLD})
+REFUND_KINDS = frozenset({Kind.POOL_REFUND, Kind.RELEASE})
 
 
 def figures_moved(kind: Kind | str, amount: int) -> tuple[int, int, int]:
@@ -55,3 +60,9 @@ def pool_account(pool_id: str) -> str:
 def contract_account(name: str) -> str:
     return f"contract:{name}"
 
+
+
+def hold_account(payer: str) -> str:
+    """Where a payer's open gateway reservations are held: ``hold:agent:NAME`` or
+    ``hold:pool:pool-N``. Its balance is the sum of the payer's open reservations."""
+    return f"hold:{payer}"

@@ -12,7 +12,7 @@ import tomllib
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -57,8 +57,57 @@ class Pools(_Strict):
     min_members: int = Field(default=2, ge=1, le=1000)
 
 
+EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")]
+
+
+class Upstream(_Strict):
+    """A provider the gateway forwards to (``[upstreams.NAME]``). The key is read from the
+    environment variable ``api_key_env`` when a request is forwarded, never stored."""
+
+    protocol: Literal["openai", "anthropic"]
+    base_url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$", max_length=500)]
+    api_key_env: EnvName | None = None
+    # How the gateway estimates a prompt's tokens before the provider counts them:
+    # tiktoken (the cl100k_base encoding, bundled offline), chars (a character count
+    # over three) or bytes (UTF-8 bytes: an upper bound for byte-level tokenizers).
+    estimator: Literal["tiktoken", "chars", "bytes"] | None = None
+    timeout_seconds: Annotated[Decimal, Field(gt=0, le=3600)] = Decimal(600)
+
+    @property
+    def token_estimator(self) -> str:
+        return self.estimator or ("tiktoken" if self.protocol == "openai" else "chars")
+
+
 class Model(_Strict):
+    # Per 1,000 tokens, input and output alike; input_cost_per_1k and output_cost_per_1k
+    # replace it where the two differ (then ``llm``'s single count is priced as output).
     cost_per_1k: Tokens
+    input_cost_per_1k: Tokens | None = None
+    output_cost_per_1k: Tokens | None = None
+    upstream: str | None = None  # an [upstreams.NAME] the gateway forwards this model to
+    upstream_model: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    max_output_tokens: int = Field(default=4096, ge=1, le=10_000_000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_prices_replace_the_flat_one(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        split = [data.get("input_cost_per_1k"), data.get("output_cost_per_1k")]
+        if (split[0] is None) != (split[1] is None):
+            raise ValueError("input_cost_per_1k and output_cost_per_1k go together: "
+                             "give both, or cost_per_1k alone")
+        if "cost_per_1k" not in data and split[1] is not None:
+            return {**data, "cost_per_1k": split[1]}
+        return data
+
+    @property
+    def input_price(self) -> Decimal:
+        return self.cost_per_1k if self.input_cost_per_1k is None else self.input_cost_per_1k
+
+    @property
+    def output_price(self) -> Decimal:
+        return self.cost_per_1k if self.output_cost_per_1k is None else self.output_cost_per_1k
 
 
 class Agent(_Strict):
@@ -128,6 +177,7 @@ class Config(_Strict):
     start_balance: Tokens
     rate_limits: RateLimits
     pools: Pools = Pools()
+    upstreams: dict[str, Upstream] = {}
     models: dict[str, Model]
     agents: dict[AgentName, Agent]
     contracts: list[Contract]
@@ -142,6 +192,11 @@ class Config(_Strict):
                 if model not in self.models:
                     where = "primary_llm" if task == "primary_llm" else f"preferred_llms.{task}"
                     raise ValueError(f"agents.{name}.{where}: unknown model {model!r}")
+        for name, model in self.models.items():
+            if model.upstream is not None and model.upstream not in self.upstreams:
+                known = ", ".join(sorted(self.upstreams)) or "none configured"
+                raise ValueError(f"models.{name}.upstream: unknown upstream "
+                                 f"{model.upstream!r} (upstreams: {known})")
         names = [c.name for c in self.contracts]
         if len(set(names)) != len(names):
             raise ValueError("contracts: two contracts share a name")

@@ -243,6 +243,42 @@ MIGRATIONS: list[Migration] = [
         ],
         backfill=lambda store: store.transfers.fill_missing_hashes(),
     ),
+    Migration(
+        4,
+        "gateway reservations: each metered LLM request, its hold and how it settled",
+        [
+            # One row per gateway request. While open (closed_at NULL) its amount sits in
+            # the payer's hold account (hold:agent:NAME or hold:pool:pool-N), whose
+            # balance is the sum of its open rows. Closing it links the charge transfer
+            # (charge_seq) and keeps what the provider reported.
+            """
+            CREATE TABLE reservations (
+                id                   {id},
+                agent                TEXT NOT NULL,
+                payer                TEXT NOT NULL,
+                pool_id              TEXT,
+                model                TEXT NOT NULL,
+                amount               {bigint} NOT NULL CHECK (amount >= 0),
+                input_estimate       {bigint} NOT NULL,
+                max_output           {bigint} NOT NULL,
+                estimator            TEXT NOT NULL,
+                reserved_at          {bigint} NOT NULL,
+                hold_seq             {bigint} REFERENCES transfers(seq),
+                closed_at            {bigint},
+                outcome              TEXT CHECK (outcome IN ('captured', 'released', 'expired')),
+                charge_seq           {bigint} REFERENCES transfers(seq),
+                input_tokens         {bigint},
+                output_tokens        {bigint},
+                charged              {bigint},
+                overrun              {bigint},
+                provider_request_id  TEXT,
+                latency_ms           {bigint}
+            )
+            """,
+            "CREATE INDEX reservations_open ON reservations (closed_at, reserved_at)",
+            "CREATE INDEX reservations_by_charge ON reservations (charge_seq)",
+        ],
+    ),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1].number

@@ -9,6 +9,7 @@ migration runner, with one repository per aggregate hung off it.
     store.refusals       refusal events                          (ledger/refusals.py)
     store.credentials    the HTTP service's API keys             (ledger/credentials.py)
     store.repair         figures derived from transfers, for doctor (ledger/repair.py)
+    store.reservations   the gateway's metered requests and holds (ledger/reservations.py)
 
 Repositories read and write rows and decide nothing; the service (``service/``) opens
 every transaction and is the only writer. SQL is plain enough for SQLite and PostgreSQL;
@@ -28,6 +29,7 @@ from .idempotency import IdempotencyRecords
 from .pools import Pools
 from .refusals import Refusals
 from .repair import Repair
+from .reservations import Reservations
 from .schema import MIGRATIONS, SCHEMA_VERSION, statements_for
 from .transfers import Transfers
 from .windows import Windows
@@ -55,6 +57,7 @@ class Store:
         self.refusals = Refusals(self)
         self.credentials = Credentials(self)
         self.repair = Repair(self)
+        self.reservations = Reservations(self)
 
     # -- statements (for the repositories) -------------------------------------------------
 
@@ -144,6 +147,7 @@ class Store:
         for count, what in ((self.transfers.count, "transfers"), (self.pools.count, "pools"),
                             (self.refusals.count, "refusals"),
                             (self.idempotency.count, "idempotency keys"),
+                            (self.reservations.count, "gateway reservations"),
                             (self.accounts.count, "accounts")):
             found = count()
             if found:

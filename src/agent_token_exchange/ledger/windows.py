@@ -41,6 +41,12 @@ class Windows:
             (agent, at, cumulative, amount, transfer_seq),
         )
 
+    def since(self, agent: str, after: int, limit: int = 10_000) -> list[tuple[int, int]]:
+        """(at, amount) of the agent's consumption after time ``after``, oldest first."""
+        return [(int(a), int(b)) for a, b in self._db.all(
+            "SELECT at, amount FROM consumption WHERE agent = ? AND at > ? "
+            "ORDER BY at, cumulative LIMIT ?", (agent, after, limit))]
+
     def rows(self, agent: str) -> list[tuple[int, int, int]]:
         """(at, amount, cumulative) for every consumption of an agent, oldest first."""
         return [

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Annotated, Any
 
+import httpx
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -35,6 +37,8 @@ from ..errors import (
     status_for,
 )
 from ..formats.json_codec import to_json
+from ..gateway.estimate import cl100k
+from ..gateway.routes import add_gateway
 from ..ledger import SCHEMA_VERSION
 from ..money import format_amount
 from ..service.api_keys import Principal
@@ -103,10 +107,11 @@ def create_app(
     home: str | os.PathLike[str] | None = None, *, clock: Clock | None = None,
     database: str | None = None, exchanges: Exchanges | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    upstream_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
-    """The API and dashboard over the exchange at ``home`` (its ledger at ``database``
-    when given), or over ``exchanges``; a request body over ``max_body_bytes`` is refused
-    with 413."""
+    """The API, the gateway and the dashboard over the exchange at ``home`` (its ledger at
+    ``database`` when given), or over ``exchanges``; a request body over ``max_body_bytes``
+    is refused with 413 (the gateway's routes take ``GATEWAY_MAX_BODY_BYTES``)."""
     if exchanges is None:
         if home is None:
             raise ValueError("create_app needs a home or exchanges")
@@ -115,12 +120,16 @@ def create_app(
     first = exchanges.open()  # fail fast on a missing home; migrate once now
     try:
         first.open_accounts()  # agents the config added since the last start
+        if any(u.token_estimator == "tiktoken" for u in first.config.upstreams.values()):
+            # The gateway's tokenizer takes ~0.3 s to load: do it now, not in a request.
+            threading.Thread(target=cl100k, daemon=True).start()
     finally:
         exchanges.give_back(first)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        await app.state.gateway.close()
         exchanges.close()
 
     app = FastAPI(
@@ -191,6 +200,7 @@ def create_app(
             swagger_ui_parameters={"validatorUrl": None})  # no badge from swagger.io
 
     app.include_router(_api_router(), prefix="/v1")
+    app.state.gateway = add_gateway(app, exchanges, transport=upstream_transport)
     return app
 
 
@@ -256,6 +266,17 @@ def _api_router() -> APIRouter:
     def limits(agent: str, caller: Caller, ex: ExchangeDep) -> dict[str, Any]:
         """Rate-limit position: hourly and daily use, burst, reserve, headroom, refusals."""
         return to_json(ex.limits(_agent(ex, agent)))
+
+    @api.get("/agents/{agent}/quote", response_model=s.Quote, responses=ERRORS,
+             tags=["agents"])
+    def quote(agent: str, caller: Caller, ex: ExchangeDep,
+              model: Annotated[str, Query(min_length=1, max_length=200)],
+              input_tokens: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+              max_output_tokens: Annotated[int | None, Query(ge=0, le=10_000_000)] = None
+              ) -> dict[str, Any]:
+        """What a gateway request would reserve now, whether it would pass, and the
+        largest max_tokens that fits."""
+        return to_json(ex.quote(_agent(ex, agent), model, input_tokens, max_output_tokens))
 
     @api.get("/refusals", response_model=s.RefusalList, responses=ERRORS, tags=["agents"])
     def refusals(caller: Caller, ex: ExchangeDep,

@@ -16,10 +16,13 @@ from anyio import to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import ExchangeError
+from ..gateway.dialects import DIALECTS
+from ..gateway.routes import GATEWAY_PATHS
 from ..service.api_keys import KeyRing, Unauthenticated
 from .auth import Exchanges
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+GATEWAY_MAX_BODY_BYTES = 32 * 1024 * 1024  # what a provider takes in one request, about
 
 
 class BodyLimit:
@@ -49,14 +52,22 @@ class BodyLimit:
         if declared == 0 and not chunked:
             await self.app(scope, receive, send)
             return
+        # The gateway's routes take an Anthropic SDK's x-api-key too, larger bodies (a long
+        # conversation, pictures) and answer in their provider's error format.
+        dialect = GATEWAY_PATHS.get(scope["path"])
+        limit = self.max_body_bytes if dialect is None else max(self.max_body_bytes,
+                                                                GATEWAY_MAX_BODY_BYTES)
         if scope["path"].startswith("/v1/"):
-            problem = await to_thread.run_sync(self._authenticate, headers.get("authorization"))
+            key = headers.get("authorization")
+            if dialect is not None and key is None and "x-api-key" in headers:
+                key = f"Bearer {headers['x-api-key']}"
+            problem = await to_thread.run_sync(self._authenticate, key)
             if problem is not None:
                 status = 401 if isinstance(problem, Unauthenticated) else 503
-                await _error(send, status, problem.code, problem.message)
+                await _error(send, status, problem.code, problem.message, dialect)
                 return
-        if declared is not None and declared > self.max_body_bytes:
-            await _too_large(send, self.max_body_bytes)
+        if declared is not None and declared > limit:
+            await _too_large(send, limit, dialect)
             return
         body = bytearray()
         while True:
@@ -64,8 +75,8 @@ class BodyLimit:
             if message["type"] != "http.request":  # the client went away
                 return
             body += message.get("body", b"")
-            if len(body) > self.max_body_bytes:
-                await _too_large(send, self.max_body_bytes)
+            if len(body) > limit:
+                await _too_large(send, limit, dialect)
                 return
             if not message.get("more_body", False):
                 break
@@ -101,13 +112,16 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-async def _too_large(send: Send, limit: int) -> None:
+async def _too_large(send: Send, limit: int, dialect: str | None = None) -> None:
     await _error(send, 413, "too_large",
-                 f"the request body is larger than the server accepts ({limit} bytes)")
+                 f"the request body is larger than the server accepts ({limit} bytes)", dialect)
 
 
-async def _error(send: Send, status: int, code: str, message: str) -> None:
-    payload: dict[str, Any] = {"ok": False, "error": {"code": code, "message": message}}
+async def _error(send: Send, status: int, code: str, message: str,
+                 dialect: str | None = None) -> None:
+    payload: dict[str, Any] = (
+        {"ok": False, "error": {"code": code, "message": message}} if dialect is None
+        else DIALECTS[dialect].error_body(status, code, message))
     body = json.dumps(payload).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"),

@@ -147,6 +147,7 @@ LedgerTransfer = response_model(records.LedgerTransfer)
 DoctorReport = response_model(records.DoctorReport)
 AuditReport = response_model(records.AuditReport)
 BudgetLeft = response_model(records.BudgetLeft)
+Quote = response_model(records.Quote)
 
 
 # -- envelopes and server-only answers -----------------------------------------------------

@@ -29,6 +29,7 @@ def run_doctor(store: Store, config: Config, *, fix: bool = False) -> DoctorRepo
     findings += _check_conservation(cached)  # after the cache check: a fix mends it
     findings += _check_floors(derived, cached, config)
     findings += _check_pools(store, cached, fix)
+    findings += _check_holds(store, cached)
     findings += _check_idempotency(store)
     findings += _check_consumption(store, config, fix)
     findings += _check_chain(store)
@@ -133,6 +134,23 @@ def _check_pools(store: Store, cached: dict[str, int], fix: bool) -> list[Findin
                                             f"{display_amount(held)}"))
     if not findings:
         findings.append(_ok("pools", "pool contributions and balances agree with transfers"))
+    return findings
+
+
+def _check_holds(store: Store, cached: dict[str, int]) -> list[Finding]:
+    """Each hold account holds exactly its payer's open gateway reservations."""
+    open_totals = store.reservations.open_totals()
+    held = {name.removeprefix("hold:"): balance for name, balance in cached.items()
+            if name.startswith("hold:")}
+    findings = [
+        _error("holds", f"hold:{payer} holds {display_amount(held.get(payer, 0))} but its "
+                        "open gateway reservations add up to "
+                        f"{display_amount(open_totals.get(payer, 0))}")
+        for payer in sorted(set(open_totals) | set(held))
+        if held.get(payer, 0) != open_totals.get(payer, 0)]
+    if not findings:
+        findings.append(_ok("holds", f"{len(open_totals)} payers' holds equal their open "
+                                     "gateway reservations"))
     return findings
 
 

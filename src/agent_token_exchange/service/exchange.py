@@ -5,6 +5,7 @@ package is the only place rules meet storage, and the only writer.
 
     earning.py    commit, award, pay_issue
     spending.py   llm
+    metering.py   the gateway's reserve / capture / release, stale reservations, quote
     pools.py      pool_create, pool_join, pool_contribute, pool_spend, pool_dissolve
     queries.py    every read
     provision.py  open_accounts: the accounts the config names but the ledger lacks
@@ -35,6 +36,7 @@ from ..economy.records import (
     PoolDissolution,
     PoolSpend,
     PoolView,
+    Quote,
     RefusalEvent,
     RewardPreview,
     Wallet,
@@ -45,6 +47,7 @@ from . import provision
 from .audit import AuditReport
 from .doctor import run_doctor
 from .earning import Earning
+from .metering import Metering
 from .operations import Core
 from .pools import PoolOperations
 from .queries import Queries
@@ -71,6 +74,14 @@ class Exchange:
         self._spending = Spending(self._core)
         self._pools = PoolOperations(self._core)
         self._queries = Queries(self._core)
+        self._metering = Metering(self._core)
+
+    @property
+    def metering(self) -> Metering:
+        """The gateway's write path: ``reserve``, ``capture``, ``release``,
+        ``close_stale_reservations`` (for ``settle``) and ``retry_after``. Server-side
+        only: a client meters through the gateway's routes, not these calls."""
+        return self._metering
 
     @property
     def write_lock(self) -> AbstractContextManager[object]:
@@ -146,6 +157,14 @@ class Exchange:
         """Spend on one LLM request, under the burst, reserve, hourly and daily limits."""
         return self._spending.llm(agent, task_type, token_count, model,
                                   idempotency_key=idempotency_key)
+
+    # -- metered inference (the gateway) -------------------------------------------------
+
+    def quote(self, agent: str, model: str, input_tokens: int = 0,
+              max_output_tokens: int | None = None) -> Quote:
+        """What a request to ``model`` (or ``task:<type>``) would reserve now, whether it
+        would pass, and the largest max_tokens that fits."""
+        return self._metering.quote(agent, model, input_tokens, max_output_tokens)
 
     # -- pools ----------------------------------------------------------------------------
 

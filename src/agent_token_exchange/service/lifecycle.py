@@ -120,7 +120,9 @@ def import_exchange(
 
 
 _NAME = re.compile(NAME_PATTERN)
-_ACCOUNT_KINDS = {"agent": _NAME, "pool": POOL_ID, "contract": _NAME}
+# A hold account names its payer: hold:agent:NAME or hold:pool:pool-N.
+_HOLD = re.compile(rf"^(agent:{NAME_PATTERN[1:-1]}|pool:{POOL_ID.pattern[1:-1]})$")
+_ACCOUNT_KINDS = {"agent": _NAME, "pool": POOL_ID, "contract": _NAME, "hold": _HOLD}
 
 
 def check_image_names(image: LedgerImage) -> None:
@@ -143,7 +145,8 @@ def check_image_names(image: LedgerImage) -> None:
         if pattern is None or prefix != account.kind or not pattern.match(rest):
             raise InvalidInput(
                 f"account {account.name[:40]!r} (kind {account.kind[:20]!r}) is not a valid "
-                "account name (agent:NAME, pool:pool-N or contract:NAME of that kind, or a "
+                "account name (agent:NAME, pool:pool-N, contract:NAME or hold:<one of those> "
+                "of that kind, or a "
                 "system account); nothing was imported")
     for t in image.transfers:
         check(t.pool_id, POOL_ID, f"transfer #{t.seq}: pool_id", pool)

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from ..clock import DAY_US, HOUR_US, Clock
 from ..economy import rules
-from ..economy.accounts import wallet
+from ..economy.accounts import hold_account, wallet
 from ..economy.config import NAME_PATTERN, Config
 from ..economy.validation import IDEMPOTENCY_KEY, POOL_ID
 from ..errors import (
@@ -190,6 +190,11 @@ class Core:
 
     def tokens(self, agent: str) -> int:
         return self.balance(wallet(agent))
+
+    def held(self, agent: str) -> int:
+        """What the agent's open gateway reservations hold: counted as consumed by every
+        window check until they settle (service/metering.py)."""
+        return self.balance(hold_account(wallet(agent)))
 
     def window_usage(
         self, agent: str, at: int, latest: tuple[int, int] | None = None

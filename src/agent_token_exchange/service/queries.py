@@ -28,6 +28,7 @@ from ..economy.validation import hex_id, project_name, text_field, whole_number
 from ..errors import InvalidInput
 from ..ledger.dump import LedgerImage, read_image
 from ..ledger.refusals import RefusalRow
+from ..ledger.reservations import ReservationRow
 from ..ledger.transfers import Transfer
 from ..money import tokens
 from . import idempotency
@@ -59,14 +60,19 @@ class Queries:
         limit = whole_number(limit, "limit", 1, 100_000)
         mine = wallet(agent)
         entries = []
-        for t in self.store.transfers.touching(mine, limit):
+        with self.store.snapshot():
+            rows = self.store.transfers.touching(mine, limit)
+            metered = self.store.reservations.by_charge([t.seq for t in rows])
+        for t in rows:
             incoming = t.destination == mine
+            request = metered.get(t.seq)
             entries.append(
                 HistoryEntry(
                     seq=t.seq, at=t.at, type=t.kind,
                     amount=tokens(t.amount if incoming else -t.amount),
                     description=t.description, project=t.project, model=t.model,
-                    counterparty=t.source if incoming else t.destination,
+                    counterparty=t.source if incoming else t.destination, pool_id=t.pool_id,
+                    **_metered_fields(request),
                 )
             )
         return entries
@@ -96,8 +102,10 @@ class Queries:
             assert account is not None
             hourly, daily = self._window_usage(agent, now)
             spec = self.config.limits_for(agent)
+            held = self._core.held(agent)  # open gateway reservations
             headroom = rules.consumption_headroom(
-                spec, balance=account.balance, hourly_used=hourly, daily_used=daily)
+                spec, balance=account.balance, hourly_used=hourly + held,
+                daily_used=daily + held)
             recent = tuple(_refusal_event(r) for r in self.store.refusals.newest(agent, limit=10))
             return Limits(
                 agent=agent, tokens=tokens(account.balance),
@@ -131,8 +139,9 @@ class Queries:
         """Transfers with ``seq`` above ``after_seq``, oldest first (the live event feed);
         with ``agent``, only those touching its wallet."""
         account = None if agent is None else wallet(self._agent(agent))
-        return [_ledger_transfer(t)
-                for t in self.store.transfers.after(after_seq, limit, account=account)]
+        with self.store.snapshot():
+            return self._ledger_transfers(
+                self.store.transfers.after(after_seq, limit, account=account))
 
     def recent_transfers(self, limit: int = 200, *,
                          agent: str | None = None) -> list[LedgerTransfer]:
@@ -140,8 +149,15 @@ class Queries:
         if agent is None:
             start = max(0, self.store.transfers.last_seq() - limit)
             return self.transfers_since(start, limit)
-        newest = self.store.transfers.touching(wallet(self._agent(agent)), limit)
-        return [_ledger_transfer(t) for t in reversed(newest)]
+        with self.store.snapshot():
+            newest = self.store.transfers.touching(wallet(self._agent(agent)), limit)
+            return self._ledger_transfers(list(reversed(newest)))
+
+    def _ledger_transfers(self, rows: list[Transfer]) -> list[LedgerTransfer]:
+        """Transfers as records, each gateway charge with what its provider reported."""
+        metered = self.store.reservations.by_charge(
+            [t.seq for t in rows if t.kind in _CHARGE_KINDS])
+        return [_ledger_transfer(t, metered.get(t.seq)) for t in rows]
 
     def refusals_since(self, after_seq: int = 0, limit: int = 500, *,
                        agent: str | None = None) -> list[RefusalEvent]:
@@ -247,9 +263,22 @@ def pool_view(core: Core, pool_id: str) -> PoolView:
     )
 
 
-def _ledger_transfer(t: Transfer) -> LedgerTransfer:
+def _ledger_transfer(t: Transfer, request: ReservationRow | None = None) -> LedgerTransfer:
     return LedgerTransfer(t.seq, t.at, t.kind, t.source, t.destination, tokens(t.amount),
-                          t.description, t.project, t.model, t.inference_tokens, t.pool_id)
+                          t.description, t.project, t.model, t.inference_tokens, t.pool_id,
+                          **_metered_fields(request))
+
+
+_CHARGE_KINDS = frozenset({"inference", "pool_spend"})
+
+
+def _metered_fields(request: ReservationRow | None) -> dict[str, int | str | None]:
+    """What the provider reported for a gateway charge (nothing for other transfers)."""
+    if request is None:
+        return {}
+    return {"input_tokens": request.input_tokens, "output_tokens": request.output_tokens,
+            "provider_request_id": request.provider_request_id,
+            "latency_ms": request.latency_ms}
 
 
 def _refusal_event(row: RefusalRow) -> RefusalEvent:

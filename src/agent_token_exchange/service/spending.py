@@ -43,9 +43,10 @@ class Spending:
             last_at, cumulative = store.windows.latest(agent)
             at = max(now, last_at)  # windows need time to move forward per agent
             hourly, daily = core.window_usage(agent, at, latest=(last_at, cumulative))
+            held = core.held(agent)  # open gateway reservations count as consumed
             raise_if_refused(rules.check_consumption(
                 core.config.limits_for(agent), amount=cost, balance=core.tokens(agent),
-                hourly_used=hourly, daily_used=daily,
+                hourly_used=hourly + held, daily_used=daily + held,
             ))
             seq = store.transfers.post(
                 at=at, kind=Kind.INFERENCE, source=wallet(agent), destination=INFERENCE,

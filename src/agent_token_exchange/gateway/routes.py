@@ -1,0 +1,75 @@
+"""The gateway's routes on the ``serve`` app: OpenAI's ``POST /v1/chat/completions``,
+Anthropic's ``POST /v1/messages`` (and its free ``count_tokens``), and ``GET /v1/models``
+(the models this key may use, in a shape both SDKs read)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from anyio import to_thread
+from fastapi import FastAPI, Request
+from starlette.responses import JSONResponse, Response
+
+from ..economy.config import Config
+from ..server.auth import Exchanges
+from .dialects import DIALECTS
+from .proxy import Gateway, GatewayError, api_key
+
+# Paths the gateway answers, and whose error format they speak (server/limits.py asks).
+GATEWAY_PATHS = {"/v1/chat/completions": "openai", "/v1/messages": "anthropic",
+                 "/v1/messages/count_tokens": "anthropic"}
+
+
+def add_gateway(app: FastAPI, exchanges: Exchanges, *,
+                transport: httpx.AsyncBaseTransport | None = None) -> Gateway:
+    """Serve the gateway's routes on ``app``; returns the gateway (close it at shutdown)."""
+    gateway = Gateway(exchanges, transport=transport)
+    openai, anthropic = DIALECTS["openai"], DIALECTS["anthropic"]
+
+    @app.post("/v1/chat/completions", tags=["gateway"], response_model=None)
+    async def chat_completions(request: Request) -> Response:
+        """OpenAI's chat completions (plain or `stream: true`), metered: the worst case is
+        reserved under the key's agent's limits, the provider's usage charged. Send the
+        exchange key as the API key; `model` is an exchange model or `task:<type>`."""
+        return await gateway.handle(request, openai)
+
+    @app.post("/v1/messages", tags=["gateway"], response_model=None)
+    async def messages(request: Request) -> Response:
+        """Anthropic's messages (plain or streamed), metered as chat completions are.
+        `X-Exchange-Pool: pool-N` makes a pool pay (the key's agent must be a member)."""
+        return await gateway.handle(request, anthropic)
+
+    @app.post("/v1/messages/count_tokens", tags=["gateway"], response_model=None)
+    async def count_tokens(request: Request) -> Response:
+        """Anthropic's token count, passed to the provider: it costs nothing."""
+        return await gateway.count_tokens(request)
+
+    @app.get("/v1/models", tags=["gateway"], response_model=None)
+    async def models(request: Request) -> Response:
+        """The models this key may use through the gateway (OpenAI's and Anthropic's list
+        shapes in one: each SDK reads its own fields)."""
+        dialect = anthropic if "anthropic-version" in request.headers else openai
+        try:
+            _, config = await to_thread.run_sync(gateway.authenticate,
+                                                 api_key(request.headers))
+        except GatewayError as exc:
+            return gateway.error(dialect, exc)
+        return JSONResponse(model_list(config))
+
+    return gateway
+
+
+def model_list(config: Config) -> dict[str, Any]:
+    served = [(name, spec) for name, spec in sorted(config.models.items())
+              if spec.upstream is not None]
+    data = [{"id": name, "object": "model", "type": "model", "created": 0,
+             "created_at": "1970-01-01T00:00:00Z", "owned_by": spec.upstream,
+             "display_name": name, "upstream_model": spec.upstream_model or name}
+            for name, spec in served]
+    return {"object": "list", "data": data, "has_more": False,
+            "first_id": data[0]["id"] if data else None,
+            "last_id": data[-1]["id"] if data else None}
+
+
+__all__ = ["GATEWAY_PATHS", "add_gateway", "model_list"]
