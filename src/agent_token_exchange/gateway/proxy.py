@@ -19,7 +19,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import httpx
@@ -40,11 +40,14 @@ from ..errors import (
     Unauthenticated,
     status_for,
 )
-from ..server.auth import Exchanges
 from ..service.api_keys import KeyRing
 from ..service.metering import Usage
 from .dialects import DIALECTS, Dialect, StreamMeter
 from .estimate import effective_estimator, estimate_prompt, estimate_text
+
+if TYPE_CHECKING:  # the server hosts the gateway; only its type is needed here
+    from ..server.auth import Exchanges
+
 
 POOL_HEADER = "x-exchange-pool"
 CONNECT_TIMEOUT = 10.0

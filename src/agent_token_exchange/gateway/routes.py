@@ -4,7 +4,7 @@ Anthropic's ``POST /v1/messages`` (and its free ``count_tokens``), and ``GET /v1
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from anyio import to_thread
@@ -12,9 +12,12 @@ from fastapi import FastAPI, Request
 from starlette.responses import JSONResponse, Response
 
 from ..economy.config import Config
-from ..server.auth import Exchanges
 from .dialects import DIALECTS
 from .proxy import Gateway, GatewayError, api_key
+
+if TYPE_CHECKING:  # the server hosts the gateway; only its type is needed here
+    from ..server.auth import Exchanges
+
 
 # Paths the gateway answers, and whose error format they speak (server/limits.py asks).
 GATEWAY_PATHS = {"/v1/chat/completions": "openai", "/v1/messages": "anthropic",
