@@ -10,7 +10,7 @@ import pytest
 
 from agent_token_exchange import ConfigError, RateLimited
 from agent_token_exchange.economy import metering
-from agent_token_exchange.economy.config import Config, parse_config_text, default_config_text
+from agent_token_exchange.economy.config import Config, default_config_text, parse_config_text
 from agent_token_exchange.service.metering import Usage
 
 from .ledger_checks import assert_invariants

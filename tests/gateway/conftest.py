@@ -60,6 +60,9 @@ class GatewayUnderTest:
     keys: dict[str, str]
 
     def exchange(self) -> Exchange:
+        """The exchange, once every request sent so far is settled (the gateway charges
+        just after the answer has gone out, so a test reads the books after that)."""
+        self.settled()
         return open_exchange(self.home, clock=self.clock)
 
     def openai(self, agent: str = "zero", **options: object) -> openai.OpenAI:
@@ -70,21 +73,19 @@ class GatewayUnderTest:
         return anthropic.Anthropic(base_url=self.url, api_key=self.keys[agent], max_retries=0,
                                    **options)
 
-    def settled(self, payer: str = "agent:zero") -> None:
-        """Wait until the payer holds nothing: a stream is settled just after its last
-        event reaches the client, so a test reads balances after that."""
+    def settled(self) -> None:
+        """Wait until no hold account holds anything."""
         deadline = time.monotonic() + 10
         while True:
-            with self.exchange() as ex:
-                account = ex.store.accounts.get(f"hold:{payer}")
-                if account is None or account.balance == 0:
-                    return
+            with open_exchange(self.home, clock=self.clock) as ex:
+                held = {a.name: a.balance for a in ex.store.accounts.all("hold") if a.balance}
+            if not held:
+                return
             if time.monotonic() > deadline:
-                raise AssertionError(f"{payer} still holds {account.balance} micro-tokens")
+                raise AssertionError(f"still held after 10 s: {held}")
             time.sleep(0.02)
 
     def balance(self, who: str) -> Decimal:
-        self.settled(f"pool:{who}" if who.startswith("pool-") else f"agent:{who}")
         with self.exchange() as ex:
             if who.startswith("pool-"):
                 return ex.pool_show(who).balance

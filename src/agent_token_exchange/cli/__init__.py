@@ -10,6 +10,7 @@ import typer
 from ..errors import ExchangeError
 from . import core, keys, serve, simulate
 from . import export_import as transfer_io
+from . import mcp as mcp_command
 from .audit import audit_app
 from .bd import bd_app
 from .git import git_app
@@ -39,6 +40,7 @@ simulate.register(app)
 app.add_typer(audit_app)
 app.add_typer(keys.keys_app)
 serve.register(app)
+mcp_command.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

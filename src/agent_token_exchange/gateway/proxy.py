@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import httpx
 from anyio import to_thread
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -40,7 +41,7 @@ from ..errors import (
     Unauthenticated,
     status_for,
 )
-from ..service.api_keys import KeyRing
+from ..service.api_keys import KeyRing, Principal
 from ..service.metering import Usage
 from .dialects import DIALECTS, Dialect, StreamMeter
 from .estimate import effective_estimator, estimate_prompt, estimate_text
@@ -130,12 +131,11 @@ class Gateway:
                             status_code=exc.status, headers=exc.headers)
 
     async def _handle(self, request: Request, dialect: Dialect) -> Response:
-        key = api_key(request.headers)
         body = _json_body(await request.body())
-        agent, config = await to_thread.run_sync(self.authenticate, key)
-        route = self._route(config, dialect, agent, body, request.headers.get(POOL_HEADER))
-        provider_key = _provider_key(route.upstream)
-        reservation = await to_thread.run_sync(self._reserve, route)
+        known = request.scope.get("state", {}).get("principal")  # server/limits.py
+        route, provider_key, reservation = await to_thread.run_sync(
+            self._admit, api_key(request.headers), known, dialect, body,
+            request.headers.get(POOL_HEADER))
         stream = body.get("stream") is True
         wants_usage = dialect.prepare_stream(body) if stream else True
         body["model"] = route.spec.upstream_model or route.model
@@ -184,12 +184,14 @@ class Gateway:
             reported = (route.input_estimate,
                         estimate_text(dialect.text(data), route.estimator))
         usage = Usage(reported[0], reported[1], dialect.request_id(data))
-        settled = await self._settle(reservation, usage, started)
-        if settled is not None:
-            headers["x-exchange-charged"] = format(settled.charged, "f")
-            headers["x-exchange-reservation"] = f"r{reservation.id}"
+        latency = round((time.perf_counter() - started) * 1000)
+        headers["x-exchange-reservation"] = f"r{reservation.id}"
+        # Charged once the answer is on its way: the client does not wait for the books
+        # (a crash in between leaves the hold for settle to close).
         return Response(content, status_code=answer.status_code, headers=headers,
-                        media_type=answer.headers.get("content-type", "application/json"))
+                        media_type=answer.headers.get("content-type", "application/json"),
+                        background=BackgroundTask(self._settle, reservation, usage, started,
+                                                  latency))
 
     async def _finish_stream(self, route: Route, reservation: Reservation, meter: StreamMeter,
                              started: float) -> None:
@@ -209,8 +211,9 @@ class Gateway:
         await self._settle(reservation, usage, started)
 
     async def _settle(self, reservation: Reservation, usage: Usage | None,
-                      started: float) -> Any:
-        latency = round((time.perf_counter() - started) * 1000)
+                      started: float, latency: int | None = None) -> Any:
+        if latency is None:
+            latency = round((time.perf_counter() - started) * 1000)
         if usage is not None:
             usage = Usage(usage.input_tokens, usage.output_tokens, usage.provider_request_id,
                           latency, usage.partial)
@@ -228,14 +231,18 @@ class Gateway:
 
     def authenticate(self, key: str | None) -> tuple[str, Config]:
         with self.exchanges.lend() as ex:
-            try:
-                caller = KeyRing(ex.store, ex.config, ex.clock).authenticate(key)
-            except Unauthenticated:
-                raise GatewayError(401, "unauthenticated", KEY_HINT) from None
-            if caller.agent is None:
-                raise GatewayError(403, "forbidden", "an admin key cannot spend: the gateway "
-                                   "charges an agent, so use that agent's key")
-            return caller.agent, ex.config
+            return _agent_of(ex, key, None), ex.config
+
+    def _admit(self, key: str | None, known: Principal | None, dialect: Dialect,
+               body: dict[str, Any], pool_id: str | None
+               ) -> tuple[Route, str | None, Reservation]:
+        """Who asks, where the request goes, and its worst case reserved: one worker
+        thread and one borrowed exchange for all three (the gateway's hot path)."""
+        with self.exchanges.lend() as ex:
+            agent = _agent_of(ex, key, known)
+            route = self._route(ex.config, dialect, agent, body, pool_id)
+            provider_key = _provider_key(route.upstream)
+            return route, provider_key, self._reserve(ex, route)
 
     def _route(self, config: Config, dialect: Dialect, agent: str, body: dict[str, Any],
                pool_id: str | None) -> Route:
@@ -263,18 +270,17 @@ class Gateway:
         return Route(agent, model, spec, upstream, estimator, estimate_prompt(body, estimator),
                      max_output or spec.max_output_tokens, pool_id or None)
 
-    def _reserve(self, route: Route) -> Reservation:
-        with self.exchanges.lend() as ex:
-            try:
-                return ex.metering.reserve(route.agent, route.model, route.input_estimate,
-                                            route.max_output, route.estimator,
-                                            pool_id=route.pool_id)
-            except Refused as exc:
-                raise self._refusal(ex, route, exc) from None
-            except ExchangeError as exc:
-                status = 404 if isinstance(exc, NotFound) else status_for(exc)
-                raise GatewayError(400 if status == 422 else status, exc.code,
-                                   exc.message) from None
+    def _reserve(self, ex: Any, route: Route) -> Reservation:
+        try:
+            return ex.metering.reserve(route.agent, route.model, route.input_estimate,
+                                       route.max_output, route.estimator,
+                                       pool_id=route.pool_id)
+        except Refused as exc:
+            raise self._refusal(ex, route, exc) from None
+        except ExchangeError as exc:
+            status = 404 if isinstance(exc, NotFound) else status_for(exc)
+            raise GatewayError(400 if status == 422 else status, exc.code,
+                               exc.message) from None
 
     def _refusal(self, ex: Any, route: Route, exc: Refused) -> GatewayError:
         """A refusal as the provider would say it: 429 for a window or the burst limit
@@ -337,6 +343,20 @@ class MeteredStream(Response):
                     yield event + b"\n\n"
         if buffer.strip() and self.dialect.feed(self.meter, buffer):
             yield buffer + b"\n\n"
+
+
+def _agent_of(ex: Any, key: str | None, known: Principal | None) -> str:
+    """The agent a request spends as: the key's (looked up unless the body limit already
+    did), never an admin's."""
+    if known is None:
+        try:
+            known = KeyRing(ex.store, ex.config, ex.clock).authenticate(key)
+        except Unauthenticated:
+            raise GatewayError(401, "unauthenticated", KEY_HINT) from None
+    if known.agent is None:
+        raise GatewayError(403, "forbidden", "an admin key cannot spend: the gateway "
+                           "charges an agent, so use that agent's key")
+    return known.agent
 
 
 def api_key(headers: Any) -> str | None:

@@ -23,7 +23,8 @@ in the URL); the migration lock is keyed on the current schema.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -151,6 +152,17 @@ class PostgresStore(Store):
 
     def close(self) -> None:
         self.conn.close()
+
+    @contextmanager
+    def unflushed(self) -> Iterator[None]:
+        """synchronous_commit off for this commit: the server acknowledges it before its
+        WAL is flushed (a server crash may lose it, never tear it)."""
+        self.execute("SET synchronous_commit = off")
+        try:
+            yield
+        finally:
+            with contextlib.suppress(psycopg.Error, IntegrityError):
+                self.execute("RESET synchronous_commit")
 
     # -- locks ----------------------------------------------------------------------------
 

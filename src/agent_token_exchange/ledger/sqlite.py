@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,8 @@ class SQLiteStore(Store):
             mode = self._switch_to_wal()
             if mode != "wal":
                 raise IntegrityError(f"{path}: could not switch the database to WAL mode")
-            self.conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'OFF'}")
+            self._synchronous = "FULL" if durable else "OFF"
+            self.conn.execute(f"PRAGMA synchronous = {self._synchronous}")
             self.conn.execute("PRAGMA foreign_keys = ON")
             self.migrate(create=create)
         except BaseException as exc:
@@ -134,3 +136,16 @@ class SQLiteStore(Store):
 
     def close(self) -> None:
         self.conn.close()
+
+    @contextmanager
+    def unflushed(self) -> Iterator[None]:
+        """WAL with synchronous=NORMAL for this commit: in the log, not yet on the disk;
+        the next FULL commit flushes it too."""
+        if self._synchronous != "FULL":
+            yield
+            return
+        self.conn.execute("PRAGMA synchronous = NORMAL")
+        try:
+            yield
+        finally:
+            self.conn.execute(f"PRAGMA synchronous = {self._synchronous}")

@@ -115,6 +115,14 @@ class Store:
     def close(self) -> None:
         raise NotImplementedError
 
+    @contextmanager
+    def unflushed(self) -> Iterator[None]:
+        """Around a write transaction: commit without waiting for the disk. The write is
+        atomic and survives the process crashing; only a power loss or OS crash before the
+        next flushed commit (any ordinary one) can lose it. For the gateway's reservations,
+        which a flushed capture follows within the request."""
+        yield
+
     # Concurrency. SQLite's BEGIN IMMEDIATE already admits one writer at a time, so these
     # are no-ops there; PostgreSQL locks rows (see ledger/postgres.py).
     def lock_accounts(self, names: Iterable[str]) -> None:

@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..errors import ExchangeError
 from ..gateway.dialects import DIALECTS
 from ..gateway.routes import GATEWAY_PATHS
-from ..service.api_keys import KeyRing, Unauthenticated
+from ..service.api_keys import KeyRing, Principal, Unauthenticated
 from .auth import Exchanges
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -62,10 +62,12 @@ class BodyLimit:
             if dialect is not None and key is None and "x-api-key" in headers:
                 key = f"Bearer {headers['x-api-key']}"
             problem = await to_thread.run_sync(self._authenticate, key)
-            if problem is not None:
+            if isinstance(problem, ExchangeError):
                 status = 401 if isinstance(problem, Unauthenticated) else 503
                 await _error(send, status, problem.code, problem.message, dialect)
                 return
+            # The route need not look the key up again (the gateway's hot path).
+            scope.setdefault("state", {})["principal"] = problem
         if declared is not None and declared > limit:
             await _too_large(send, limit, dialect)
             return
@@ -82,15 +84,15 @@ class BodyLimit:
                 break
         await self.app(scope, _replay(bytes(body), receive), send)
 
-    def _authenticate(self, authorization: str | None) -> ExchangeError | None:
+    def _authenticate(self, authorization: str | None) -> ExchangeError | Principal:
         if authorization is None or not authorization.startswith("Bearer "):
             return Unauthenticated("a valid API key is needed: Authorization: Bearer atx_…")
         with self.exchanges.lend() as ex:
             try:
-                KeyRing(ex.store, ex.config, ex.clock).authenticate(authorization[7:].strip())
+                return KeyRing(ex.store, ex.config, ex.clock).authenticate(
+                    authorization[7:].strip())
             except ExchangeError as exc:
                 return exc
-        return None
 
 
 def _headers(scope: Scope) -> dict[str, str]:

@@ -89,9 +89,12 @@ class Metering:
             return Reservation(number, agent, model, pool_id, tokens(amount), input_estimate,
                                max_output, estimator, now)
 
+        # Not flushed: the capture that follows within the request is, and flushes this
+        # too. A process crash keeps the hold (settle closes it); only a power loss in
+        # between could lose it, with the request it paid for.
         return core.operate("gateway", request, None, reserve, Reservation, agent=agent,
                             pool_id=pool_id, amount=amount,
-                            accounts=[payer, hold_account(payer)])
+                            accounts=[payer, hold_account(payer)], flushed=False)
 
     def _check_agent(self, agent: str, amount: int, price: metering.Prices,
                      input_estimate: int, max_output: int, now: int) -> None:

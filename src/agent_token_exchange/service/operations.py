@@ -58,9 +58,10 @@ class Core:
         self, operation: str, request: dict[str, Any], key: str | None,
         body: Callable[[int], R], record_type: type[R], *, agent: str | None = None,
         pool_id: str | None = None, amount: int | None = None,
-        accounts: Iterable[str] | Callable[[], list[str]] = (),
+        accounts: Iterable[str] | Callable[[], list[str]] = (), flushed: bool = True,
     ) -> R:
         """Run ``body`` in one transaction, applying each idempotency key at most once.
+        (``flushed=False`` commits without waiting for the disk: ``Store.unflushed``.)
 
         A refusal rolls back whatever ``body`` wrote, then records the refusal event (and,
         under a key, the refusal as the key's first result) before it is raised.
@@ -78,8 +79,12 @@ class Core:
         again; it is idempotent, so a retry never applies anything twice."""
         # Only a keyed request is ever compared with an earlier one.
         request_hash = idempotency.request_hash(operation, request) if key is not None else ""
-        return self.retrying(lambda: self._operate_once(
-            operation, request_hash, key, body, record_type, agent, pool_id, amount, accounts))
+        def once() -> R:
+            with nullcontext() if flushed else self.store.unflushed():
+                return self._operate_once(operation, request_hash, key, body, record_type,
+                                          agent, pool_id, amount, accounts)
+
+        return self.retrying(once)
 
     def write(self, body: Callable[[int], R], *,
               lock: Callable[[], Iterable[str]] | None = None) -> R:
