@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench bench-git bench-postgres bench-sim bd-rewards bd-preview bd-close bench-audit bench-api chromium clean
+.PHONY: install demo test lint bench bench-git bench-postgres bench-sim bd-rewards bd-preview bd-close bench-audit bench-api bench-gateway chromium clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,10 @@ bench-sim: $(STAMP)
 
 bench-audit: $(STAMP)
 	$(BIN)/python bench/bench_audit.py
+
+# The gateway against the stand-in provider: added latency, streamed throughput, overruns.
+bench-gateway: $(STAMP)
+	$(BIN)/python bench/bench_gateway.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info

@@ -215,9 +215,9 @@ def prompts(count: int, seed: int = 7) -> list[str]:
             out.append(json.dumps({"id": n, "rows": [text[start:start + size // 4]] * 3,
                                    "n": [rng.random() for _ in range(size // 40)]}))
         elif kind == 3:
-            out.append(text[start:start + size // 2] + cjk[:rng.randrange(10, size // 2)])
+            out.append(text[start:start + size // 2] + cjk[:rng.randrange(10, max(11, size // 2))])
         else:
-            out.append(text[start:start + size // 2] + emoji[:rng.randrange(5, size // 8)])
+            out.append(text[start:start + size // 2] + emoji[:rng.randrange(5, max(6, size // 8))])
     return out
 
 
