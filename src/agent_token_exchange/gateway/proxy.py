@@ -88,7 +88,10 @@ class Gateway:
         self.exchanges = exchanges
         self._client = httpx.AsyncClient(
             transport=transport, timeout=httpx.Timeout(600.0, connect=CONNECT_TIMEOUT),
-            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200))
+            # Idle connections are dropped after 2 s, before a provider's own idle timeout
+            # (often 5 s) can close one under a request just sent on it.
+            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200,
+                                keepalive_expiry=2.0))
 
     async def close(self) -> None:
         await self._client.aclose()
