@@ -122,11 +122,13 @@ def test_human_output_has_the_seeds_feel(cli):
 
 
 def test_refusal_json_and_exit_code(cli):
-    """A refusal exits 1 with a JSON error carrying its code and message."""
+    """A refusal exits 1 with the JSON error the API answers: code, message and a rate
+    limit's figures as decimal token strings."""
     result = cli("llm", "claude", "coding", "44000", "--json")
     assert result.code == 1
     assert result.json == {"ok": False, "error": {
-        "code": "burst_limit", "message": "Exceeds burst limit (660.00 > 500)"}}
+        "code": "burst_limit", "message": "Exceeds burst limit (660.00 > 500)",
+        "kind": "burst", "used": "660", "limit": "500", "needed": "660"}}
 
 
 BAD_INPUTS = [

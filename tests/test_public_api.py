@@ -8,9 +8,10 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 import httpx
+import pytest
 
 import agent_token_exchange
-from agent_token_exchange import Exchange, ExchangeAPI, from_json, to_json
+from agent_token_exchange import Exchange, ExchangeAPI, RateLimited, from_json, to_json
 from agent_token_exchange.client.http import ExchangeClient
 from agent_token_exchange.economy.config import Config
 from agent_token_exchange.economy.records import Payment, PoolMember, PoolView
@@ -68,7 +69,8 @@ def test_both_exchanges_are_instances_of_the_protocol(exchange):
 
 
 def test_amounts_are_decimal_tokens_in_and_out(exchange):
-    """One token in (as int, str or Decimal) is ``Decimal("1.000000")`` out, never 1000000."""
+    """One token in (as int, str or Decimal) is ``Decimal("1.000000")`` out, never 1000000;
+    a rate limit's figures are tokens too."""
     for amount in (1, "1", Decimal("1"), Decimal("1.000000")):
         paid = exchange.award("zero", amount, "tests", "one token")
         assert isinstance(paid.amount, Decimal) and str(paid.amount) == "1.000000"
@@ -76,6 +78,10 @@ def test_amounts_are_decimal_tokens_in_and_out(exchange):
                                "system:mint", "one token", None, Decimal(1))
     assert exchange.balance("zero").tokens == Decimal("10004")
     assert exchange.budget_left("default") == Decimal("10000")
+    with pytest.raises(RateLimited) as limited:
+        exchange.llm("claude", "coding", 100_000)
+    figures = (limited.value.used, limited.value.limit, limited.value.needed)
+    assert all(isinstance(f, Decimal) for f in figures) and limited.value.limit == 500
 
 
 def test_the_json_codec_writes_amounts_as_decimal_strings_and_reads_them_back():

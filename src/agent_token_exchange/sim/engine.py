@@ -293,7 +293,7 @@ class _Run:
         agent = self.agents[index]
         model = rules.preferred_llm(self.config, agent, task)
         price = to_micro(self.config.models[model].cost_per_1k)
-        fits = refusal.limit * 1000 // price if price else 0
+        fits = micro(refusal.limit) * 1000 // price if price else 0
         tokens = int(fits * self.rng.uniform(0.3, 0.9))
         if tokens > 0:
             self._at(self.clock.now_us() + MICROS_PER_SECOND, "request", index, task, tokens)
@@ -418,12 +418,12 @@ class _Run:
 def seed_message(exc: Refused) -> str:
     """The seed's wording and number look: 'Transaction exceeds burst limit (660.0 > 500)'."""
     if isinstance(exc, RateLimited):
-        limit = display_limit(exc.limit)
+        limit = display_limit(micro(exc.limit))
         if exc.kind == "burst":
-            return f"Transaction exceeds burst limit ({seed_number(exc.needed)} > {limit})"
+            return f"Transaction exceeds burst limit ({seed_number(micro(exc.needed))} > {limit})"
         what = "Hourly" if exc.kind == "hourly" else "Daily"
-        return (f"{what} limit reached ({seed_number(exc.used)}/{limit} used, "
-                f"need {seed_number(exc.needed)})")
+        return (f"{what} limit reached ({seed_number(micro(exc.used))}/{limit} used, "
+                f"need {seed_number(micro(exc.needed))})")
     return exc.message
 
 
