@@ -9,7 +9,6 @@ import typer
 
 from ..clock import iso_utc
 from ..formats.json_codec import to_json
-from ..service.api_keys import KeyRing
 from .options import ExchangeOptions, exchange_options, open_local
 from .output import emit_json, stderr, stdout, table
 
@@ -34,8 +33,7 @@ def create(
     Example: token-exchange keys create claude
     """
     with open_local(opts) as ex:
-        issued = KeyRing(ex.store, ex.config, ex.clock).create(
-            agent=agent, admin=admin, label=label)
+        issued = ex.keys.create(agent=agent, admin=admin, label=label)
     if opts.json:
         emit_json(to_json(issued))
         return
@@ -53,7 +51,7 @@ def list_keys(*, opts: ExchangeOptions) -> None:
     Example: token-exchange keys list
     """
     with open_local(opts) as ex:
-        keys = KeyRing(ex.store, ex.config, ex.clock).list()
+        keys = ex.keys.list()
     if opts.json:
         emit_json({"keys": [to_json(k) for k in keys]})
         return
@@ -73,7 +71,7 @@ def revoke(key_id: str, *, opts: ExchangeOptions) -> None:
     Example: token-exchange keys revoke 3f9a1c2b7d4e
     """
     with open_local(opts) as ex:
-        key = KeyRing(ex.store, ex.config, ex.clock).revoke(key_id)
+        key = ex.keys.revoke(key_id)
     if opts.json:
         emit_json(to_json(key))
         return
