@@ -69,8 +69,10 @@ class PostgresStore(Store):
     """One connection to the database at ``url``."""
 
     dialect = "postgresql"
+    CONNECT_TIMEOUT = 10  # seconds
 
-    def __init__(self, url: str, *, create: bool = False, connect_timeout: int = 10) -> None:
+    def __init__(self, url: str, *, create: bool = False,
+                 connect_timeout: int = CONNECT_TIMEOUT) -> None:
         self.url = url
         self.where = redact(url)
         self._attach_repositories()
