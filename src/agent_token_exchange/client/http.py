@@ -37,7 +37,7 @@ from ..errors import ExchangeError, InvalidInput, Unreachable, error_class
 from ..formats.json_codec import from_json
 
 if TYPE_CHECKING:
-    from ..ledger.dump import LedgerImage
+    from ..ledger import LedgerImage
 
 
 class ExchangeClient:

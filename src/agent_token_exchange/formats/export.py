@@ -34,13 +34,13 @@ from ..ledger.dump import (
     AccountRow,
     IdempotencyRow,
     LedgerImage,
+    LedgerTransfer,
     PoolCreditRow,
     PoolImageRow,
     PoolMemberRow,
-    RefusalRow,
-    Transfer,
+    RefusalEvent,
 )
-from ..money import DECIMALS, MAX_MICRO, MICRO, format_amount
+from ..money import DECIMALS, MAX_MICRO, MICRO, format_amount, format_tokens, tokens
 
 FORMAT = "agent-token-exchange/export"
 VERSION = 1
@@ -146,12 +146,15 @@ def _text(value: Any, what: str) -> str:
 
 
 # Each section: the record's dataclass, and for each field how it is written and read.
-# Kinds: text, opt (text or null), int, optint, money, signed, optmoney, time, opttime, json.
+# Kinds: text, opt (text or null), int, optint, money, signed, optmoney (micro-tokens),
+# tokens, opttokens (a record's Decimal tokens), time, opttime, json. Both kinds of amount
+# are written alike, so a file reads the same whichever the image holds.
 SECTIONS: dict[str, tuple[type, dict[str, str]]] = {
     "accounts": (AccountRow, {"name": "text", "kind": "text", "created_at": "time",
                               "balance": "signed", "earned": "signed", "spent": "signed"}),
-    "transfers": (Transfer, {"seq": "int", "at": "time", "kind": "text", "source": "text",
-                             "destination": "text", "amount": "money", "description": "text",
+    "transfers": (LedgerTransfer, {"seq": "int", "at": "time", "kind": "text",
+                                   "source": "text", "destination": "text", "amount": "tokens",
+                                   "description": "text",
                              "project": "opt", "model": "opt", "inference_tokens": "optint",
                              "pool_id": "opt", "idempotency_key": "opt", "hash": "opt"}),
     "pools": (PoolImageRow, {"id": "text", "number": "int", "name": "text", "creator": "text",
@@ -161,9 +164,9 @@ SECTIONS: dict[str, tuple[type, dict[str, str]]] = {
                                      "contributed": "signed"}),
     "pool_credits": (PoolCreditRow, {"seq": "int", "agent": "text", "contributed": "signed",
                                      "credited": "signed"}),
-    "refusals": (RefusalRow, {"seq": "int", "at": "time", "agent": "opt", "pool_id": "opt",
-                              "operation": "text", "code": "text", "message": "text",
-                              "amount": "optmoney"}),
+    "refusals": (RefusalEvent, {"seq": "int", "at": "time", "agent": "opt",
+                                "pool_id": "opt", "operation": "text", "code": "text",
+                                "message": "text", "amount": "opttokens"}),
     "idempotency": (IdempotencyRow, {"key": "text", "request_hash": "text", "outcome": "text",
                                      "result": "json", "first_seq": "optint",
                                      "created_at": "time"}),
@@ -180,6 +183,8 @@ def _encode(kind: str, value: Any) -> Any:
         return None
     if kind in ("money", "signed", "optmoney"):
         return format_amount(value)
+    if kind in ("tokens", "opttokens"):
+        return format_tokens(value)
     if kind in ("time", "opttime"):
         return time_text(value)
     return value
@@ -194,6 +199,8 @@ def _decode(kind: str, value: Any, what: str) -> Any:
         return _integer(value, what)
     if kind in ("money", "optmoney"):
         return _money(value, what)
+    if kind in ("tokens", "opttokens"):
+        return tokens(_money(value, what))
     if kind == "signed":
         return _money(value, what, signed=True)
     if kind in ("time", "opttime"):

@@ -50,6 +50,7 @@ from ..ledger.dump import (
     PoolImageRow,
     PoolMemberRow,
     Transfer,
+    transfer_record,
 )
 from ..money import MAX_TOKENS, MICRO, display_amount, round_half_up
 from .export import read_text_file
@@ -403,7 +404,8 @@ def _build(wallets: list[_Wallet], pools: list[_Pool],
     if ledger is not None:
         report.append(_ledger_report(ledger, wallets))
     accounts = _accounts(wallets, pools, transfers, opening)
-    image = LedgerImage(accounts, transfers, pool_rows, members, credits, [], [])
+    image = LedgerImage(accounts, [transfer_record(t) for t in transfers], pool_rows, members,
+                        credits, [], [])
     return SchemeMigration(image, report)
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import astuple, dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..economy.records import RefusalEvent
+from ..money import micro, tokens
+
 if TYPE_CHECKING:
     from .store import Store
 
@@ -76,3 +79,16 @@ class Refusals:
     def last_seq(self) -> int:
         row = self._db.one("SELECT COALESCE(MAX(seq), 0) FROM refusals")
         return int(row[0]) if row else 0
+
+
+def refusal_event(row: RefusalRow) -> RefusalEvent:
+    """A stored refusal as the record the service returns and the export writes."""
+    return RefusalEvent(row.seq, row.at, row.agent, row.pool_id, row.operation, row.code,
+                        row.message, None if row.amount is None else tokens(row.amount))
+
+
+def refusal_row(event: RefusalEvent) -> RefusalRow:
+    """A refusal record (from an import) as the row the ledger stores."""
+    return RefusalRow(event.seq, event.at, event.agent, event.pool_id, event.operation,
+                      event.code, event.message,
+                      None if event.amount is None else micro(event.amount))
