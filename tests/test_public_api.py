@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import inspect
 from decimal import Decimal
+from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
@@ -97,3 +99,23 @@ def test_the_json_codec_writes_amounts_as_decimal_strings_and_reads_them_back():
         "created_at": "2026-01-01T00:00:00Z", "dissolved_at": None,
         "members": [{"agent": "claude", "contributed": "450", "share_percent": "100.00"}]}
     assert from_json(PoolView, data) == view
+
+
+ADAPTERS = ("cli", "client", "integrations", "server", "sim")
+
+
+def test_adapters_never_reach_into_the_ledger_of_an_exchange():
+    """No adapter (CLI, client, integrations, server, simulation) reads ``.store`` or
+    imports ``ledger`` below the names its package exports: they go through the service."""
+    source = Path(agent_token_exchange.__file__).parent
+    found = []
+    for adapter in ADAPTERS:
+        for path in sorted((source / adapter).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                where = f"{path.relative_to(source)}:{getattr(node, 'lineno', 0)}"
+                if isinstance(node, ast.Attribute) and node.attr == "store":
+                    found.append(f"{where} .store")
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                        "ledger."):
+                    found.append(f"{where} from {'.' * node.level}{node.module}")
+    assert not found, "\n".join(found)

@@ -8,6 +8,8 @@ import threading
 from agent_token_exchange.server.auth import Exchanges, FairLock
 from agent_token_exchange.service.lifecycle import exchange_opener
 
+from ..ledger_checks import shares_a_connection
+
 
 class CountingLock:
     """A lock that counts how often it was taken."""
@@ -30,7 +32,7 @@ def test_requests_in_flight_get_their_own_exchange_and_give_it_back(home, clock)
     try:
         with exchanges.lend() as first, exchanges.lend() as second:
             assert first is not second
-            assert first.store is not second.store
+            assert not shares_a_connection(first, second)
         with exchanges.lend() as again:
             assert again in (first, second)
     finally:
