@@ -209,7 +209,7 @@ def test_the_users_exchange_is_never_touched(cli, home):
         (["--sweep", "rate_limits.hourly=-5,10"], "rate_limits.hourly"),
         (["--runs", "0"], "--runs"),
         (["--hours", "0"], "--hours"),
-        (["--scenario", "/nonexistent/s.toml"], "not found"),
+        (["--scenario", "/nonexistent/s.toml"], "no such file"),
     ],
 )
 def test_bad_input_is_one_clear_line(capsys, args, says):

@@ -18,13 +18,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
-import stat
 from collections.abc import Callable
 from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from ..economy.accounts import Kind
@@ -51,44 +48,6 @@ _AMOUNT = re.compile(r"^(-?)([0-9]{1,19})(?:\.([0-9]{1,6}))?$")
 _DATE = re.compile(
     r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)?(?:Z|[+-]\d{2}:\d{2})?$"
 )
-
-
-def read_text_file(path: Path, limit: int, what: str) -> str:
-    """A regular file's UTF-8 text, of at most ``limit`` bytes, or one InvalidInput line.
-
-    Opened without blocking and checked before anything is read, so a FIFO, a device
-    (``/dev/zero``) or a symlink to one is refused rather than read for ever; and never
-    more than ``limit`` bytes are read, even from a file that grows meanwhile."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except FileNotFoundError:
-        raise InvalidInput(f"{path}: no such file") from None
-    except OSError as exc:
-        raise InvalidInput(f"{path}: cannot read it ({exc.strerror})") from None
-    try:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise InvalidInput(f"{path}: is a directory, not {what}")
-        if not stat.S_ISREG(info.st_mode):
-            raise InvalidInput(f"{path}: not a regular file (a pipe or a device), so not {what}")
-        if info.st_size > limit:
-            raise InvalidInput(f"{path}: too large to be {what} (over {limit} bytes)")
-        data = bytearray()
-        while len(data) <= limit:
-            piece = os.read(fd, min(1 << 24, limit + 1 - len(data)))
-            if not piece:
-                break
-            data += piece
-    except OSError as exc:
-        raise InvalidInput(f"{path}: cannot read it ({exc.strerror})") from None
-    finally:
-        os.close(fd)
-    if len(data) > limit:
-        raise InvalidInput(f"{path}: too large to be {what} (over {limit} bytes)")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InvalidInput(f"{path}: not UTF-8 text, so not {what}") from None
 
 
 # -- field codecs: value in the image <-> value in a file -----------------------------

@@ -43,6 +43,7 @@ from ..economy import rules
 from ..economy.accounts import INFERENCE, MINT, Kind, figures_moved, pool_account, wallet
 from ..economy.config import NAME_PATTERN
 from ..errors import InvalidInput
+from ..files import read_text_file
 from ..ledger.dump import (
     AccountRow,
     LedgerImage,
@@ -53,7 +54,6 @@ from ..ledger.dump import (
     transfer_record,
 )
 from ..money import MAX_TOKENS, MICRO, display_amount, round_half_up
-from .export import read_text_file
 from .sexpr import Dotted, Symbol, alist_get, read_all, read_one
 
 EARN_TYPES = {"earn": Kind.AWARD, "award": Kind.AWARD, "reward": Kind.AWARD,
