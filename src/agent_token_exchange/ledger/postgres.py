@@ -108,8 +108,7 @@ class PostgresStore(Store):
         )
         if not row or not row[0]:
             return 0
-        row = self.one("SELECT version FROM schema_version")
-        return int(row[0]) if row else 0
+        return self.number("SELECT version FROM schema_version")
 
     def _lock_migrations(self) -> None:
         self.execute("SELECT pg_advisory_xact_lock(?, hashtext(current_schema()))",

@@ -68,17 +68,14 @@ class Refusals:
         return [RefusalRow(*row) for row in self._db.all(sql, params)]
 
     def count_since(self, agent: str, since: int) -> int:
-        row = self._db.one(
+        return self._db.number(
             "SELECT COUNT(*) FROM refusals WHERE agent = ? AND at > ?", (agent, since))
-        return int(row[0]) if row else 0
 
     def count(self) -> int:
-        row = self._db.one("SELECT COUNT(*) FROM refusals")
-        return int(row[0]) if row else 0
+        return self._db.number("SELECT COUNT(*) FROM refusals")
 
     def last_seq(self) -> int:
-        row = self._db.one("SELECT COALESCE(MAX(seq), 0) FROM refusals")
-        return int(row[0]) if row else 0
+        return self._db.number("SELECT COALESCE(MAX(seq), 0) FROM refusals")
 
 
 def refusal_event(row: RefusalRow) -> RefusalEvent:

@@ -135,12 +135,10 @@ class Transfers:
         return Transfer(*row) if row else None
 
     def last_seq(self) -> int:
-        row = self._db.one("SELECT COALESCE(MAX(seq), 0) FROM transfers")
-        return int(row[0]) if row else 0
+        return self._db.number("SELECT COALESCE(MAX(seq), 0) FROM transfers")
 
     def count(self) -> int:
-        row = self._db.one("SELECT COUNT(*) FROM transfers")
-        return int(row[0]) if row else 0
+        return self._db.number("SELECT COUNT(*) FROM transfers")
 
     def fill_missing_hashes(self) -> int:
         """Backfill the chain of a ledger written before migration 3 (run by that
