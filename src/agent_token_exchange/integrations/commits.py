@@ -15,6 +15,7 @@ from ..economy import rules
 from ..economy.records import Payment
 from ..errors import BudgetExhausted, Busy, Conflict, IntegrityError, InvalidInput
 from ..formats.json_codec import to_json
+from ..ledger import Store
 from ..money import micro, tokens
 from ..service.exchange import Exchange
 from ..service.home import ExchangePaths
@@ -198,24 +199,25 @@ def _not_paid_now(exc: BaseException) -> tuple[bool, str, dict[str, object]]:
 def _open_for_hook(paths: ExchangePaths) -> Exchange:
     """The home's exchange, opened to wait at most ``HOOK_WAIT_SECONDS`` for the ledger:
     PostgreSQL's connect timeout, SQLite's busy timeout (the CLI and the server keep their
-    longer waits)."""
-    from ..economy.config import load_config
+    longer waits). The config comes from its validated cache (economy/config_cache.py), so
+    the hook starts without pydantic."""
+    from ..economy.config_cache import load_fast
     from ..ledger import SQLiteStore, is_postgres_url
-    from ..service.lifecycle import open_exchange
 
-    url = paths.database_url()
-    if url is None or not is_postgres_url(url):
-        ex = open_exchange(paths.home)  # SQLite (or a URL open_exchange explains is wrong)
-        if isinstance(ex.store, SQLiteStore):
-            ex.store.conn.execute(f"PRAGMA busy_timeout = {HOOK_WAIT_SECONDS * 1000}")
-        return ex
-    from ..ledger.postgres import PostgresStore
+    url = paths.checked_database_url()
+    config = load_fast(paths.config)
+    store: Store
+    if url is None:
+        store = SQLiteStore(paths.database)
+        store.conn.execute(f"PRAGMA busy_timeout = {HOOK_WAIT_SECONDS * 1000}")
+    else:
+        from ..ledger.postgres import PostgresStore
 
-    config = load_config(paths.config)
-    try:
-        store = PostgresStore(url, connect_timeout=HOOK_WAIT_SECONDS)
-    except IntegrityError as exc:
-        raise IntegrityError(f"{exc.message}; {UNPAID_LATER}") from None
+        assert is_postgres_url(url)
+        try:
+            store = PostgresStore(url, connect_timeout=HOOK_WAIT_SECONDS)
+        except IntegrityError as exc:
+            raise IntegrityError(f"{exc.message}; {UNPAID_LATER}") from None
     try:
         return Exchange(store, config)
     except BaseException:

@@ -19,18 +19,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from ..errors import IntegrityError
 from .accounts import Accounts
 from .credentials import Credentials
 from .idempotency import IdempotencyRecords
-from .pools import Pools
 from .refusals import Refusals
-from .repair import Repair
 from .schema import MIGRATIONS, SCHEMA_VERSION, statements_for
 from .transfers import Transfers
 from .windows import Windows
+
+if TYPE_CHECKING:
+    from .pools import Pools
+    from .repair import Repair
 
 
 class Store:
@@ -49,12 +52,24 @@ class Store:
     def _attach_repositories(self) -> None:
         self.accounts = Accounts(self)
         self.transfers = Transfers(self)
-        self.pools = Pools(self)
         self.windows = Windows(self)
         self.idempotency = IdempotencyRecords(self)
         self.refusals = Refusals(self)
         self.credentials = Credentials(self)
-        self.repair = Repair(self)
+
+    # Repositories few operations need are loaded when first used (a quick command, the
+    # post-commit hook, never pays for them).
+    @cached_property
+    def pools(self) -> Pools:
+        from .pools import Pools
+
+        return Pools(self)
+
+    @cached_property
+    def repair(self) -> Repair:
+        from .repair import Repair
+
+        return Repair(self)
 
     # -- statements (for the repositories) -------------------------------------------------
 

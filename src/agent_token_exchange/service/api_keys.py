@@ -17,14 +17,17 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..clock import Clock
-from ..economy.config import Config
 from ..economy.records import ApiKey, IssuedKey
 from ..errors import Forbidden, InvalidInput, Unauthenticated
 from ..ledger import Store
 from ..ledger.credentials import ApiKeyRow
 from .operations import Core
+
+if TYPE_CHECKING:
+    from ..economy.config import Config
 
 _KEY = re.compile(r"^atx_([0-9a-f]{12})_[A-Za-z0-9_-]{43}$")
 _KEY_ID = re.compile(r"^[0-9a-f]{12}$")

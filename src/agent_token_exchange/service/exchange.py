@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from decimal import Decimal
-from typing import Self
+from functools import cached_property
+from typing import TYPE_CHECKING, Self
 
 from ..clock import Clock, SystemClock
-from ..economy.config import Config
 from ..economy.records import (
     AgentStatus,
     Charge,
@@ -40,15 +40,17 @@ from ..economy.records import (
     Wallet,
 )
 from ..ledger import Store
-from ..ledger.dump import LedgerImage
 from . import provision
-from .audit import AuditReport
-from .doctor import run_doctor
 from .earning import Earning
 from .operations import Core
-from .pools import PoolOperations
-from .queries import Queries
-from .spending import Spending
+
+if TYPE_CHECKING:
+    from ..economy.config import Config
+    from ..ledger.dump import LedgerImage
+    from .audit import AuditReport
+    from .pools import PoolOperations
+    from .queries import Queries
+    from .spending import Spending
 
 
 class Exchange:
@@ -68,9 +70,25 @@ class Exchange:
         self.clock: Clock = clock or SystemClock()
         self._core = Core(store, config, self.clock, write_lock=write_lock)
         self._earning = Earning(self._core)
-        self._spending = Spending(self._core)
-        self._pools = PoolOperations(self._core)
-        self._queries = Queries(self._core)
+
+    # The roles a quick command may not need are loaded when first used.
+    @cached_property
+    def _spending(self) -> Spending:
+        from .spending import Spending
+
+        return Spending(self._core)
+
+    @cached_property
+    def _pools(self) -> PoolOperations:
+        from .pools import PoolOperations
+
+        return PoolOperations(self._core)
+
+    @cached_property
+    def _queries(self) -> Queries:
+        from .queries import Queries
+
+        return Queries(self._core)
 
     @property
     def write_lock(self) -> AbstractContextManager[object]:
@@ -95,6 +113,8 @@ class Exchange:
 
     def doctor(self, fix: bool = False) -> DoctorReport:
         """Check every invariant; with ``fix`` rebuild what is derived (never a transfer)."""
+        from .doctor import run_doctor
+
         if not fix:  # one consistent view, blocking no writer
             with self.store.snapshot():
                 return run_doctor(self.store, self.config)

@@ -22,7 +22,7 @@ from ..economy.config import NAME_PATTERN, default_config_text, load_config
 from ..economy.records import ImportSummary
 from ..economy.validation import POOL_ID
 from ..errors import InvalidInput
-from ..ledger import is_postgres_url, open_store
+from ..ledger import open_store
 from ..ledger.dump import LedgerImage, load_image
 from .doctor import run_doctor
 from .exchange import Exchange
@@ -223,13 +223,7 @@ def exchange_opener(
 
 
 def _database_url(paths: ExchangePaths, explicit: str | None) -> str | None:
-    url = paths.database_url(explicit)
-    if url is not None and not is_postgres_url(url):
-        raise InvalidInput(
-            f"database must be a postgresql:// URL, got {url[:80]!r} "
-            "(leave it out to use SQLite in the exchange home)"
-        )
-    return url
+    return paths.checked_database_url(explicit)
 
 
 

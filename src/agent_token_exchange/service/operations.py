@@ -14,13 +14,12 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..clock import DAY_US, HOUR_US, Clock
 from ..economy import rules
 from ..economy.accounts import wallet
-from ..economy.config import NAME_PATTERN, Config
-from ..economy.validation import IDEMPOTENCY_KEY, POOL_ID
+from ..economy.validation import IDEMPOTENCY_KEY, NAME_PATTERN, POOL_ID
 from ..errors import (
     Conflict,
     InvalidInput,
@@ -29,9 +28,12 @@ from ..errors import (
     refusal,
 )
 from ..ledger import Store
-from ..ledger.pools import PoolRow
 from . import idempotency
 from .idempotency import refusal_from_record, refusal_record
+
+if TYPE_CHECKING:
+    from ..economy.config import Config
+    from ..ledger.pools import PoolRow
 
 R = TypeVar("R")
 
