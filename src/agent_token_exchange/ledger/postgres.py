@@ -143,6 +143,7 @@ class PostgresStore(Store):
     # reads after ``lock_accounts`` see the previous holder's writes. Reads: one snapshot.
     BEGIN_WRITE = "BEGIN ISOLATION LEVEL READ COMMITTED"
     BEGIN_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+    LOCK_ROW = " FOR UPDATE"
 
     def _rollback(self) -> None:
         # A connection that is gone has been rolled back by the server already.
@@ -156,8 +157,10 @@ class PostgresStore(Store):
 
     def lock_accounts(self, names: Iterable[str]) -> None:
         """Lock these accounts' rows until the transaction ends, in name order."""
-        wanted = sorted(set(names))
+        held = self._txn.locked if self._txn is not None else set()
+        wanted = sorted(set(names) - held)
         if wanted:
+            held.update(wanted)
             self.execute(
                 "SELECT name FROM accounts WHERE name = ANY(?) ORDER BY name FOR UPDATE",
                 (wanted,),

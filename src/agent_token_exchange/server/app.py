@@ -41,7 +41,7 @@ from ..service.api_keys import Principal
 from ..service.exchange import Exchange
 from ..service.lifecycle import exchange_opener
 from . import schemas as s
-from .auth import Caller, ExchangeDep, Exchanges, FairLock
+from .auth import Caller, ExchangeDep, Exchanges, FairLock, run_write
 from .events import Cursor, event_stream, latest_cursor
 from .limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
 from .security import ContentSecurityPolicy
@@ -380,101 +380,153 @@ def _api_router() -> APIRouter:
 
     @api.post("/agents/{agent}/llm", response_model=s.Charge, responses=WRITE_ERRORS,
               tags=["spending"])
-    def llm(agent: str, body: s.LlmRequest, caller: Caller, ex: ExchangeDep,
+    async def llm(request: Request, agent: str, body: s.LlmRequest, caller: Caller, ex: ExchangeDep,
             idempotency_key: ScopedIdempotencyKey) -> dict[str, Any]:
         """Spend on one LLM request under the burst, reserve, hourly and daily limits."""
-        agent = _agent(ex, agent)
-        caller.require_agent(agent)
-        return to_json(ex.llm(agent, body.task_type, body.token_count, body.model,
-                      idempotency_key=idempotency_key))
+
+        def run() -> dict[str, Any]:
+            nonlocal agent
+            agent = _agent(ex, agent)
+            caller.require_agent(agent)
+            return to_json(ex.llm(agent, body.task_type, body.token_count, body.model,
+                          idempotency_key=idempotency_key))
+
+        return await run_write(request, run)
 
     @api.post("/commits", response_model=s.Payment, responses=WRITE_ERRORS, tags=["earning"])
-    def commit(body: s.CommitRequest, caller: Caller, ex: ExchangeDep,
+    async def commit(request: Request, body: s.CommitRequest, caller: Caller, ex: ExchangeDep,
                idempotency_key: ScopedIdempotencyKey) -> dict[str, Any]:
         """Pay a git commit (admin): base rate × project multiplier × message bonus."""
-        caller.require_admin()
-        return to_json(ex.commit(body.author_email, body.project, body.message, body.sha,
-                         idempotency_key=idempotency_key, patch_id=body.patch_id,
-                         replaces=body.replaces))
+
+        def run() -> dict[str, Any]:
+            caller.require_admin()
+            return to_json(ex.commit(body.author_email, body.project, body.message, body.sha,
+                             idempotency_key=idempotency_key, patch_id=body.patch_id,
+                             replaces=body.replaces))
+
+        return await run_write(request, run)
 
     @api.post("/awards", response_model=s.Payment, responses=WRITE_ERRORS, tags=["earning"])
-    def award(body: s.AwardRequest, caller: Caller, ex: ExchangeDep,
+    async def award(request: Request, body: s.AwardRequest, caller: Caller, ex: ExchangeDep,
               idempotency_key: ScopedIdempotencyKey) -> dict[str, Any]:
         """Award tokens to an agent directly (admin)."""
-        caller.require_admin()
-        return to_json(ex.award(body.agent, body.amount, body.source, body.description,
-                        idempotency_key=idempotency_key))
+
+        def run() -> dict[str, Any]:
+            caller.require_admin()
+            return to_json(ex.award(body.agent, body.amount, body.source, body.description,
+                            idempotency_key=idempotency_key))
+
+        return await run_write(request, run)
 
     @api.post("/issues", response_model=s.Payment, responses=WRITE_ERRORS, tags=["earning"])
-    def pay_issue(body: s.IssueRequest, caller: Caller, ex: ExchangeDep,
+    async def pay_issue(request: Request, body: s.IssueRequest, caller: Caller, ex: ExchangeDep,
                   idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
         """Pay for a closed issue (admin). The issue id is the idempotency key: an issue
         pays once however often it is sent, so an Idempotency-Key header adds nothing."""
-        caller.require_admin()
-        return to_json(ex.pay_issue(
-            body.issue_id, body.agent, priority=body.priority, issue_type=body.issue_type,
-            labels=tuple(body.labels), close_reason=body.close_reason,
-            tombstoned=body.tombstoned, title=body.title,
-        ))
+
+        def run() -> dict[str, Any]:
+            caller.require_admin()
+            return to_json(ex.pay_issue(
+                body.issue_id, body.agent, priority=body.priority, issue_type=body.issue_type,
+                labels=tuple(body.labels), close_reason=body.close_reason,
+                tombstoned=body.tombstoned, title=body.title,
+            ))
+
+        return await run_write(request, run)
 
     @api.post("/pools", response_model=s.PoolView, responses=WRITE_ERRORS, tags=["pools"])
-    def pool_create(body: s.PoolCreateRequest, caller: Caller, ex: ExchangeDep,
+    async def pool_create(request: Request,
+        body: s.PoolCreateRequest, caller: Caller, ex: ExchangeDep,
                     idempotency_key: ScopedIdempotencyKey) -> dict[str, Any]:
         """Create a pool; the creator (the key's agent) is its first member."""
-        caller.require_agent(body.creator)
-        return to_json(ex.pool_create(body.name, body.creator, body.min_contribution,
-                              idempotency_key=idempotency_key))
+
+        def run() -> dict[str, Any]:
+            caller.require_agent(body.creator)
+            return to_json(ex.pool_create(body.name, body.creator, body.min_contribution,
+                                  idempotency_key=idempotency_key))
+
+        return await run_write(request, run)
 
     @api.post("/pools/{pool_id}/join", response_model=s.PoolView, responses=WRITE_ERRORS,
               tags=["pools"])
-    def pool_join(pool_id: str, body: s.PoolMemberRequest, caller: Caller, ex: ExchangeDep,
+    async def pool_join(request: Request,
+        pool_id: str, body: s.PoolMemberRequest, caller: Caller, ex: ExchangeDep,
                   idempotency_key: ScopedIdempotencyKey) -> dict[str, Any]:
         """Join a pool as the key's agent."""
-        pool_id = _pool(ex, pool_id).id
-        caller.require_agent(body.agent)
-        return to_json(ex.pool_join(pool_id, body.agent, idempotency_key=idempotency_key))
+
+        def run() -> dict[str, Any]:
+            nonlocal pool_id
+            pool_id = _pool(ex, pool_id).id
+            caller.require_agent(body.agent)
+            return to_json(ex.pool_join(pool_id, body.agent, idempotency_key=idempotency_key))
+
+        return await run_write(request, run)
 
     @api.post("/pools/{pool_id}/contribute", response_model=s.PoolContribution,
               responses=WRITE_ERRORS, tags=["pools"])
-    def pool_contribute(pool_id: str, body: s.PoolContributeRequest, caller: Caller,
+    async def pool_contribute(request: Request,
+        pool_id: str, body: s.PoolContributeRequest, caller: Caller,
                         ex: ExchangeDep, idempotency_key: ScopedIdempotencyKey
                         ) -> dict[str, Any]:
         """Move tokens from the key's agent's wallet into the pool (reserve applies)."""
-        pool_id = _pool(ex, pool_id).id
-        caller.require_agent(body.agent)
-        return to_json(ex.pool_contribute(pool_id, body.agent, body.amount,
-                                  idempotency_key=idempotency_key))
+
+        def run() -> dict[str, Any]:
+            nonlocal pool_id
+            pool_id = _pool(ex, pool_id).id
+            caller.require_agent(body.agent)
+            return to_json(ex.pool_contribute(pool_id, body.agent, body.amount,
+                                      idempotency_key=idempotency_key))
+
+        return await run_write(request, run)
 
     @api.post("/pools/{pool_id}/spend", response_model=s.PoolSpend, responses=WRITE_ERRORS,
               tags=["pools"])
-    def pool_spend(pool_id: str, body: s.PoolSpendRequest, caller: Caller, ex: ExchangeDep,
+    async def pool_spend(request: Request,
+        pool_id: str, body: s.PoolSpendRequest, caller: Caller, ex: ExchangeDep,
                    idempotency_key: ScopedIdempotencyKey) -> dict[str, Any]:
         """Spend pool tokens on a model (a member's key); contributors credited pro rata."""
-        pool_id = _pool(ex, pool_id).id
-        return to_json(ex.pool_spend(pool_id, body.model, body.token_count, body.description,
-                                     agent=_acting(caller, ex, body.agent),
-                                     idempotency_key=idempotency_key))
+
+        def run() -> dict[str, Any]:
+            nonlocal pool_id
+            pool_id = _pool(ex, pool_id).id
+            return to_json(ex.pool_spend(pool_id, body.model, body.token_count, body.description,
+                                         agent=_acting(caller, ex, body.agent),
+                                         idempotency_key=idempotency_key))
+
+        return await run_write(request, run)
 
     @api.post("/pools/{pool_id}/dissolve", response_model=s.PoolDissolution,
               responses=WRITE_ERRORS, tags=["pools"])
-    def pool_dissolve(pool_id: str, caller: Caller, ex: ExchangeDep,
+    async def pool_dissolve(request: Request, pool_id: str, caller: Caller, ex: ExchangeDep,
                       idempotency_key: ScopedIdempotencyKey,
                       agent: Annotated[str | None, Query(max_length=64)] = None
                       ) -> dict[str, Any]:
         """Close a pool (its creator's key) and refund what is left pro rata."""
-        pool = _pool(ex, pool_id)
-        pool_id = pool.id
-        if not caller.admin and pool.creator != caller.agent:
-            raise Forbidden(f"only {pool_id}'s creator or an admin may dissolve it")
-        return to_json(ex.pool_dissolve(pool_id, agent=_acting(caller, ex, agent),
-                                        idempotency_key=idempotency_key))
+
+        def run() -> dict[str, Any]:
+            nonlocal pool_id
+            pool = _pool(ex, pool_id)
+            pool_id = pool.id
+            if not caller.admin and pool.creator != caller.agent:
+                raise Forbidden(f"only {pool_id}'s creator or an admin may dissolve it")
+            return to_json(ex.pool_dissolve(pool_id, agent=_acting(caller, ex, agent),
+                                            idempotency_key=idempotency_key))
+
+        return await run_write(request, run)
 
     @api.post("/doctor", response_model=s.DoctorReport, responses=WRITE_ERRORS,
               tags=["admin"])
-    def doctor_fix(body: s.DoctorRequest, caller: Caller, ex: ExchangeDep) -> dict[str, Any]:
+    async def doctor_fix(request: Request,
+        body: s.DoctorRequest, caller: Caller, ex: ExchangeDep) -> dict[str, Any]:
         """Check every invariant; with ``fix`` rebuild derived figures (admin)."""
-        caller.require_admin()
-        return to_json(ex.doctor(fix=body.fix))
+
+        def run() -> dict[str, Any]:
+            caller.require_admin()
+            return to_json(ex.doctor(fix=body.fix))
+
+
+
+        return await run_write(request, run)
 
     return api
 

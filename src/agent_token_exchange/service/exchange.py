@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from .pools import PoolOperations
     from .queries import Queries
     from .spending import Spending
+    from .writer import Writer
 
 
 class Exchange:
@@ -61,14 +62,16 @@ class Exchange:
 
     ``write_lock``, when given, is held around each write transaction: exchanges that
     share one (a server's, one per request in flight) queue their writes on it before
-    they meet the database's own lock."""
+    they meet the database's own lock. ``writer``, when given, is the process's writer
+    (service/writer.py): operations queue to it and commit in batches."""
 
     def __init__(self, store: Store, config: Config, clock: Clock | None = None, *,
-                 write_lock: AbstractContextManager[object] | None = None) -> None:
+                 write_lock: AbstractContextManager[object] | None = None,
+                 writer: Writer | None = None) -> None:
         self.store = store
         self.config = config
         self.clock: Clock = clock or SystemClock()
-        self._core = Core(store, config, self.clock, write_lock=write_lock)
+        self._core = Core(store, config, self.clock, write_lock=write_lock, writer=writer)
         self._earning = Earning(self._core)
 
     # The roles a quick command may not need are loaded when first used.
