@@ -39,6 +39,10 @@ from .urls import redact
 # second key is hashtext(current_schema()), so exchanges in different schemas do not contend.
 MIGRATION_LOCK = 0x41545801
 
+# The channel a commit that wrote transfers or refusals notifies, so that every server
+# process's event stream wakes at once (server/events.py listens to it).
+EVENTS_CHANNEL = "atx_events"
+
 # Errors after which the whole operation may simply run again (service/operations.py).
 _RETRYABLE = (
     pg_errors.SerializationFailure,  # 40001
@@ -165,6 +169,9 @@ class PostgresStore(Store):
                 "SELECT name FROM accounts WHERE name = ANY(?) ORDER BY name FOR UPDATE",
                 (wanted,),
             )
+
+    def _announce(self) -> None:
+        self.execute(f"NOTIFY {EVENTS_CHANNEL}")
 
     def should_retry(self, exc: BaseException) -> bool:
         return isinstance(exc, _RETRYABLE)

@@ -32,6 +32,7 @@ class Refusals:
 
     def record(self, *, at: int, agent: str | None, pool_id: str | None, operation: str,
                code: str, message: str, amount: int | None) -> None:
+        self._db.note_event()
         self._db.execute(
             "INSERT INTO refusals (at, agent, pool_id, operation, code, message, amount) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -113,6 +113,8 @@ class Store:
         else:
             try:
                 self._write_head()
+                if self._txn.events:
+                    self._announce()
                 self.execute("COMMIT")
             except BaseException:
                 self._rollback()
@@ -156,7 +158,7 @@ class Store:
             self.execute("UPDATE ledger_head SET last_seq = ?, last_hash = ? WHERE id = 1",
                          (seq, digest))
             return
-        txn.head, txn.head_moved = (seq, digest), True
+        txn.head, txn.head_moved, txn.events = (seq, digest), True, True
 
     def _read_head(self, *, lock: bool) -> tuple[int, str]:
         if self.HEAD_ROW:
@@ -166,6 +168,15 @@ class Store:
             return int(row[0]), str(row[1])
         row = self.one("SELECT seq, hash FROM transfers ORDER BY seq DESC LIMIT 1")
         return (int(row[0]), str(row[1])) if row else (0, GENESIS)
+
+    def note_event(self) -> None:
+        """This transaction writes something event streams carry (a transfer, a refusal)."""
+        if self._txn is not None:
+            self._txn.events = True
+
+    def _announce(self) -> None:
+        """Tell other processes' event streams, at commit, that there is something new
+        (PostgreSQL's NOTIFY; SQLite has no such channel: streams there poll)."""
 
     def _write_head(self) -> None:
         txn = self._txn
@@ -287,11 +298,12 @@ class _TransactionState:
     """What one write transaction has learnt so far: the chain's head (once read), whether
     it moved, the accounts already locked, and their values at each open savepoint."""
 
-    __slots__ = ("head", "head_moved", "locked", "saved")
+    __slots__ = ("events", "head", "head_moved", "locked", "saved")
 
     def __init__(self) -> None:
         self.head: tuple[int, str] | None = None
         self.head_moved = False
+        self.events = False
         self.locked: set[str] = set()
         self.saved: list[tuple[tuple[int, str] | None, bool, set[str]]] = []
 

@@ -15,8 +15,10 @@ import anyio
 from anyio import to_thread
 from fastapi import Depends, Header, Request
 
+from ..ledger.urls import is_postgres_url
 from ..service.api_keys import KeyRing, Principal, Unauthenticated, hash_key
 from ..service.exchange import Exchange
+from .wakeups import Wakeups, listen_for_events
 
 
 class FairLock:
@@ -88,6 +90,11 @@ class Exchanges:
         self._idle: list[Exchange] = []
         self._open: list[Exchange] = []
         self.keys = KeyCache()
+        self.wakeups = Wakeups()
+        self._stop_listening = threading.Event()
+        location = getattr(opener, "location", None)
+        if is_postgres_url(location):
+            listen_for_events(str(location), self.wakeups, self._stop_listening)
 
     async def authenticate(self, authorization: str | None) -> Principal:
         """The caller behind an ``Authorization: Bearer`` header, or Unauthenticated. A key
@@ -138,6 +145,7 @@ class Exchanges:
                 ex.close()
             self._open.clear()
             self._idle.clear()
+        self._stop_listening.set()
         close_opener = getattr(self._opener, "close", None)
         if close_opener is not None:  # the writer the opener's exchanges share
             close_opener()
