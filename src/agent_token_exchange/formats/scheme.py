@@ -41,7 +41,7 @@ from typing import Any
 
 from ..economy import rules
 from ..economy.accounts import INFERENCE, MINT, Kind, figures_moved, pool_account, wallet
-from ..economy.config import NAME_PATTERN
+from ..economy.validation import NAME_PATTERN
 from ..errors import InvalidInput
 from ..files import read_text_file
 from ..ledger.dump import (

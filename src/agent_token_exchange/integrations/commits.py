@@ -198,10 +198,11 @@ def _not_paid_now(exc: BaseException) -> tuple[bool, str, dict[str, object]]:
 def _open_for_hook(paths: ExchangePaths) -> Exchange:
     """The home's exchange, opened to wait at most ``HOOK_WAIT_SECONDS`` for the ledger:
     PostgreSQL's connect timeout, SQLite's busy timeout (the CLI and the server keep their
-    longer waits)."""
-    from ..service.lifecycle import open_exchange
+    longer waits). The config comes from its validated cache, so the hook starts without
+    pydantic."""
+    from ..service.hook_open import open_for_hook
 
     try:
-        return open_exchange(paths.home, wait_seconds=HOOK_WAIT_SECONDS)
+        return open_for_hook(paths, HOOK_WAIT_SECONDS)
     except IntegrityError as exc:
         raise IntegrityError(f"{exc.message}; {UNPAID_LATER}") from None

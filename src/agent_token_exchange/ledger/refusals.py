@@ -35,6 +35,11 @@ class Refusals:
 
     def record(self, *, at: int, agent: str | None, pool_id: str | None, operation: str,
                code: str, message: str, amount: int | None) -> None:
+        self._db.note_event()
+        # Take the chain head's lock first (held to commit), as every transfer does: a
+        # refusal's number is then drawn in commit order, so an event stream that has sent
+        # refusal n never meets a smaller number committed later by another process.
+        self._db.chain_head()
         self._db.execute(
             "INSERT INTO refusals (at, agent, pool_id, operation, code, message, amount) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -16,11 +16,15 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..economy.records import ApiKey, IssuedKey
 from ..errors import Forbidden, InvalidInput, Unauthenticated
 from ..ledger.credentials import ApiKeyRow
 from .operations import Core
+
+if TYPE_CHECKING:
+    pass
 
 _KEY = re.compile(r"^atx_([0-9a-f]{12})_[A-Za-z0-9_-]{43}$")
 _KEY_ID = re.compile(r"^[0-9a-f]{12}$")
