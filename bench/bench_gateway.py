@@ -46,7 +46,6 @@ sys.path.insert(0, str(ROOT))  # the stand-in provider lives with the tests
 from tests.standin_provider import ANTHROPIC_KEY, OPENAI_KEY  # noqa: E402
 
 from agent_token_exchange import init_exchange, open_exchange  # noqa: E402
-from agent_token_exchange.service.api_keys import KeyRing  # noqa: E402
 
 PROVIDER = """
 import sys, uvicorn
@@ -101,7 +100,7 @@ def prepare(home: Path, fast: str, slow: str) -> str:
         text = re.sub(rf"^{name} = .*$", f"{name} = {value}", text, count=1, flags=re.M)
     config.write_text(text + config_text(fast, slow))
     with open_exchange(home) as ex:
-        return KeyRing(ex.store, ex.config, ex.clock).create(agent="zero").key
+        return ex.keys.create(agent="zero").key
 
 
 def start(code: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:

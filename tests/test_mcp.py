@@ -16,7 +16,6 @@ from mcp import Client, StdioServerParameters
 
 from agent_token_exchange import open_exchange
 from agent_token_exchange.server.app import create_app
-from agent_token_exchange.service.api_keys import KeyRing
 
 from .standin_provider import ServerThread
 
@@ -89,7 +88,7 @@ def test_the_tools_act_as_the_api_keys_agent_over_http(home: Path, clock, tmp_pa
     """`mcp --server URL --api-key KEY` acts as the key's agent: its spend lands in that
     agent's wallet on the served exchange."""
     with open_exchange(home, clock=clock) as ex:
-        key = KeyRing(ex.store, ex.config, ex.clock).create(agent="spark").key
+        key = ex.keys.create(agent="spark").key
     with ServerThread(create_app(home, clock=clock)) as server:
         _, answers = run_tools(["--server", server.url, "--api-key", key], [
             ("spend", {"task_type": "chat", "token_count": 2000}),

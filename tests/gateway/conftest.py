@@ -18,7 +18,6 @@ from agent_token_exchange import Exchange, SimulatedClock, open_exchange
 from agent_token_exchange.economy import metering
 from agent_token_exchange.money import tokens
 from agent_token_exchange.server.app import create_app
-from agent_token_exchange.service.api_keys import KeyRing
 
 from ..conftest import set_config
 from ..standin_provider import (
@@ -106,7 +105,7 @@ def gateway(home: Path, clock: SimulatedClock, provider: StandinProvider,
     provider.input_extra = 0
     set_config(home, lambda text: serve_seed_models(text, provider.url))
     with open_exchange(home, clock=clock) as ex:
-        ring = KeyRing(ex.store, ex.config, ex.clock)
+        ring = ex.keys
         keys = {agent: ring.create(agent=agent).key for agent in AGENTS}
         keys["admin"] = ring.create(admin=True).key
     with ServerThread(create_app(home, clock=clock)) as server:

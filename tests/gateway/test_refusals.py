@@ -143,8 +143,7 @@ def test_keys_wrong_revoked_admin_and_another_agents(gateway: GatewayUnderTest):
     with pytest.raises(openai.PermissionDeniedError):
         gateway.openai("admin").chat.completions.create(model="gpt-split", messages=HELLO)
     with gateway.exchange() as ex:
-        from agent_token_exchange.service.api_keys import KeyRing
-        ring = KeyRing(ex.store, ex.config, ex.clock)
+        ring = ex.keys
         revoked = next(k for k in ring.list() if k.agent == "builder")
         ring.revoke(revoked.key_id)
         pool = ex.pool_create("claude's", "claude", "10")

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import typer
-
 from ..clock import iso_utc
-from ..economy.records import PoolView
+from ..economy.records import PoolDissolution, PoolSpend, PoolView
 from ..formats.json_codec import to_json
 from ..money import display_amount, micro
-from .options import ExchangeOptions, exchange_options, open_from
-from .output import emit_json, stdout, table, tokens
+from .options import ExchangeOptions, command_group, exchange_options, respond
+from .output import stdout, table, tokens
 
 # So that "-5" reaches the amount parser (which says why it is wrong) instead of being
 # taken for an unknown option.
 NEGATIVE_NUMBERS_ARE_ARGUMENTS = {"ignore_unknown_options": True}
 
-pool_app = typer.Typer(
-    name="pool",
-    help="Team pools: agents put tokens together for expensive models, credited pro rata.",
-    no_args_is_help=True,
-)
+pool_app = command_group(
+    "pool", "Team pools: agents put tokens together for expensive models, credited pro rata.")
 
 
 @pool_app.command("create", context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
@@ -29,13 +24,9 @@ def create(name: str, creator: str, min_contribution: str, *, opts: ExchangeOpti
 
     Example: token-exchange pool create opus-team claude 100
     """
-    with open_from(opts) as ex:
-        view = ex.pool_create(name, creator, min_contribution)
-    if opts.json:
-        emit_json(to_json(view))
-        return
-    stdout.print(f"✅ Created {view.id} ({view.name}) with {creator}; minimum contribution "
-                 f"{tokens(view.min_contribution)}")
+    respond(opts, lambda ex: ex.pool_create(name, creator, min_contribution), lambda view:
+            stdout.print(f"✅ Created {view.id} ({view.name}) with {creator}; minimum "
+                         f"contribution {tokens(view.min_contribution)}"))
 
 
 @pool_app.command("join")
@@ -45,13 +36,9 @@ def join(pool_id: str, agent: str, *, opts: ExchangeOptions) -> None:
 
     Example: token-exchange pool join pool-1 builder
     """
-    with open_from(opts) as ex:
-        view = ex.pool_join(pool_id, agent)
-    if opts.json:
-        emit_json(to_json(view))
-        return
-    stdout.print(f"✅ {agent} is a member of {view.id}; members: "
-                 + ", ".join(m.agent for m in view.members))
+    respond(opts, lambda ex: ex.pool_join(pool_id, agent), lambda view:
+            stdout.print(f"✅ {agent} is a member of {view.id}; members: "
+                         + ", ".join(m.agent for m in view.members)))
 
 
 @pool_app.command("contribute", context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
@@ -61,13 +48,9 @@ def contribute(pool_id: str, agent: str, amount: str, *, opts: ExchangeOptions) 
 
     Example: token-exchange pool contribute pool-1 claude 600
     """
-    with open_from(opts) as ex:
-        done = ex.pool_contribute(pool_id, agent, amount)
-    if opts.json:
-        emit_json(to_json(done))
-        return
-    stdout.print(f"✅ {agent} contributed {tokens(done.amount)} to {pool_id} "
-                 f"(pool {tokens(done.pool_balance)}, {agent} {tokens(done.tokens)})")
+    respond(opts, lambda ex: ex.pool_contribute(pool_id, agent, amount), lambda done:
+            stdout.print(f"✅ {agent} contributed {tokens(done.amount)} to {pool_id} "
+                         f"(pool {tokens(done.pool_balance)}, {agent} {tokens(done.tokens)})"))
 
 
 @pool_app.command("spend", context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
@@ -78,16 +61,8 @@ def spend(pool_id: str, model: str, token_count: str, description: str, *,
 
     Example: token-exchange pool spend pool-1 claude-opus 10000 "complex analysis"
     """
-    with open_from(opts) as ex:
-        done = ex.pool_spend(pool_id, model, token_count, description)
-    if opts.json:
-        emit_json(to_json(done))
-        return
-    stdout.print(f"✅ {pool_id} spent {display_amount(micro(done.amount))} tokens on {model} for "
-                 f"{done.inference_tokens} tokens (pool {tokens(done.pool_balance)} left)")
-    for credit in done.credits:
-        stdout.print(f"   {credit.agent}: {credit.share_percent}% credit "
-                     f"({tokens(credit.credited)} tokens)")
+    respond(opts, lambda ex: ex.pool_spend(pool_id, model, token_count, description),
+            _print_spend)
 
 
 @pool_app.command("show")
@@ -97,12 +72,7 @@ def show(pool_id: str, *, opts: ExchangeOptions) -> None:
 
     Example: token-exchange pool show pool-1
     """
-    with open_from(opts) as ex:
-        view = ex.pool_show(pool_id)
-    if opts.json:
-        emit_json(to_json(view))
-        return
-    _print_pool(view)
+    respond(opts, lambda ex: ex.pool_show(pool_id), _print_pool)
 
 
 @pool_app.command("list")
@@ -112,18 +82,8 @@ def list_pools(*, opts: ExchangeOptions) -> None:
 
     Example: token-exchange pool list
     """
-    with open_from(opts) as ex:
-        views = ex.pool_list()
-    if opts.json:
-        emit_json({"pools": [to_json(v) for v in views]})
-        return
-    grid = table("Pools", "Id", "Name", "Creator", "Balance", "Contributed", "Spent", "Members",
-                 "State", right=("Balance", "Contributed", "Spent"))
-    for v in views:
-        grid.add_row(v.id, v.name, v.creator, tokens(v.balance), tokens(v.total_contributed),
-                     tokens(v.total_spent), ", ".join(m.agent for m in v.members),
-                     "dissolved" if v.dissolved_at else "open")
-    stdout.print(grid)
+    respond(opts, lambda ex: ex.pool_list(), _print_pools,
+            json_as=lambda views: {"pools": to_json(views)})
 
 
 @pool_app.command("dissolve")
@@ -133,12 +93,30 @@ def dissolve(pool_id: str, *, opts: ExchangeOptions) -> None:
 
     Example: token-exchange pool dissolve pool-1
     """
-    with open_from(opts) as ex:
-        done = ex.pool_dissolve(pool_id)
-    if opts.json:
-        emit_json(to_json(done))
-        return
-    stdout.print(f"✅ Dissolved {pool_id}; refunded {tokens(done.amount)}")
+    respond(opts, lambda ex: ex.pool_dissolve(pool_id), _print_dissolution)
+
+
+def _print_spend(done: PoolSpend) -> None:
+    stdout.print(f"✅ {done.pool_id} spent {display_amount(micro(done.amount))} tokens on "
+                 f"{done.model} for {done.inference_tokens} tokens (pool "
+                 f"{tokens(done.pool_balance)} left)")
+    for credit in done.credits:
+        stdout.print(f"   {credit.agent}: {credit.share_percent}% credit "
+                     f"({tokens(credit.credited)} tokens)")
+
+
+def _print_pools(views: list[PoolView]) -> None:
+    grid = table("Pools", "Id", "Name", "Creator", "Balance", "Contributed", "Spent", "Members",
+                 "State", right=("Balance", "Contributed", "Spent"))
+    for v in views:
+        grid.add_row(v.id, v.name, v.creator, tokens(v.balance), tokens(v.total_contributed),
+                     tokens(v.total_spent), ", ".join(m.agent for m in v.members),
+                     "dissolved" if v.dissolved_at else "open")
+    stdout.print(grid)
+
+
+def _print_dissolution(done: PoolDissolution) -> None:
+    stdout.print(f"✅ Dissolved {done.pool_id}; refunded {tokens(done.amount)}")
     for refund in done.refunds:
         stdout.print(f"   {refund.agent}: +{tokens(refund.amount)} (now {tokens(refund.tokens)})")
 

@@ -10,11 +10,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from ..errors import InvalidInput
 from ..money import display_amount, display_limit, round_half_up, to_micro
-from .config import Config, Contract, ResolvedLimits
+from .limits import ResolvedLimits
 from .patterns import linear_pattern
+
+if TYPE_CHECKING:
+    from .config import Config, Contract
 
 # -- LLM costs --------------------------------------------------------------------------
 

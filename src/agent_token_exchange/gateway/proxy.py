@@ -41,7 +41,7 @@ from ..errors import (
     Unauthenticated,
     status_for,
 )
-from ..service.api_keys import KeyRing, Principal
+from ..service.api_keys import Principal
 from ..service.metering import Usage
 from .dialects import DIALECTS, Dialect, StreamMeter
 from .estimate import effective_estimator, estimate_prompt, estimate_text
@@ -353,7 +353,7 @@ def _agent_of(ex: Any, key: str | None, known: Principal | None) -> str:
     did), never an admin's."""
     if known is None:
         try:
-            known = KeyRing(ex.store, ex.config, ex.clock).authenticate(key)
+            known = ex.keys.authenticate(key)
         except Unauthenticated:
             raise GatewayError(401, "unauthenticated", KEY_HINT) from None
     if known.agent is None:

@@ -7,13 +7,17 @@ contributions, consumption windows) is derived from them and can be rebuilt with
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..clock import DAY_US, HOUR_US
 from ..economy.accounts import MINT, pool_account, wallet
-from ..economy.config import Config
 from ..economy.records import DoctorReport, Finding
 from ..ledger import Store
 from ..money import display_amount
 from .audit import verify_chain
+
+if TYPE_CHECKING:
+    from ..economy.config import Config
 
 
 def run_doctor(store: Store, config: Config, *, fix: bool = False) -> DoctorReport:

@@ -37,8 +37,11 @@ def client_key(key: str) -> str:
     return f"client:{key}"
 
 
+_ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
+
+
 def request_hash(operation: str, request: dict[str, Any]) -> str:
-    canonical = json.dumps({"op": operation, **request}, sort_keys=True, separators=(",", ":"))
+    canonical = _ENCODE({"op": operation, **request})
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

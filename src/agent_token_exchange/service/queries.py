@@ -7,12 +7,13 @@ before the limit, so a page holds that agent's rows.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from decimal import Decimal
+from typing import Any
 
 from ..clock import DAY_US, HOUR_US
 from ..economy import rules
 from ..economy.accounts import contract_account, pool_account, wallet
-from ..economy.config import NAME_PATTERN
 from ..economy.records import (
     AgentStatus,
     HistoryEntry,
@@ -24,12 +25,12 @@ from ..economy.records import (
     RewardPreview,
     Wallet,
 )
-from ..economy.validation import hex_id, project_name, text_field, whole_number
+from ..economy.validation import NAME_PATTERN, hex_id, project_name, text_field, whole_number
 from ..errors import InvalidInput
 from ..ledger.dump import LedgerImage, read_image
-from ..ledger.refusals import RefusalRow
+from ..ledger.refusals import refusal_event
 from ..ledger.reservations import ReservationRow
-from ..ledger.transfers import Transfer
+from ..ledger.transfers import Transfer, transfer_record
 from ..money import tokens
 from . import idempotency
 from .audit import AuditReport, verify_chain
@@ -106,7 +107,7 @@ class Queries:
             headroom = rules.consumption_headroom(
                 spec, balance=account.balance, hourly_used=hourly + held,
                 daily_used=daily + held)
-            recent = tuple(_refusal_event(r) for r in self.store.refusals.newest(agent, limit=10))
+            recent = tuple(refusal_event(r) for r in self.store.refusals.newest(agent, limit=10))
             return Limits(
                 agent=agent, tokens=tokens(account.balance),
                 hourly_used=tokens(hourly), hourly_limit=tokens(spec.hourly),
@@ -123,7 +124,7 @@ class Queries:
         if agent is not None:
             agent = self._agent(agent)
         limit = whole_number(limit, "limit", 1, 100_000)
-        return [_refusal_event(r) for r in self.store.refusals.newest(agent, limit)]
+        return [refusal_event(r) for r in self.store.refusals.newest(agent, limit)]
 
     def pool_show(self, pool_id: str) -> PoolView:
         pool_id = self._pool_id(pool_id)
@@ -165,7 +166,7 @@ class Queries:
         with ``agent``, only its own."""
         if agent is not None:
             agent = self._agent(agent)
-        return [_refusal_event(r)
+        return [refusal_event(r)
                 for r in self.store.refusals.after(after_seq, limit, agent=agent)]
 
     def preview_commit(self, agent: str, project: str, message: str) -> RewardPreview:
@@ -264,23 +265,17 @@ def pool_view(core: Core, pool_id: str) -> PoolView:
 
 
 def _ledger_transfer(t: Transfer, request: ReservationRow | None = None) -> LedgerTransfer:
-    return LedgerTransfer(t.seq, t.at, t.kind, t.source, t.destination, tokens(t.amount),
-                          t.description, t.project, t.model, t.inference_tokens, t.pool_id,
-                          **_metered_fields(request))
+    record = transfer_record(t)
+    return replace(record, **_metered_fields(request)) if request is not None else record
 
 
 _CHARGE_KINDS = frozenset({"inference", "pool_spend"})
 
 
-def _metered_fields(request: ReservationRow | None) -> dict[str, int | str | None]:
+def _metered_fields(request: ReservationRow | None) -> dict[str, Any]:
     """What the provider reported for a gateway charge (nothing for other transfers)."""
     if request is None:
         return {}
     return {"input_tokens": request.input_tokens, "output_tokens": request.output_tokens,
             "provider_request_id": request.provider_request_id,
             "latency_ms": request.latency_ms}
-
-
-def _refusal_event(row: RefusalRow) -> RefusalEvent:
-    return RefusalEvent(row.seq, row.at, row.agent, row.pool_id, row.operation, row.code,
-                        row.message, None if row.amount is None else tokens(row.amount))
