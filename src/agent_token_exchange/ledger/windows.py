@@ -14,7 +14,8 @@ _LATEST = ("SELECT {0} FROM consumption WHERE agent = ? "
 _AS_OF = ("SELECT cumulative FROM consumption WHERE agent = ? AND at <= ? "
           "ORDER BY at DESC, cumulative DESC LIMIT 1")
 _POSITION = (f"SELECT (SELECT balance FROM accounts WHERE name = ?), ({_LATEST.format('at')}), "
-             f"({_LATEST.format('cumulative')}), ({_AS_OF}), ({_AS_OF})")
+             f"({_LATEST.format('cumulative')}), ({_AS_OF}), ({_AS_OF}), "
+             "(SELECT balance FROM accounts WHERE name = ?)")
 
 
 class Windows:
@@ -32,16 +33,17 @@ class Windows:
         )
         return (int(row[0]), int(row[1])) if row else (0, 0)
 
-    def position(self, agent: str, account: str, hour_start: int,
-                 day_start: int) -> tuple[int, int, int, int, int]:
+    def position(self, agent: str, account: str, hour_start: int, day_start: int,
+                 hold: str | None = None) -> tuple[int, int, int, int, int, int]:
         """Everything a spend decides on, in one statement: (the account's balance, the
-        time and cumulative of the agent's latest consumption, and its cumulative as of
-        ``hour_start`` and as of ``day_start``), zeros where there is none."""
+        time and cumulative of the agent's latest consumption, its cumulative as of
+        ``hour_start`` and as of ``day_start``, and what the ``hold`` account holds: the
+        agent's open gateway reservations), zeros where there is none."""
         row = self._db.one(_POSITION, (account, agent, agent, agent, hour_start, agent,
-                                       day_start))
+                                       day_start, hold or ""))
         assert row is not None
-        balance, latest_at, latest_cum, hour_cum, day_cum = (int(v or 0) for v in row)
-        return balance, latest_at, latest_cum, hour_cum, day_cum
+        balance, latest_at, latest_cum, hour_cum, day_cum, held = (int(v or 0) for v in row)
+        return balance, latest_at, latest_cum, hour_cum, day_cum, held
 
     def cumulative_at(self, agent: str, at: int) -> int:
         """The agent's cumulative consumption as of time ``at`` (inclusive)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..clock import DAY_US, HOUR_US
 from ..economy import rules
-from ..economy.accounts import INFERENCE, Kind, wallet
+from ..economy.accounts import INFERENCE, Kind, hold_account, wallet
 from ..economy.records import Charge
 from ..economy.validation import TASK_TYPE, model_name
 from ..errors import InvalidInput
@@ -43,15 +43,15 @@ class Spending:
                 return Charge(agent, task_type, model, count, tokens(0),
                               tokens(core.tokens(agent)), None)
             # The balance and both windows in one read (the spend is the hot path).
-            balance, last_at, cumulative, hour_base, day_base = store.windows.position(
-                agent, account, now - HOUR_US, now - DAY_US)
+            # ...and what the agent's open gateway reservations hold: consumed until settled.
+            balance, last_at, cumulative, hour_base, day_base, held = store.windows.position(
+                agent, account, now - HOUR_US, now - DAY_US, hold_account(account))
             at = now
             if last_at > now:  # the clock stepped back: windows move forward per agent
                 at = last_at
                 hourly, daily = core.window_usage(agent, at, latest=(last_at, cumulative))
             else:
                 hourly, daily = cumulative - hour_base, cumulative - day_base
-            held = core.held(agent)  # open gateway reservations count as consumed
             raise_if_refused(rules.check_consumption(
                 core.config.limits_for(agent), amount=cost, balance=balance,
                 hourly_used=hourly + held, daily_used=daily + held,
