@@ -148,7 +148,8 @@ def test_remote_cli_prints_what_the_local_cli_prints(service: Service, capsys, c
 
 def test_remote_cli_writes_and_refusals_match_local(fresh_service: Service, capsys,
                                                     monkeypatch):
-    """A spend and a refusal through TOKEN_EXCHANGE_URL/KEY: same exit codes and JSON shape."""
+    """A spend and a refusal through TOKEN_EXCHANGE_URL/KEY: same exit codes and JSON shape;
+    a key acting beyond its rights (403) is a refusal too (exit 1)."""
     monkeypatch.setenv("TOKEN_EXCHANGE_URL", fresh_service.url)
     monkeypatch.setenv("TOKEN_EXCHANGE_KEY", fresh_service.keys["zero"])
     code, out, _ = run_cli(capsys, "llm", "zero", "coding", "5000", "--json")
@@ -158,7 +159,7 @@ def test_remote_cli_writes_and_refusals_match_local(fresh_service: Service, caps
     assert code == 1
     assert '"code": "burst_limit"' in out
     code, _, err = run_cli(capsys, "award", "zero", "5", "x", "y")
-    assert code == 2
+    assert code == 1
     assert "admin key" in err
     code, out, _ = run_cli(capsys, "balance", "zero", "--json")
     assert '"spent": "0.5"' in out

@@ -45,6 +45,7 @@ from .auth import Caller, ExchangeDep, Exchanges, FairLock
 from .events import Cursor, event_stream, latest_cursor
 from .limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
 from .security import ContentSecurityPolicy
+from .validation import validation_message
 
 IdempotencyKey = Annotated[str | None, Header(
     alias="Idempotency-Key", max_length=200,
@@ -143,9 +144,7 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
-        where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
-        message = f"{where}: {first.get('msg')}" if where else str(first.get("msg"))
+        message = validation_message(request.headers.get("content-type"), exc.errors())
         return error_response(InvalidInput(message))
 
     @app.exception_handler(StarletteHTTPException)

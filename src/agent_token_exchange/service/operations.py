@@ -32,6 +32,7 @@ from ..ledger import Store
 from ..ledger.pools import PoolRow
 from . import idempotency
 from .idempotency import refusal_from_record, refusal_record
+from .replays import as_replay
 
 R = TypeVar("R")
 
@@ -60,7 +61,8 @@ class Core:
         pool_id: str | None = None, amount: int | None = None,
         accounts: Iterable[str] | Callable[[], list[str]] = (),
     ) -> R:
-        """Run ``body`` in one transaction, applying each idempotency key at most once.
+        """Run ``body`` in one transaction, applying each idempotency key at most once:
+        a replay returns the first result marked ``replayed``, its balances read now.
 
         A refusal rolls back whatever ``body`` wrote, then records the refusal event (and,
         under a key, the refusal as the key's first result) before it is raised.
@@ -127,12 +129,11 @@ class Core:
                 previous = store.idempotency.get(key)
                 if previous is not None:
                     if previous.request_hash != request_hash:
-                        raise Conflict(
-                            f"idempotency key {key!r} was already used for a different request"
-                        )
+                        raise Conflict(idempotency.conflict_message(key, previous.result))
                     if previous.outcome == "refused":
                         raise refusal_from_record(previous.result)
-                    return idempotency.result_from_record(record_type, previous.result)
+                    return as_replay(self, idempotency.result_from_record(
+                        record_type, previous.result))
             store.savepoint("operation")
             try:
                 result = body(now)

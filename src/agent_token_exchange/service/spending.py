@@ -30,6 +30,7 @@ class Spending:
                 f"task type must be a short lowercase word like coding, got {str(task_type)[:40]!r}"
             )
         count = parse_count(token_count)
+        note = "" if model is not None else rules.model_note(core.config, agent, task_type)
         model = (model_name(model) if model is not None
                  else rules.preferred_llm(core.config, agent, task_type))
         cost = rules.llm_cost(core.config, model, count)
@@ -39,7 +40,7 @@ class Spending:
         def spend(now: int) -> Charge:
             if cost == 0:
                 return Charge(agent, task_type, model, count, tokens(0),
-                              tokens(core.tokens(agent)), None)
+                              tokens(core.tokens(agent)), None, note)
             last_at, cumulative = store.windows.latest(agent)
             at = max(now, last_at)  # windows need time to move forward per agent
             hourly, daily = core.window_usage(agent, at, latest=(last_at, cumulative))
@@ -54,7 +55,7 @@ class Spending:
             )
             store.windows.record(agent, at, cost, cumulative + cost, seq)
             return Charge(agent, task_type, model, count, tokens(cost),
-                          tokens(core.tokens(agent)), seq)
+                          tokens(core.tokens(agent)), seq, note)
 
         return core.operate("llm", request, key, spend, Charge, agent=agent, amount=cost,
                             accounts=[wallet(agent)])

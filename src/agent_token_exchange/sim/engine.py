@@ -26,7 +26,7 @@ from ..economy.config import Config
 from ..errors import IntegrityError, RateLimited, Refused, refusal_rule
 from ..ledger import SQLiteStore
 from ..ledger.transfers import Transfer
-from ..money import display_limit, format_amount, micro, to_micro
+from ..money import format_amount, micro, to_micro
 from ..service.exchange import Exchange
 from .scenario import PoolPlan, Scenario, build_config, team_names, template_of
 
@@ -373,7 +373,7 @@ class _Run:
         message = seed_message(exc)
         at = self.clock.now_us()
         self.refusals.append(RefusalLog(at, agent, kind, message,
-                                        f"[{self._log_time(at)}] WARN: {message}"))
+                                        f"[{self._log_time(at)}] WARN: {agent}: {message}"))
         self._block().refused += 1
         self.tally[agent]["refused_" + kind] += 1
 
@@ -418,7 +418,7 @@ class _Run:
 def seed_message(exc: Refused) -> str:
     """The seed's wording and number look: 'Transaction exceeds burst limit (660.0 > 500)'."""
     if isinstance(exc, RateLimited):
-        limit = display_limit(exc.limit)
+        limit = format_amount(exc.limit)  # the seed's look: 1000, not 1,000
         if exc.kind == "burst":
             return f"Transaction exceeds burst limit ({seed_number(exc.needed)} > {limit})"
         what = "Hourly" if exc.kind == "hourly" else "Daily"

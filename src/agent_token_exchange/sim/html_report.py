@@ -172,7 +172,7 @@ def _run_sections(run: dict[str, Any]) -> list[str]:
                   u["inference_tokens"], amount(u["spent"])]
                  for u in run["model_usage"][:400]], {3, 4, 5})]
     events = run["rate_limit_events"]
-    log = "\n".join(escape(e["agent"] + " " + e["log"]) for e in events[:200])
+    log = "\n".join(escape(e["log"]) for e in events[:200])
     more = f"\n… {len(events) - 200:,} more" if len(events) > 200 else ""
     out += [f"<h2>Rate-limit events ({len(events):,})</h2>",
             f"<pre>{log or 'none'}{more}</pre>"]
