@@ -17,6 +17,7 @@ The session starts where a user who ran ``make demo`` stands: in a directory hol
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -145,10 +146,8 @@ def test_the_readme_runs_as_pasted(tmp_path):
             ran.append(block)
     finally:
         shell.stdin.close()
-        try:
-            os.killpg(shell.pid, signal.SIGTERM)  # the shell and anything a block left behind
-        except ProcessLookupError:
-            pass
+        with contextlib.suppress(ProcessLookupError):  # the shell, and what a block left
+            os.killpg(shell.pid, signal.SIGTERM)
         shell.wait(timeout=30)
     outputs = {block.line: (logs / f"{blocks.index(block)}.out").read_text() for block in ran}
     said = "\n".join(outputs.values())

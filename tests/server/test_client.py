@@ -126,6 +126,19 @@ def run_cli(capsys, *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+def test_a_server_given_as_host_and_port_is_plain_http(service: Service, capsys):
+    """--server 127.0.0.1:PORT (no scheme, as people type it) reaches the exchange over
+    http://, and the client takes it the same way."""
+    hostport = service.url.removeprefix("http://")
+    code, out, err = run_cli(capsys, "balance", "claude", "--json", "--server", hostport,
+                             "--api-key", service.admin)
+    assert (code, err) == (0, "")
+    assert '"agent": "claude"' in out
+    with ExchangeClient(hostport, service.admin) as client:
+        assert client.url == service.url
+        assert client.balance("claude").agent == "claude"
+
+
 @pytest.mark.parametrize("command", [
     ["status"], ["balance", "claude"], ["history", "claude", "-n", "3"], ["limits", "claude"],
     ["pool", "list"], ["pool", "show", "pool-1"],

@@ -53,6 +53,9 @@ def llm_hint(ex: ExchangeAPI, agent: str, task_type: str, model: str | None) -> 
         count = largest_count(view.headroom, config.models[chosen].cost_per_1k)
     except (ExchangeError, KeyError):
         count = None
+    if count == 0:
+        return (f"No request on {chosen} would pass now: {tokens(view.headroom)} tokens left "
+                f"({binding_limit(view)}); {where}.")
     if count is not None:
         line += f": {count:,} inference tokens on {chosen}"
     return f"{line}; {where}."

@@ -246,7 +246,7 @@ def write_html(path: Path, payload: dict[str, Any], charts: list[tuple[str, Path
     title = f"Agent economy: {agents} agents over {payload['hours']} hours"
     seeds = _seeds({"seed": payload["seed"], "runs": runs,
                     **({"seeds": payload["summary"]["seeds"]} if "summary" in payload else {})})
-    start = payload["start"].replace("T", " ").replace("Z", " UTC")
+    start = payload["start"]  # ISO-8601 UTC with Z, as every output writes a time
     intro = (f"Scenario “{payload['scenario']}”, from {start}; "
              + (f"{runs} runs ({seeds})" if runs > 1 else seeds)
              + (f" per value of {payload['sweep']['key']}" if "sweep" in payload else ""))
