@@ -126,11 +126,14 @@ def test_human_output_has_the_seeds_feel(cli):
 
 
 def test_refusal_json_and_exit_code(cli):
-    """A refusal exits 1 with a JSON error carrying its code and message."""
+    """A refusal exits 1 with a JSON error carrying its code, message and what to do."""
     result = cli("llm", "claude", "coding", "44000", "--json")
     assert result.code == 1
     assert result.json == {"ok": False, "error": {
-        "code": "burst_limit", "message": "Exceeds burst limit (660.00 > 500)"}}
+        "code": "burst_limit", "message": "Exceeds burst limit (660.00 > 500)",
+        "hint": "The largest request that would pass now costs 500.00 tokens (the burst "
+                "limit): 33,333 inference tokens on claude-opus; see `token-exchange limits "
+                "claude`."}}
 
 
 BAD_INPUTS = [

@@ -76,13 +76,13 @@ _STYLE = {EXIT_REFUSED: "bold yellow", EXIT_INTEGRITY: "bold red"}
 
 
 def emit_error(error: ExchangeError, as_json: bool, hint: str = "") -> int:
-    """Print ``error`` as the CLI shows it (and, on a terminal, a ``hint`` saying what to
-    do about it on the next line) and return its exit code from the registry."""
+    """Print ``error`` as the CLI shows it, with a ``hint`` saying what to do about it (the
+    next line, or "hint" in the JSON error), and return its exit code from the registry."""
     code = exit_code_for(error)
     if as_json:
-        sys.stdout.write(json.dumps(
-            {"ok": False, "error": {"code": error.code, "message": error.message}},
-            ensure_ascii=False) + "\n")
+        detail = {"code": error.code, "message": error.message, **({"hint": hint} if hint
+                                                                     else {})}
+        sys.stdout.write(json.dumps({"ok": False, "error": detail}, ensure_ascii=False) + "\n")
     else:
         stderr.print(_PREFIX.get(code, "error: ") + error.message, markup=False,
                      style=_STYLE.get(code, "red"))

@@ -8,16 +8,19 @@ reads are consistent with each other. Amounts, seq and notes stay the first call
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..economy.accounts import pool_account, wallet
 from ..economy.records import PoolView
 from ..money import tokens
 
+if TYPE_CHECKING:
+    from .operations import Core
+
 R = TypeVar("R")
 
 
-def as_replay(core: Any, result: R) -> R:
+def as_replay(core: Core, result: R) -> R:
     """``result`` (a record a write returned before) as a replay returns it."""
     if not dataclasses.is_dataclass(result) or isinstance(result, type) \
             or "replayed" not in _names(result):
@@ -25,7 +28,7 @@ def as_replay(core: Any, result: R) -> R:
     return _current(core, dataclasses.replace(result, replayed=True))  # type: ignore[type-var]
 
 
-def _current(core: Any, record: Any) -> Any:
+def _current(core: Core, record: Any) -> Any:
     """``record`` with its balance figures read now: an agent's ``tokens``, a pool's
     ``pool_balance``, a whole pool view, and the same in nested records (refunds)."""
     from .queries import pool_view  # queries imports operations, which imports this
