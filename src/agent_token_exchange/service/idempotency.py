@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from ..errors import Refused
 from ..formats.json_codec import from_exact_json, to_exact_json
+from ..money import display_amount
 
 R = TypeVar("R")
 
@@ -68,16 +69,14 @@ def refusal_from_record(record: dict[str, Any]) -> Refused:
 def conflict_message(key: str, first: dict[str, Any]) -> str:
     """Plain words for a key reused with a different request: what the key already
     settled (``first``: its stored outcome) and that nothing changed."""
-    from ..money import display_amount
-
     kind, _, name = key.partition(":")
     if kind == "commit":
         if "agent" in first and "amount" in first:
             what = (f"already paid: {display_amount(int(first['amount']))} tokens to "
                     f"{first['agent']} for {str(first.get('description', ''))[:60]!r}"
                     + (f" in {first['project']}" if first.get("project") else ""))
-        else:
-            what = "already sent"
+        else:  # its first outcome was a refusal (a contract's budget ran out)
+            what = f"already sent and refused ({first.get('message', 'refused')})"
         return (f"commit {name[:12]}… was {what}; this request names a different author, "
                 "project or message, and a commit pays once: nothing changed")
     if kind == "issue":
