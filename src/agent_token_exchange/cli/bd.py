@@ -20,11 +20,10 @@ from ..money import format_tokens
 from ..money import tokens as as_tokens
 from ..service.home import find_home
 from . import replies
-from .options import ExchangeOptions, exchange_options, open_from
+from .options import ExchangeOptions, command_group, exchange_options, open_from
 from .output import count, emit_json, stdout, table, tokens
 
-bd_app = typer.Typer(name="bd", help="Rewards for closing beads (bd) issues.",
-                     no_args_is_help=True)
+bd_app = command_group("bd", "Rewards for closing beads (bd) issues.")
 
 Beads = Annotated[Path | None, typer.Option(
     "--beads", metavar="PATH", help="A .beads folder or issues.jsonl file (default: bd --json "

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from ..api import ExchangeAPI
+from ..economy.records import AgentStatus, Charge, HistoryEntry, Limits, Wallet
 from ..errors import EXIT_INTEGRITY, IntegrityError, InvalidInput, Refused
 from ..formats.json_codec import to_json
 from ..ledger import redact
@@ -16,7 +18,7 @@ from ..service.lifecycle import init_exchange
 from . import replies
 from .advice import binding_limit, llm_hint
 from .arguments import Agent, Amount, Description, IdempotencyKey, InferenceTokens, TaskType
-from .options import ExchangeOptions, exchange_options, open_from
+from .options import ExchangeOptions, exchange_options, open_from, respond
 from .output import (
     compact,
     count,
@@ -71,19 +73,8 @@ def status(*, opts: ExchangeOptions) -> None:
 
     Example: token-exchange status
     """
-    with open_from(opts) as ex:
-        rows = ex.status()
-    if opts.json:
-        emit_json({"agents": [to_json(row) for row in rows]})
-        return
-    grid = table("Agent Token Exchange", "Agent", "Level", "Tokens", "Earned", "Spent",
-                 "Hourly used", "Daily used", right=("Tokens", "Earned", "Spent",
-                                                    "Hourly used", "Daily used"))
-    for row in rows:
-        grid.add_row(row.agent, f"L{row.level}", tokens(row.tokens), tokens(row.earned),
-                     tokens(row.spent), f"{compact(row.hourly_used)}/{compact(row.hourly_limit)}",
-                     f"{compact(row.daily_used)}/{compact(row.daily_limit)}")
-    stdout.print(grid)
+    respond(opts, lambda ex: ex.status(), _print_status,
+            json_as=lambda rows: {"agents": to_json(rows)})
 
 
 @exchange_options
@@ -92,13 +83,7 @@ def balance(agent: Agent, *, opts: ExchangeOptions) -> None:
 
     Example: token-exchange balance claude
     """
-    with open_from(opts) as ex:
-        wallet = ex.balance(agent)
-    if opts.json:
-        emit_json(to_json(wallet))
-        return
-    stdout.print(f"💰 {wallet.agent}: {tokens(wallet.tokens)} tokens "
-                 f"(earned {tokens(wallet.earned)}, spent {tokens(wallet.spent)})")
+    respond(opts, lambda ex: ex.balance(agent), _print_wallet)
 
 
 @exchange_options
@@ -112,16 +97,8 @@ def history(
 
     Example: token-exchange history builder --limit 5
     """
-    with open_from(opts) as ex:
-        entries = ex.history(agent, limit)
-    if opts.json:
-        emit_json({"agent": agent, "transactions": [to_json(e) for e in entries]})
-        return
-    grid = table(f"{agent}: last {count(len(entries), 'transaction')}", "Time", "Type",
-                 "Amount", "Description", "Project", right=("Amount",))
-    for e in entries:
-        grid.add_row(when(e.at), e.type, signed(e.amount), e.description, e.project or "")
-    stdout.print(grid)
+    respond(opts, lambda ex: ex.history(agent, limit), lambda rows: _print_history(agent, rows),
+            json_as=lambda rows: {"agent": agent, "transactions": to_json(rows)})
 
 
 @exchange_options
@@ -145,13 +122,9 @@ def commit(
 
     Example: token-exchange commit claude@aygp-dr.ai nexushive-setup "hotfix: security patch"
     """
-    with open_from(opts) as ex:
-        paid = ex.commit(author_email, project, message, sha)
-    if opts.json:
-        emit_json(to_json(paid))
-        return
-    replies.payment(paid, f"commit {sha[:12]} to {project}" if sha else
-                    f"a commit to {project}")
+    respond(opts, lambda ex: ex.commit(author_email, project, message, sha),
+            lambda paid: replies.payment(paid, f"commit {sha[:12]} to {project}" if sha
+                                         else f"a commit to {project}"))
 
 
 @exchange_options
@@ -172,17 +145,14 @@ def llm(
 
     Example: token-exchange llm zero coding 5000
     """
-    with open_from(opts) as ex:
+    def spend(ex: ExchangeAPI) -> Charge:
         try:
-            charge = ex.llm(agent, task_type, token_count, model,
-                            idempotency_key=idempotency_key)
-        except Refused as exc:
+            return ex.llm(agent, task_type, token_count, model, idempotency_key=idempotency_key)
+        except Refused as exc:  # say what would pass, while the exchange is open
             hint = llm_hint(ex, agent, task_type, model)
             raise typer.Exit(emit_error(exc, opts.json, hint)) from None
-    if opts.json:
-        emit_json(to_json(charge))
-        return
-    replies.charge(charge)
+
+    respond(opts, spend, replies.charge)
 
 
 @exchange_options
@@ -200,12 +170,9 @@ def award(
 
     Example: token-exchange award builder 150 beads-integration "Closed issue"
     """
-    with open_from(opts) as ex:
-        paid = ex.award(agent, amount, source, description, idempotency_key=idempotency_key)
-    if opts.json:
-        emit_json(to_json(paid))
-        return
-    replies.payment(paid, f"{description!r} from {source}")
+    respond(opts, lambda ex: ex.award(agent, amount, source, description,
+                                      idempotency_key=idempotency_key),
+            lambda paid: replies.payment(paid, f"{description!r} from {source}"))
 
 
 @exchange_options
@@ -214,26 +181,7 @@ def limits(agent: Agent, *, opts: ExchangeOptions) -> None:
 
     Example: token-exchange limits claude
     """
-    with open_from(opts) as ex:
-        view = ex.limits(agent)
-    if opts.json:
-        emit_json(to_json(view))
-        return
-    grid = table(f"Rate limits for {agent} (wallet {tokens(view.tokens)} tokens)", "Limit",
-                 "Used", "Allowed", "Left", right=("Used", "Allowed", "Left"))
-    grid.add_row("hourly (rolling 60 min)", tokens(view.hourly_used), tokens(view.hourly_limit),
-                 tokens(max(view.hourly_limit - view.hourly_used, ZERO)))
-    grid.add_row("daily (rolling 24 h)", tokens(view.daily_used), tokens(view.daily_limit),
-                 tokens(max(view.daily_limit - view.daily_used, ZERO)))
-    grid.add_row("burst (one request)", "", tokens(view.burst_limit), "")
-    grid.add_row("reserve (kept back in the wallet)", "", f"{tokens(view.reserve)} kept",
-                 tokens(max(view.tokens - view.reserve, ZERO)))
-    stdout.print(grid)
-    stdout.print(f"Largest spend allowed now: {tokens(view.headroom)} tokens (set by "
-                 f"{binding_limit(view)}). Refusals: {view.refusals_last_hour:,} in the last "
-                 f"hour, {view.refusals_last_day:,} in the last day.")
-    for refusal in view.recent_refusals:
-        stdout.print(f"  [{when(refusal.at)}] 🚫 {refusal.message}", markup=False)
+    respond(opts, lambda ex: ex.limits(agent), _print_limits)
 
 
 @exchange_options
@@ -267,3 +215,48 @@ def doctor(
             stderr.print(f"integrity problem: {failed} invariant check(s) failed", markup=False)
     if failed:
         raise typer.Exit(EXIT_INTEGRITY)
+
+
+# -- what each command prints without --json ------------------------------------------------
+
+
+def _print_status(rows: list[AgentStatus]) -> None:
+    grid = table("Agent Token Exchange", "Agent", "Level", "Tokens", "Earned", "Spent",
+                 "Hourly used", "Daily used", right=("Tokens", "Earned", "Spent",
+                                                    "Hourly used", "Daily used"))
+    for row in rows:
+        grid.add_row(row.agent, f"L{row.level}", tokens(row.tokens), tokens(row.earned),
+                     tokens(row.spent), f"{compact(row.hourly_used)}/{compact(row.hourly_limit)}",
+                     f"{compact(row.daily_used)}/{compact(row.daily_limit)}")
+    stdout.print(grid)
+
+
+def _print_wallet(wallet: Wallet) -> None:
+    stdout.print(f"💰 {wallet.agent}: {tokens(wallet.tokens)} tokens "
+                 f"(earned {tokens(wallet.earned)}, spent {tokens(wallet.spent)})")
+
+
+def _print_history(agent: str, entries: list[HistoryEntry]) -> None:
+    grid = table(f"{agent}: last {count(len(entries), 'transaction')}", "Time", "Type",
+                 "Amount", "Description", "Project", right=("Amount",))
+    for e in entries:
+        grid.add_row(when(e.at), e.type, signed(e.amount), e.description, e.project or "")
+    stdout.print(grid)
+
+
+def _print_limits(view: Limits) -> None:
+    grid = table(f"Rate limits for {view.agent} (wallet {tokens(view.tokens)} tokens)",
+                 "Limit", "Used", "Allowed", "Left", right=("Used", "Allowed", "Left"))
+    grid.add_row("hourly (rolling 60 min)", tokens(view.hourly_used), tokens(view.hourly_limit),
+                 tokens(max(view.hourly_limit - view.hourly_used, ZERO)))
+    grid.add_row("daily (rolling 24 h)", tokens(view.daily_used), tokens(view.daily_limit),
+                 tokens(max(view.daily_limit - view.daily_used, ZERO)))
+    grid.add_row("burst (one request)", "", tokens(view.burst_limit), "")
+    grid.add_row("reserve (kept back in the wallet)", "", f"{tokens(view.reserve)} kept",
+                 tokens(max(view.tokens - view.reserve, ZERO)))
+    stdout.print(grid)
+    stdout.print(f"Largest spend allowed now: {tokens(view.headroom)} tokens (set by "
+                 f"{binding_limit(view)}). Refusals: {view.refusals_last_hour:,} in the last "
+                 f"hour, {view.refusals_last_day:,} in the last day.")
+    for refusal in view.recent_refusals:
+        stdout.print(f"  [{when(refusal.at)}] 🚫 {refusal.message}", markup=False)

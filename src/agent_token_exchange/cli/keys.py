@@ -7,16 +7,12 @@ from typing import Annotated
 
 import typer
 
+from ..economy.records import ApiKey, IssuedKey
 from ..formats.json_codec import to_json
-from ..service.api_keys import KeyRing
-from .options import ExchangeOptions, exchange_options, open_local
-from .output import done, emit_json, replayed, stderr, stdout, table, when
+from .options import ExchangeOptions, command_group, exchange_options, open_local, respond
+from .output import done, replayed, stderr, stdout, table, when
 
-keys_app = typer.Typer(
-    name="keys",
-    help="API keys for the HTTP service: one per agent, or admin keys.",
-    no_args_is_help=True,
-)
+keys_app = command_group("keys", "API keys for the HTTP service: one per agent, or admin keys.")
 
 
 @keys_app.command("create")
@@ -38,12 +34,11 @@ def create(
 
     Example: token-exchange keys create claude
     """
-    with open_local(opts) as ex:
-        issued = KeyRing(ex.store, ex.config, ex.clock).create(
-            agent=agent, admin=admin, label=label)
-    if opts.json:
-        emit_json(to_json(issued))
-        return
+    respond(opts, lambda ex: ex.keys.create(agent=agent, admin=admin, label=label),
+            _print_issued, opener=open_local)
+
+
+def _print_issued(issued: IssuedKey) -> None:
     who = "admin" if issued.admin else f"agent {issued.agent}"
     stderr.print(f"✅ Created key {issued.key_id} for {who}. It is shown only this once; "
                  "send it as Authorization: Bearer <key>, or log in to the dashboard at "
@@ -58,11 +53,11 @@ def list_keys(*, opts: ExchangeOptions) -> None:
 
     Example: token-exchange keys list
     """
-    with open_local(opts) as ex:
-        keys = KeyRing(ex.store, ex.config, ex.clock).list()
-    if opts.json:
-        emit_json({"keys": [to_json(k) for k in keys]})
-        return
+    respond(opts, lambda ex: ex.keys.list(), _print_keys, opener=open_local,
+            json_as=lambda keys: {"keys": to_json(keys)})
+
+
+def _print_keys(keys: list[ApiKey]) -> None:
     grid = table("API keys", "Id", "Holder", "Label", "Created", "State")
     for k in keys:
         grid.add_row(k.key_id, "admin" if k.admin else str(k.agent), k.label,
@@ -77,15 +72,15 @@ def revoke(key_id: Annotated[str, typer.Argument(
         metavar="KEY_ID", show_default=False,
         help="The key's 12-character id (`token-exchange keys list` shows them).")],
         *, opts: ExchangeOptions) -> None:
-    """Revoke a key by its id; requests with it are refused at once (401).
+    """Revoke a key by its id; requests with it are refused at once (401). Revoking it
+    again changes nothing and says so.
 
     Example: token-exchange keys revoke 3f9a1c2b7d4e
     """
-    with open_local(opts) as ex:
-        key = KeyRing(ex.store, ex.config, ex.clock).revoke(key_id)
-    if opts.json:
-        emit_json(to_json(key))
-        return
+    respond(opts, lambda ex: ex.keys.revoke(key_id), _print_revoked, opener=open_local)
+
+
+def _print_revoked(key: ApiKey) -> None:
     if key.replayed:
         replayed(f"Key {key.key_id} was already revoked (at {when(key.revoked_at or 0)}); "
                  "nothing changed")

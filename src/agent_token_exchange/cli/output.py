@@ -80,8 +80,7 @@ def emit_error(error: ExchangeError, as_json: bool, hint: str = "") -> int:
     next line, or "hint" in the JSON error), and return its exit code from the registry."""
     code = exit_code_for(error)
     if as_json:
-        detail = {"code": error.code, "message": error.message, **({"hint": hint} if hint
-                                                                     else {})}
+        detail = {**error.to_dict(), **({"hint": hint} if hint else {})}
         sys.stdout.write(json.dumps({"ok": False, "error": detail}, ensure_ascii=False) + "\n")
     else:
         stderr.print(_PREFIX.get(code, "error: ") + error.message, markup=False,

@@ -19,18 +19,15 @@ from .arguments import (
     Model,
     PoolId,
 )
-from .options import ExchangeOptions, exchange_options, open_from
-from .output import emit_json, stdout, table, tokens, when
+from .options import ExchangeOptions, command_group, exchange_options, respond
+from .output import stdout, table, tokens, when
 
 # So that "-5" reaches the amount parser (which says why it is wrong) instead of being
 # taken for an unknown option.
 NEGATIVE_NUMBERS_ARE_ARGUMENTS = {"ignore_unknown_options": True}
 
-pool_app = typer.Typer(
-    name="pool",
-    help="Team pools: agents put tokens together for expensive models, credited pro rata.",
-    no_args_is_help=True,
-)
+pool_app = command_group(
+    "pool", "Team pools: agents put tokens together for expensive models, credited pro rata.")
 
 
 @pool_app.command("create", context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
@@ -50,13 +47,9 @@ def create(
 
     Example: token-exchange pool create opus-team claude 100
     """
-    with open_from(opts) as ex:
-        view = ex.pool_create(name, creator, min_contribution,
-                              idempotency_key=idempotency_key)
-    if opts.json:
-        emit_json(to_json(view))
-        return
-    replies.pool_created(view, creator)
+    respond(opts, lambda ex: ex.pool_create(name, creator, min_contribution,
+                                            idempotency_key=idempotency_key),
+            lambda view: replies.pool_created(view, creator))
 
 
 @pool_app.command("join")
@@ -67,12 +60,8 @@ def join(pool_id: PoolId, agent: Agent, idempotency_key: IdempotencyKey = None, 
 
     Example: token-exchange pool join pool-1 builder
     """
-    with open_from(opts) as ex:
-        view = ex.pool_join(pool_id, agent, idempotency_key=idempotency_key)
-    if opts.json:
-        emit_json(to_json(view))
-        return
-    replies.pool_joined(view, agent)
+    respond(opts, lambda ex: ex.pool_join(pool_id, agent, idempotency_key=idempotency_key),
+            lambda view: replies.pool_joined(view, agent))
 
 
 @pool_app.command("contribute", context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
@@ -83,12 +72,9 @@ def contribute(pool_id: PoolId, agent: Member, amount: Amount,
 
     Example: token-exchange pool contribute pool-1 claude 600
     """
-    with open_from(opts) as ex:
-        done = ex.pool_contribute(pool_id, agent, amount, idempotency_key=idempotency_key)
-    if opts.json:
-        emit_json(to_json(done))
-        return
-    replies.contribution(done)
+    respond(opts, lambda ex: ex.pool_contribute(pool_id, agent, amount,
+                                                idempotency_key=idempotency_key),
+            replies.contribution)
 
 
 @pool_app.command("spend", context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
@@ -100,13 +86,9 @@ def spend(pool_id: PoolId, model: Model, token_count: InferenceTokens,
 
     Example: token-exchange pool spend pool-1 claude-opus 10000 "complex analysis"
     """
-    with open_from(opts) as ex:
-        done = ex.pool_spend(pool_id, model, token_count, description,
-                             idempotency_key=idempotency_key)
-    if opts.json:
-        emit_json(to_json(done))
-        return
-    replies.pool_spend(done)
+    respond(opts, lambda ex: ex.pool_spend(pool_id, model, token_count, description,
+                                           idempotency_key=idempotency_key),
+            replies.pool_spend)
 
 
 @pool_app.command("show")
@@ -116,12 +98,7 @@ def show(pool_id: PoolId, *, opts: ExchangeOptions) -> None:
 
     Example: token-exchange pool show pool-1
     """
-    with open_from(opts) as ex:
-        view = ex.pool_show(pool_id)
-    if opts.json:
-        emit_json(to_json(view))
-        return
-    _print_pool(view)
+    respond(opts, lambda ex: ex.pool_show(pool_id), _print_pool)
 
 
 @pool_app.command("list")
@@ -131,18 +108,8 @@ def list_pools(*, opts: ExchangeOptions) -> None:
 
     Example: token-exchange pool list
     """
-    with open_from(opts) as ex:
-        views = ex.pool_list()
-    if opts.json:
-        emit_json({"pools": [to_json(v) for v in views]})
-        return
-    grid = table("Pools", "Id", "Name", "Creator", "Balance", "Contributed", "Spent", "Members",
-                 "State", right=("Balance", "Contributed", "Spent"))
-    for v in views:
-        grid.add_row(v.id, v.name, v.creator, tokens(v.balance), tokens(v.total_contributed),
-                     tokens(v.total_spent), ", ".join(m.agent for m in v.members),
-                     "dissolved" if v.dissolved_at else "open")
-    stdout.print(grid)
+    respond(opts, lambda ex: ex.pool_list(), _print_pools,
+            json_as=lambda views: {"pools": to_json(views)})
 
 
 @pool_app.command("dissolve")
@@ -153,12 +120,18 @@ def dissolve(pool_id: PoolId, idempotency_key: IdempotencyKey = None, *,
 
     Example: token-exchange pool dissolve pool-1
     """
-    with open_from(opts) as ex:
-        done = ex.pool_dissolve(pool_id, idempotency_key=idempotency_key)
-    if opts.json:
-        emit_json(to_json(done))
-        return
-    replies.dissolution(done)
+    respond(opts, lambda ex: ex.pool_dissolve(pool_id, idempotency_key=idempotency_key),
+            replies.dissolution)
+
+
+def _print_pools(views: list[PoolView]) -> None:
+    grid = table("Pools", "Id", "Name", "Creator", "Balance", "Contributed", "Spent", "Members",
+                 "State", right=("Balance", "Contributed", "Spent"))
+    for v in views:
+        grid.add_row(v.id, v.name, v.creator, tokens(v.balance), tokens(v.total_contributed),
+                     tokens(v.total_spent), ", ".join(m.agent for m in v.members),
+                     "dissolved" if v.dissolved_at else "open")
+    stdout.print(grid)
 
 
 def _print_pool(view: PoolView) -> None:

@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 
 from ..errors import InvalidInput
-from ..service.api_keys import KeyRing
 from .options import ExchangeOptions, exchange_options, local_home, open_local
 from .output import stderr
 
@@ -52,7 +51,7 @@ def serve(
     stderr.print(f"Dashboard: {url}#key=<key> (a key from `token-exchange keys create`)",
                  markup=False, style="bold")
     with open_local(opts) as ex:
-        active = [k for k in KeyRing(ex.store, ex.config, ex.clock).list() if k.active]
+        active = [k for k in ex.keys.list() if k.active]
     if not active:
         stderr.print("⚠️  No API keys yet: every request will get 401. Create one (in another "
                      "terminal): token-exchange keys create --admin", markup=False,

@@ -36,7 +36,6 @@ from ..errors import (
 )
 from ..formats.json_codec import to_json
 from ..ledger import SCHEMA_VERSION
-from ..money import format_amount
 from ..service.api_keys import Principal
 from ..service.exchange import Exchange
 from ..service.lifecycle import exchange_opener
@@ -94,10 +93,8 @@ def error_response(error: ExchangeError) -> JSONResponse:
 
 
 def error_body(error: ExchangeError) -> dict[str, Any]:
-    """The registry's ``to_dict`` under ``error``, amounts as decimal strings."""
-    detail = {name: format_amount(value) if name in error.MONEY else value
-              for name, value in error.to_dict().items()}
-    return {"ok": False, "error": detail}
+    """The registry's ``to_dict`` under ``error`` (amounts as decimal strings)."""
+    return {"ok": False, "error": error.to_dict()}
 
 
 def create_app(

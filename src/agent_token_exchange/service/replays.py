@@ -25,7 +25,8 @@ def as_replay(core: Core, result: R) -> R:
     if not dataclasses.is_dataclass(result) or isinstance(result, type) \
             or "replayed" not in _names(result):
         return result
-    return _current(core, dataclasses.replace(result, replayed=True))  # type: ignore[type-var]
+    replay: R = _current(core, dataclasses.replace(result, replayed=True))
+    return replay
 
 
 def _current(core: Core, record: Any) -> Any:
