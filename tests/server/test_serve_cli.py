@@ -108,7 +108,6 @@ def test_serve_prints_the_dashboard_url_and_warns_without_keys(tmp_path):
     """serve prints a dashboard address ready to open with a #key= login, and warns (only)
     while the exchange has no API key."""
     from agent_token_exchange import open_exchange
-    from agent_token_exchange.service.api_keys import KeyRing
 
     init_exchange(tmp_path)
     port = free_port()
@@ -116,6 +115,6 @@ def test_serve_prints_the_dashboard_url_and_warns_without_keys(tmp_path):
     assert f"Dashboard: http://127.0.0.1:{port}/#key=<key>" in err
     assert "No API keys yet" in err and "keys create --admin" in err
     with open_exchange(tmp_path) as ex:
-        KeyRing(ex.store, ex.config, ex.clock).create(admin=True)
+        ex.keys.create(admin=True)
     err = _serve_stderr(tmp_path, port)
     assert f"http://127.0.0.1:{port}/#key=" in err and "No API keys yet" not in err
