@@ -62,7 +62,8 @@ class Core:
         pool_id: str | None = None, amount: int | None = None,
         accounts: Iterable[str] | Callable[[], list[str]] = (),
     ) -> R:
-        """Run ``body`` in one transaction, applying each idempotency key at most once.
+        """Run ``body`` in one transaction, applying each idempotency key at most once:
+        a replay returns the first result marked ``replayed``, its balances read now.
 
         A refusal undoes whatever ``body`` wrote, then records the refusal event (and,
         under a key, the refusal as the key's first result) before it is raised.
