@@ -100,7 +100,8 @@ def test_the_json_codec_writes_amounts_as_decimal_strings_and_reads_them_back():
         "id": "pool-1", "name": "team", "creator": "claude", "min_contribution": "0.5",
         "balance": "450", "total_contributed": "450", "total_spent": "0",
         "created_at": "2026-01-01T00:00:00Z", "dissolved_at": None,
-        "members": [{"agent": "claude", "contributed": "450", "share_percent": "100.00"}]}
+        "members": [{"agent": "claude", "contributed": "450", "share_percent": "100.00"}],
+        "replayed": False}
     assert from_json(PoolView, data) == view
 
 

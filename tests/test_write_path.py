@@ -5,6 +5,7 @@ one changing nothing, every caller answered with its own outcome)."""
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import pytest
 
@@ -81,8 +82,12 @@ def test_a_batch_decides_in_order_and_a_refusal_in_it_changes_nothing(exchange, 
     assert second.outcome().seq == first.outcome().seq + 1
     with pytest.raises(RateLimited):
         third.outcome()
-    assert replay.outcome() == first.outcome()
-    assert ex.balance("zero").tokens == before - 2 * first.outcome().amount
+    now = before - 2 * first.outcome().amount
+    assert ex.balance("zero").tokens == now
+    # The replay is the first charge, marked as a replay, with the balance as it is now.
+    assert replay.outcome().replayed and replay.outcome().tokens == now
+    assert replace(replay.outcome(), replayed=False, tokens=first.outcome().tokens) \
+        == first.outcome()
     assert [r.code for r in ex.refusals("zero")] == ["hourly_limit"]
     assert ex.doctor().healthy and ex.audit().intact
 

@@ -110,17 +110,21 @@ def test_unknown_agent_and_pool_are_404_bad_input_422(service: Service):
 
 
 def test_idempotency_key_replays_the_first_result_and_conflicts_on_change(service: Service):
-    """Same key, same request: the first result, charged once. Same key, other request: 409."""
+    """Same key, same request: the first result marked as a replay, charged once. Same key,
+    other request: 409 in plain words."""
     headers = {"Idempotency-Key": "api-test-1"}
     with service.as_agent("spark") as http:
         first = http.post("/v1/agents/spark/llm", json=LLM, headers=headers)
         again = http.post("/v1/agents/spark/llm", json=LLM, headers=headers)
-        assert first.json() == again.json()
+        assert first.json()["replayed"] is False
+        assert again.json() == {**first.json(), "replayed": True}
         assert http.get("/v1/agents/spark").json()["spent"] == first.json()["amount"]
         other = http.post("/v1/agents/spark/llm", headers=headers,
                           json={"task_type": "coding", "token_count": 6000})
     assert other.status_code == 409
     assert other.json()["error"]["code"] == "idempotency_conflict"
+    assert other.json()["error"]["message"].startswith(
+        "idempotency key 'api-test-1' was already used for a different request")
 
 
 def test_admin_routes_pay_commits_awards_and_issues(fresh_service: Service):

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
-from ..clock import iso_utc
-from ..economy.records import PoolDissolution, PoolSpend, PoolView
+from typing import Annotated
+
+import typer
+
+from ..economy.records import PoolView
 from ..formats.json_codec import to_json
-from ..money import display_amount, micro
+from . import replies
+from .arguments import (
+    Agent,
+    Amount,
+    Description,
+    IdempotencyKey,
+    InferenceTokens,
+    Member,
+    Model,
+    PoolId,
+)
 from .options import ExchangeOptions, command_group, exchange_options, respond
-from .output import stdout, table, tokens
+from .output import stdout, table, tokens, when
 
 # So that "-5" reaches the amount parser (which says why it is wrong) instead of being
 # taken for an unknown option.
@@ -19,55 +32,68 @@ pool_app = command_group(
 
 @pool_app.command("create", context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
 @exchange_options
-def create(name: str, creator: str, min_contribution: str, *, opts: ExchangeOptions) -> None:
+def create(
+    name: Annotated[str, typer.Argument(metavar="NAME", show_default=False,
+                                        help="A name for the pool (its id is made for it).")],
+    creator: Annotated[str, typer.Argument(metavar="CREATOR", show_default=False,
+                                           help="The agent creating it; its first member.")],
+    min_contribution: Annotated[str, typer.Argument(
+        metavar="MIN_CONTRIBUTION", show_default=False,
+        help="The least a member may put in at once, in exchange tokens (100).")],
+    idempotency_key: IdempotencyKey = None,
+    *, opts: ExchangeOptions,
+) -> None:
     """Create a pool; the creator is its first member.
 
     Example: token-exchange pool create opus-team claude 100
     """
-    respond(opts, lambda ex: ex.pool_create(name, creator, min_contribution), lambda view:
-            stdout.print(f"✅ Created {view.id} ({view.name}) with {creator}; minimum "
-                         f"contribution {tokens(view.min_contribution)}"))
+    respond(opts, lambda ex: ex.pool_create(name, creator, min_contribution,
+                                            idempotency_key=idempotency_key),
+            lambda view: replies.pool_created(view, creator))
 
 
 @pool_app.command("join")
 @exchange_options
-def join(pool_id: str, agent: str, *, opts: ExchangeOptions) -> None:
+def join(pool_id: PoolId, agent: Agent, idempotency_key: IdempotencyKey = None, *,
+         opts: ExchangeOptions) -> None:
     """Join a pool as a member (joining twice changes nothing).
 
     Example: token-exchange pool join pool-1 builder
     """
-    respond(opts, lambda ex: ex.pool_join(pool_id, agent), lambda view:
-            stdout.print(f"✅ {agent} is a member of {view.id}; members: "
-                         + ", ".join(m.agent for m in view.members)))
+    respond(opts, lambda ex: ex.pool_join(pool_id, agent, idempotency_key=idempotency_key),
+            lambda view: replies.pool_joined(view, agent))
 
 
 @pool_app.command("contribute", context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
 @exchange_options
-def contribute(pool_id: str, agent: str, amount: str, *, opts: ExchangeOptions) -> None:
+def contribute(pool_id: PoolId, agent: Member, amount: Amount,
+               idempotency_key: IdempotencyKey = None, *, opts: ExchangeOptions) -> None:
     """Move tokens from a member's wallet into the pool (the reserve applies).
 
     Example: token-exchange pool contribute pool-1 claude 600
     """
-    respond(opts, lambda ex: ex.pool_contribute(pool_id, agent, amount), lambda done:
-            stdout.print(f"✅ {agent} contributed {tokens(done.amount)} to {pool_id} "
-                         f"(pool {tokens(done.pool_balance)}, {agent} {tokens(done.tokens)})"))
+    respond(opts, lambda ex: ex.pool_contribute(pool_id, agent, amount,
+                                                idempotency_key=idempotency_key),
+            replies.contribution)
 
 
 @pool_app.command("spend", context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
 @exchange_options
-def spend(pool_id: str, model: str, token_count: str, description: str, *,
+def spend(pool_id: PoolId, model: Model, token_count: InferenceTokens,
+          description: Description, idempotency_key: IdempotencyKey = None, *,
           opts: ExchangeOptions) -> None:
     """Spend pool tokens on a model; each contributor is credited in proportion.
 
     Example: token-exchange pool spend pool-1 claude-opus 10000 "complex analysis"
     """
-    respond(opts, lambda ex: ex.pool_spend(pool_id, model, token_count, description),
-            _print_spend)
+    respond(opts, lambda ex: ex.pool_spend(pool_id, model, token_count, description,
+                                           idempotency_key=idempotency_key),
+            replies.pool_spend)
 
 
 @pool_app.command("show")
 @exchange_options
-def show(pool_id: str, *, opts: ExchangeOptions) -> None:
+def show(pool_id: PoolId, *, opts: ExchangeOptions) -> None:
     """A pool's balance, members, contributions and credit shares.
 
     Example: token-exchange pool show pool-1
@@ -88,21 +114,14 @@ def list_pools(*, opts: ExchangeOptions) -> None:
 
 @pool_app.command("dissolve")
 @exchange_options
-def dissolve(pool_id: str, *, opts: ExchangeOptions) -> None:
+def dissolve(pool_id: PoolId, idempotency_key: IdempotencyKey = None, *,
+             opts: ExchangeOptions) -> None:
     """Close a pool and refund what is left to contributors in proportion.
 
     Example: token-exchange pool dissolve pool-1
     """
-    respond(opts, lambda ex: ex.pool_dissolve(pool_id), _print_dissolution)
-
-
-def _print_spend(done: PoolSpend) -> None:
-    stdout.print(f"✅ {done.pool_id} spent {display_amount(micro(done.amount))} tokens on "
-                 f"{done.model} for {done.inference_tokens} tokens (pool "
-                 f"{tokens(done.pool_balance)} left)")
-    for credit in done.credits:
-        stdout.print(f"   {credit.agent}: {credit.share_percent}% credit "
-                     f"({tokens(credit.credited)} tokens)")
+    respond(opts, lambda ex: ex.pool_dissolve(pool_id, idempotency_key=idempotency_key),
+            replies.dissolution)
 
 
 def _print_pools(views: list[PoolView]) -> None:
@@ -115,14 +134,8 @@ def _print_pools(views: list[PoolView]) -> None:
     stdout.print(grid)
 
 
-def _print_dissolution(done: PoolDissolution) -> None:
-    stdout.print(f"✅ Dissolved {done.pool_id}; refunded {tokens(done.amount)}")
-    for refund in done.refunds:
-        stdout.print(f"   {refund.agent}: +{tokens(refund.amount)} (now {tokens(refund.tokens)})")
-
-
 def _print_pool(view: PoolView) -> None:
-    state = f"dissolved {iso_utc(view.dissolved_at)}" if view.dissolved_at else "open"
+    state = f"dissolved {when(view.dissolved_at)}" if view.dissolved_at else "open"
     stdout.print(f"{view.id} — {view.name} (creator {view.creator}, {state})")
     stdout.print(f"Balance {tokens(view.balance)} · contributed {tokens(view.total_contributed)}"
                  f" · spent {tokens(view.total_spent)} · minimum {tokens(view.min_contribution)}")

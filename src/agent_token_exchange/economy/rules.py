@@ -29,6 +29,18 @@ def preferred_llm(config: Config, agent: str, task_type: str) -> str:
     return spec.preferred_llms.get(task_type, spec.primary_llm)
 
 
+def model_note(config: Config, agent: str, task_type: str) -> str:
+    """Why a request that named no model got the one it did: nothing to say when the
+    agent has a model for the task type; else that its primary LLM stood in (any task
+    type is allowed, as in the seed), with the task types it has a model for."""
+    spec = config.agents[agent]
+    if task_type in spec.preferred_llms:
+        return ""
+    named = ", ".join(spec.preferred_llms) or "none"
+    return (f"{agent} has no model for task type {task_type!r}, so its primary model "
+            f"{spec.primary_llm} was used (task types with a model: {named})")
+
+
 def llm_cost(config: Config, model: str, token_count: int) -> int:
     """Cost in micro-tokens of ``token_count`` inference tokens, rounded half-up once."""
     if model not in config.models:

@@ -352,8 +352,9 @@ def _build(wallets: list[_Wallet], pools: list[_Pool],
                     amount=t.amount, description=text, project=t.project, model=t.model)
         report.append(
             f"{w.agent}: {display_amount(w.tokens)} tokens, earned {display_amount(w.earned)}, "
-            f"spent {display_amount(w.spent)}; {len(w.transactions)} transactions "
-            f"({skipped} pool contributions or zero amounts carried by pools.scm instead); "
+            f"spent {display_amount(w.spent)}; {len(w.transactions):,} "
+            f"transaction{'' if len(w.transactions) == 1 else 's'} "
+            f"({skipped:,} pool contributions or zero amounts carried by pools.scm instead); "
             f"start balance {display_amount(start)}"
             + (f", {display_amount(before_earned)} earned before the log" if before_earned
                else "")

@@ -137,7 +137,7 @@ def backfill(
             report.refused += 1
             report.problems.append(f"{commit.sha[:12]}: {exc.message}")
             continue
-        if paid.amount == 0:
+        if paid.amount == 0 or paid.replayed:
             report.already_paid += 1
         else:
             report.add(agent, paid.amount)
@@ -176,7 +176,10 @@ def post_commit_hook(home: Path | str | None, repo: Path | str | None,
             if paid is None:
                 line = f"token-exchange: {commit.sha[:12]} not paid: {reason}"
                 return False, line, {"sha": commit.sha, "paid": None, "reason": reason}
-        if paid.amount == 0:
+        if paid.replayed:
+            line = (f"token-exchange: {commit.sha[:12]} was already paid ({paid.agent} earned "
+                    f"{display_amount(micro(paid.amount))} tokens then); nothing paid again")
+        elif paid.amount == 0:
             line = f"token-exchange: {commit.sha[:12]} earns nothing more: {paid.note}"
         else:
             earned = display_amount(micro(paid.amount))

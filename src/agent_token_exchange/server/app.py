@@ -41,6 +41,7 @@ from .auth import Exchanges, FairLock
 from .limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
 from .routes import api_router
 from .security import ContentSecurityPolicy
+from .validation import validation_message
 
 
 def error_response(error: ExchangeError) -> JSONResponse:
@@ -102,9 +103,7 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
-        where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
-        message = f"{where}: {first.get('msg')}" if where else str(first.get("msg"))
+        message = validation_message(request.headers.get("content-type"), exc.errors())
         return error_response(InvalidInput(message))
 
     @app.exception_handler(StarletteHTTPException)

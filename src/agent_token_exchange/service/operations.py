@@ -62,7 +62,8 @@ class Core:
         pool_id: str | None = None, amount: int | None = None,
         accounts: Iterable[str] | Callable[[], list[str]] = (), flushed: bool = True,
     ) -> R:
-        """Run ``body`` in one transaction, applying each idempotency key at most once.
+        """Run ``body`` in one transaction, applying each idempotency key at most once:
+        a replay returns the first result marked ``replayed``, its balances read now.
         (``flushed=False`` commits without waiting for the disk, ``Store.unflushed``,
         unless a writer batches it: then it is flushed with its batch.)
 

@@ -31,6 +31,7 @@ class Spending:
                 f"task type must be a short lowercase word like coding, got {str(task_type)[:40]!r}"
             )
         count = parse_count(token_count)
+        note = "" if model is not None else rules.model_note(core.config, agent, task_type)
         model = (model_name(model) if model is not None
                  else rules.preferred_llm(core.config, agent, task_type))
         cost = rules.llm_cost(core.config, model, count)
@@ -41,7 +42,7 @@ class Spending:
         def spend(now: int) -> Charge:
             if cost == 0:
                 return Charge(agent, task_type, model, count, tokens(0),
-                              tokens(core.tokens(agent)), None)
+                              tokens(core.tokens(agent)), None, note)
             # The balance and both windows in one read (the spend is the hot path).
             # ...and what the agent's open gateway reservations hold: consumed until settled.
             balance, last_at, cumulative, hour_base, day_base, held = store.windows.position(
@@ -64,7 +65,7 @@ class Spending:
             store.windows.record(agent, at, cost, cumulative + cost, seq)
             # The wallet is locked for the whole operation: what it holds now is exact.
             return Charge(agent, task_type, model, count, tokens(cost), tokens(balance - cost),
-                          seq)
+                          seq, note)
 
         return core.operate("llm", request, key, spend, Charge, agent=agent, amount=cost,
                             accounts=[account])

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import Conflict, ExchangeError, Refused
 from . import idempotency
 from .idempotency import refusal_from_record, refusal_record
+from .replays import as_replay
 
 if TYPE_CHECKING:
     from ..ledger import Store
@@ -129,13 +130,7 @@ def _decide(job: Job, *, savepoint: bool) -> None:
     if key is not None:
         previous = store.idempotency.get(key)
         if previous is not None:
-            if previous.request_hash != job.request_hash:
-                job.error = Conflict(
-                    f"idempotency key {key!r} was already used for a different request")
-            elif previous.outcome == "refused":
-                job.error = refusal_from_record(previous.result)
-            else:
-                job.result = idempotency.result_from_record(job.record_type, previous.result)
+            _replay(job, previous)
             return
     if savepoint:
         store.savepoint("operation")
@@ -195,13 +190,15 @@ def _settle_alone(store: Store, job: Job, lone: _Alone) -> None:
 
 
 def _replay(job: Job, previous: Any) -> None:
+    """The key's first outcome again: a conflict in plain words for another request, the
+    first refusal, or the first record marked ``replayed`` with its balances read now."""
     if previous.request_hash != job.request_hash:
-        job.error = Conflict(
-            f"idempotency key {job.key!r} was already used for a different request")
+        job.error = Conflict(idempotency.conflict_message(job.key or "", previous.result))
     elif previous.outcome == "refused":
         job.error = refusal_from_record(previous.result)
     else:
-        job.result = idempotency.result_from_record(job.record_type, previous.result)
+        job.result = as_replay(job.core, idempotency.result_from_record(
+            job.record_type, previous.result))
 
 
 def _record_refusal(job: Job, exc: Refused, now: int) -> None:
