@@ -28,11 +28,13 @@ def _day_of_work(ex, clock) -> None:
     ex.pay_issue("bd-7", "spark", priority=2, issue_type="bug", title="crash")
     clock.advance(seconds=1, micros=7)
     first = ex.pool_create("opus-team", "claude", 100, idempotency_key="pool-a")
+    ex.pool_invite(first.id, "builder")
     ex.pool_join(first.id, "builder")
     ex.pool_contribute(first.id, "claude", 600)
     ex.pool_contribute(first.id, "builder", 400)
     ex.pool_spend(first.id, "claude-opus", 1000, "complex analysis")
-    second = ex.pool_create("small", "zero", "0.5")
+    ex.pool_invite(first.id, "spark")  # an invitation not yet taken up is exported too
+    second = ex.pool_create("small", "zero", "0.5", open=True)
     ex.pool_join(second.id, "lambda")
     ex.pool_contribute(second.id, "zero", "3.333333")
     ex.pool_contribute(second.id, "lambda", 2)
@@ -180,7 +182,9 @@ def test_export_to_stdout_equals_the_file(busy_home, tmp_path, cli):
 @pytest.mark.parametrize("text, message", [
     ("", "not an export"),
     ("{", "not valid JSON"),
-    ('{"format": "something-else"}', "not a complete export"),
+    ('{"format": "something-else"}', "not an export: format is 'something-else'"),
+    ('{"format":"agent-token-exchange/export","version":2,"accounts":[]}',
+     "not a complete export"),
     ("record,oops\nexport,1\n", "columns"),
     ('{"format":"agent-token-exchange/export","version":1,"complete":true,"accounts":[],'
      '"transfers":[{"seq":1}],"pools":[],"pool_members":[],"pool_credits":[],"refusals":[],'

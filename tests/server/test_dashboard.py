@@ -67,6 +67,7 @@ def test_dashboard_shows_balances_and_a_spend_appears_live(fresh_service: Servic
     with svc.as_admin() as http:
         http.post("/v1/pools", json={"name": "opus-team", "creator": "claude",
                                      "min_contribution": "100"})
+        http.post("/v1/pools/pool-1/invite", json={"agent": "builder"})
         http.post("/v1/pools/pool-1/join", json={"agent": "builder"})
         http.post("/v1/pools/pool-1/contribute", json={"agent": "claude", "amount": "600"})
         http.post("/v1/pools/pool-1/contribute", json={"agent": "builder", "amount": "400"})
@@ -139,6 +140,7 @@ def busy_service(svc: Service) -> None:
     with svc.as_admin() as http:
         http.post("/v1/pools", json={"name": "opus-team", "creator": "claude",
                                      "min_contribution": "100"})
+        http.post("/v1/pools/pool-1/invite", json={"agent": "builder"})
         http.post("/v1/pools/pool-1/join", json={"agent": "builder"})
         http.post("/v1/pools/pool-1/contribute", json={"agent": "claude", "amount": "600"})
     for agent, count in (("claude", 20_000), ("builder", 5_000), ("zero", 50_000)):

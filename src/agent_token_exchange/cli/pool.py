@@ -1,6 +1,8 @@
-"""Team pools: create, join, contribute, spend, show, list, dissolve."""
+"""Team pools: create, invite, join, contribute, spend, leave, show, list, dissolve."""
 
 from __future__ import annotations
+
+from typing import Annotated
 
 import typer
 
@@ -17,31 +19,51 @@ NEGATIVE_NUMBERS_ARE_ARGUMENTS = {"ignore_unknown_options": True}
 
 pool_app = typer.Typer(
     name="pool",
-    help="Team pools: agents put tokens together for expensive models, credited pro rata.",
+    help="Team pools: agents put tokens together for expensive models. Invite-only unless "
+    "created --open; each member's stake pays its share of a spend, within its own limits.",
     no_args_is_help=True,
 )
 
 
 @pool_app.command("create", context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
 @exchange_options
-def create(name: str, creator: str, min_contribution: str, *, opts: ExchangeOptions) -> None:
-    """Create a pool; the creator is its first member.
+def create(name: str, creator: str, min_contribution: str,
+           open_to_all: Annotated[bool, typer.Option(
+               "--open", help="Anyone may join (default: only agents the creator invites).")
+           ] = False, *, opts: ExchangeOptions) -> None:
+    """Create a pool; the creator is its first member. Invite-only unless --open.
 
     Example: token-exchange pool create opus-team claude 100
     """
     with open_from(opts) as ex:
-        view = ex.pool_create(name, creator, min_contribution)
+        view = ex.pool_create(name, creator, min_contribution, open=open_to_all)
     if opts.json:
         emit_json(to_json(view))
         return
+    who = "anyone may join" if view.open else f"invite with `pool invite {view.id} AGENT`"
     stdout.print(f"✅ Created {view.id} ({view.name}) with {creator}; minimum contribution "
-                 f"{tokens(view.min_contribution)}")
+                 f"{tokens(view.min_contribution)}; {who}")
+
+
+@pool_app.command("invite")
+@exchange_options
+def invite(pool_id: str, agent: str, *, opts: ExchangeOptions) -> None:
+    """Invite an agent to join a pool (its creator invites).
+
+    Example: token-exchange pool invite pool-1 builder
+    """
+    with open_from(opts) as ex:
+        view = ex.pool_invite(pool_id, agent)
+    if opts.json:
+        emit_json(to_json(view))
+        return
+    stdout.print(f"✅ {agent} may join {view.id} (`pool join {view.id} {agent}`)")
 
 
 @pool_app.command("join")
 @exchange_options
 def join(pool_id: str, agent: str, *, opts: ExchangeOptions) -> None:
-    """Join a pool as a member (joining twice changes nothing).
+    """Join an open pool, or one whose creator invited you (joining twice changes nothing).
 
     Example: token-exchange pool join pool-1 builder
     """
@@ -57,7 +79,7 @@ def join(pool_id: str, agent: str, *, opts: ExchangeOptions) -> None:
 @pool_app.command("contribute", context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
 @exchange_options
 def contribute(pool_id: str, agent: str, amount: str, *, opts: ExchangeOptions) -> None:
-    """Move tokens from a member's wallet into the pool (the reserve applies).
+    """Move tokens from a member's wallet into the pool, to its stake (the reserve applies).
 
     Example: token-exchange pool contribute pool-1 claude 600
     """
@@ -72,22 +94,41 @@ def contribute(pool_id: str, agent: str, amount: str, *, opts: ExchangeOptions) 
 
 @pool_app.command("spend", context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
 @exchange_options
-def spend(pool_id: str, model: str, token_count: str, description: str, *,
-          opts: ExchangeOptions) -> None:
-    """Spend pool tokens on a model; each contributor is credited in proportion.
+def spend(pool_id: str, model: str, token_count: str, description: str,
+          agent: Annotated[str | None, typer.Option(
+              "--agent", help="The member spending, who needs a stake (default: the "
+              "pool's creator).")] = None, *, opts: ExchangeOptions) -> None:
+    """Spend pool tokens on a model: drawn from each member's stake in proportion, each
+    draw counted against that member's own limits.
 
-    Example: token-exchange pool spend pool-1 claude-opus 10000 "complex analysis"
+    Example: token-exchange pool spend pool-1 claude-opus 10000 "complex analysis" --agent builder
     """
     with open_from(opts) as ex:
-        done = ex.pool_spend(pool_id, model, token_count, description)
+        done = ex.pool_spend(pool_id, model, token_count, description, agent=agent)
     if opts.json:
         emit_json(to_json(done))
         return
     stdout.print(f"✅ {pool_id} spent {display_amount(micro(done.amount))} tokens on {model} for "
                  f"{done.inference_tokens} tokens (pool {tokens(done.pool_balance)} left)")
     for credit in done.credits:
-        stdout.print(f"   {credit.agent}: {credit.share_percent}% credit "
-                     f"({tokens(credit.credited)} tokens)")
+        stdout.print(f"   {credit.agent}: {credit.share_percent}% of it, "
+                     f"{tokens(credit.credited)} from its stake of {tokens(credit.stake)}")
+
+
+@pool_app.command("leave")
+@exchange_options
+def leave(pool_id: str, agent: str, *, opts: ExchangeOptions) -> None:
+    """Leave a pool and take your stake back (a creator dissolves instead).
+
+    Example: token-exchange pool leave pool-1 builder
+    """
+    with open_from(opts) as ex:
+        done = ex.pool_leave(pool_id, agent)
+    if opts.json:
+        emit_json(to_json(done))
+        return
+    stdout.print(f"✅ {agent} left {pool_id} with its stake of {tokens(done.amount)} "
+                 f"(now {tokens(done.tokens)}; pool {tokens(done.pool_balance)})")
 
 
 @pool_app.command("show")
@@ -122,14 +163,15 @@ def list_pools(*, opts: ExchangeOptions) -> None:
     for v in views:
         grid.add_row(v.id, v.name, v.creator, tokens(v.balance), tokens(v.total_contributed),
                      tokens(v.total_spent), ", ".join(m.agent for m in v.members),
-                     "dissolved" if v.dissolved_at else "open")
+                     "dissolved" if v.dissolved_at else "open to all" if v.open
+                     else "invite-only")
     stdout.print(grid)
 
 
 @pool_app.command("dissolve")
 @exchange_options
 def dissolve(pool_id: str, *, opts: ExchangeOptions) -> None:
-    """Close a pool and refund what is left to contributors in proportion.
+    """Close a pool and return every member its stake (its creator dissolves).
 
     Example: token-exchange pool dissolve pool-1
     """
@@ -144,12 +186,15 @@ def dissolve(pool_id: str, *, opts: ExchangeOptions) -> None:
 
 
 def _print_pool(view: PoolView) -> None:
-    state = f"dissolved {iso_utc(view.dissolved_at)}" if view.dissolved_at else "open"
+    state = (f"dissolved {iso_utc(view.dissolved_at)}" if view.dissolved_at
+             else "open to all" if view.open else "invite-only")
     stdout.print(f"{view.id} — {view.name} (creator {view.creator}, {state})")
     stdout.print(f"Balance {tokens(view.balance)} · contributed {tokens(view.total_contributed)}"
                  f" · spent {tokens(view.total_spent)} · minimum {tokens(view.min_contribution)}")
-    grid = table(None, "Member", "Contributed", "Credit share", right=("Contributed",
-                                                                      "Credit share"))
+    grid = table(None, "Member", "Contributed", "Stake", "Share", right=(
+        "Contributed", "Stake", "Share"))
     for m in view.members:
-        grid.add_row(m.agent, tokens(m.contributed), f"{m.share_percent}%")
+        grid.add_row(m.agent, tokens(m.contributed), tokens(m.stake), f"{m.share_percent}%")
     stdout.print(grid)
+    if view.invited:
+        stdout.print("Invited: " + ", ".join(view.invited))

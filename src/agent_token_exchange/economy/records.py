@@ -76,13 +76,21 @@ class Charge:
 
 @dataclass(frozen=True)
 class PoolMember:
+    """A member: ``contributed`` is all it ever put in, ``stake`` what of the pool's
+    balance is its own (what leaving returns), ``share_percent`` its stake's share, which
+    is its share of the next spend."""
+
     agent: str
     contributed: Decimal
+    stake: Decimal
     share_percent: str
 
 
 @dataclass(frozen=True)
 class PoolView:
+    """A pool: ``open`` when anyone may join (else its creator invites, and ``invited``
+    names who may join); ``balance`` is the sum of the members' stakes."""
+
     id: str
     name: str
     creator: str
@@ -93,6 +101,8 @@ class PoolView:
     created_at: Moment
     dissolved_at: Moment | None
     members: tuple[PoolMember, ...]
+    open: bool = False
+    invited: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -107,10 +117,11 @@ class PoolContribution:
 
 @dataclass(frozen=True)
 class Credit:
-    """One contributor's credit for a pool spend."""
+    """One member's draw on a pool spend: ``stake`` before the spend, ``credited`` what
+    the spend drew from it (its own consumption), ``share_percent`` its share of it."""
 
     agent: str
-    contributed: Decimal
+    stake: Decimal
     credited: Decimal
     share_percent: str
 
@@ -135,6 +146,18 @@ class Refund:
 
 
 @dataclass(frozen=True)
+class PoolLeave:
+    """A member left a pool and took its stake back (``seq`` None when it held none)."""
+
+    pool_id: str
+    agent: str
+    amount: Decimal
+    tokens: Decimal
+    pool_balance: Decimal
+    seq: int | None
+
+
+@dataclass(frozen=True)
 class PoolDissolution:
     pool_id: str
     amount: Decimal
@@ -143,6 +166,9 @@ class PoolDissolution:
 
 @dataclass(frozen=True)
 class RefusalEvent:
+    """A refusal, or ``count`` identical ones (same agent, operation, code and pool) from
+    ``first_at`` to ``at``: repeats within a minute are one event with a count."""
+
     seq: int
     at: Moment
     agent: str | None
@@ -151,6 +177,8 @@ class RefusalEvent:
     code: str
     message: str
     amount: Decimal | None
+    count: int = 1
+    first_at: Moment | None = None
 
 
 @dataclass(frozen=True)

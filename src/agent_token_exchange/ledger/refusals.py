@@ -1,4 +1,11 @@
-"""Refusal events: what a rule said no to, kept beside the ledger (never money)."""
+"""Refusal events: what a rule said no to, kept beside the ledger (never money).
+
+An agent hammering at its cap must not grow the log without bound: a refusal repeating
+one already recorded (same agent, operation, code and pool) within ``COALESCE_US`` of
+that row's first occurrence is folded into it. The row moves to the newest number with
+its ``count`` raised and the latest time, message and amount, so the event stream (which
+reads rows past a number) shows the repeat, with its count, and the log keeps one row.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +15,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .store import Store
 
+COALESCE_US = 60 * 1_000_000  # repeats within a minute of the first are one row
+
 
 @dataclass(frozen=True)
 class RefusalRow:
+    """One refusal, or ``count`` identical ones from ``first_at`` to ``at``."""
+
     seq: int
     at: int
     agent: str | None
@@ -19,9 +30,15 @@ class RefusalRow:
     code: str
     message: str
     amount: int | None
+    count: int = 1
+    first_at: int | None = None  # None: at
+
+    @property
+    def since(self) -> int:
+        return self.at if self.first_at is None else self.first_at
 
 
-_COLUMNS = "seq, at, agent, pool_id, operation, code, message, amount"
+_COLUMNS = "seq, at, agent, pool_id, operation, code, message, amount, count, first_at"
 
 
 class Refusals:
@@ -32,16 +49,42 @@ class Refusals:
 
     def record(self, *, at: int, agent: str | None, pool_id: str | None, operation: str,
                code: str, message: str, amount: int | None) -> None:
+        """Record a refusal, folded into the same refusal's row of the last minute."""
+        count, first_at = 1, at
+        same = self._repeat_of(at, agent, pool_id, operation, code)
+        if same is not None:
+            # Deleted and written again under a new number; if another writer took the
+            # row first (only possible without the agent's lock), this one starts afresh.
+            cursor = self._db.execute("DELETE FROM refusals WHERE seq = ?", (same.seq,))
+            if cursor.rowcount == 1:
+                count, first_at = same.count + 1, same.since
         self._db.execute(
-            "INSERT INTO refusals (at, agent, pool_id, operation, code, message, amount) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (at, agent, pool_id, operation, code, message, amount),
+            "INSERT INTO refusals (at, agent, pool_id, operation, code, message, amount, "
+            "count, first_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (at, agent, pool_id, operation, code, message, amount, count, first_at),
         )
+
+    def _repeat_of(self, at: int, agent: str | None, pool_id: str | None, operation: str,
+                   code: str) -> RefusalRow | None:
+        if agent is None:
+            return None  # an operation no agent started: not coalesced
+        row = self._db.one(
+            f"SELECT {_COLUMNS} FROM refusals WHERE agent = ? AND operation = ? AND code = ? "
+            "ORDER BY seq DESC LIMIT 1",
+            (agent, operation, code),
+        )
+        if row is None:
+            return None
+        found = RefusalRow(*row)
+        if found.pool_id != pool_id or not 0 <= at - found.since < COALESCE_US:
+            return None
+        return found
 
     def insert(self, row: RefusalRow) -> None:
         """Write a refusal keeping its number (an import; then ``restart_numbering``)."""
+        values = astuple(row)[:-1] + (row.since,)
         self._db.execute(
-            f"INSERT INTO refusals ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", astuple(row))
+            f"INSERT INTO refusals ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
 
     def newest(self, agent: str | None = None, limit: int = 20) -> list[RefusalRow]:
         """The newest ``limit`` refusals (of ``agent``), newest first."""
@@ -65,11 +108,15 @@ class Refusals:
         return [RefusalRow(*row) for row in self._db.all(sql, params)]
 
     def count_since(self, agent: str, since: int) -> int:
+        """How many times ``agent`` was refused after ``since`` (a row's repeats all count
+        when its latest is after ``since``)."""
         row = self._db.one(
-            "SELECT COUNT(*) FROM refusals WHERE agent = ? AND at > ?", (agent, since))
+            "SELECT COALESCE(SUM(count), 0) FROM refusals WHERE agent = ? AND at > ?",
+            (agent, since))
         return int(row[0]) if row else 0
 
     def count(self) -> int:
+        """How many rows the log holds (a row may stand for several refusals)."""
         row = self._db.one("SELECT COUNT(*) FROM refusals")
         return int(row[0]) if row else 0
 

@@ -37,6 +37,7 @@ from ..errors import (
 from ..formats.json_codec import to_json
 from ..ledger import SCHEMA_VERSION
 from ..money import format_amount
+from ..service import access
 from ..service.api_keys import Principal
 from ..service.exchange import Exchange
 from ..service.lifecycle import exchange_opener
@@ -239,8 +240,10 @@ def _api_router() -> APIRouter:
 
     @api.get("/agents/{agent}", response_model=s.Wallet, responses=ERRORS, tags=["agents"])
     def balance(agent: str, caller: Caller, ex: ExchangeDep) -> dict[str, Any]:
-        """An agent's wallet (`token-exchange balance`)."""
-        return to_json(ex.balance(_agent(ex, agent)))
+        """An agent's wallet (`token-exchange balance`): its own key or an admin's."""
+        agent = _agent(ex, agent)
+        access.require_own(caller, agent)
+        return to_json(ex.balance(agent))
 
     @api.get("/agents/{agent}/history", response_model=s.History, responses=ERRORS,
              tags=["agents"])
@@ -248,14 +251,17 @@ def _api_router() -> APIRouter:
                 limit: Annotated[int, Query(ge=1, le=100_000)] = 20) -> dict[str, Any]:
         """An agent's transactions, newest first: its own key or an admin's."""
         agent = _agent(ex, agent)
-        caller.require_agent(agent)
+        access.require_own(caller, agent)
         return {"agent": agent, "transactions": [to_json(e) for e in ex.history(agent, limit)]}
 
     @api.get("/agents/{agent}/limits", response_model=s.Limits, responses=ERRORS,
              tags=["agents"])
     def limits(agent: str, caller: Caller, ex: ExchangeDep) -> dict[str, Any]:
-        """Rate-limit position: hourly and daily use, burst, reserve, headroom, refusals."""
-        return to_json(ex.limits(_agent(ex, agent)))
+        """Rate-limit position: hourly and daily use, burst, reserve, headroom, refusals
+        (its own key or an admin's)."""
+        agent = _agent(ex, agent)
+        access.require_own(caller, agent)
+        return to_json(ex.limits(agent))
 
     @api.get("/refusals", response_model=s.RefusalList, responses=ERRORS, tags=["agents"])
     def refusals(caller: Caller, ex: ExchangeDep,
@@ -266,9 +272,7 @@ def _api_router() -> APIRouter:
         first. An agent's key sees its own."""
         if agent is not None:
             agent = _agent(ex, agent)
-        if not caller.admin:
-            caller.require_agent(agent or caller.agent or "")
-            agent = caller.agent
+        agent = access.reader(caller, agent)  # filtered in the query, then paged
         if after is not None:
             rows = ex.refusals_since(after, limit, agent=agent)
         else:
@@ -282,20 +286,31 @@ def _api_router() -> APIRouter:
                   agent: Annotated[str | None, Query(max_length=64)] = None) -> dict[str, Any]:
         """Ledger transfers oldest first: after a seq, or the newest ``limit``; with
         ``agent``, those touching its wallet. An agent's key sees its own."""
-        mine = _acting(caller, ex, agent)  # filtered in the query, then paged
+        mine = access.reader(caller, None if agent is None else _agent(ex, agent))
         rows = (ex.recent_transfers(limit, agent=mine) if after is None
                 else ex.transfers_since(after, limit, agent=mine))
         return {"transfers": [to_json(t) for t in rows]}
 
     @api.get("/pools", response_model=s.PoolList, responses=ERRORS, tags=["pools"])
-    def pools(caller: Caller, ex: ExchangeDep) -> dict[str, Any]:
-        """Every pool with its members and credit shares."""
-        return {"pools": [to_json(v) for v in ex.pool_list()]}
+    def pools(caller: Caller, ex: ExchangeDep,
+              agent: Annotated[str | None, Query(max_length=64)] = None) -> dict[str, Any]:
+        """Pools with their members and stakes: an agent's key sees its own pools (member,
+        former member or invited) and open ones; with ``agent``, an admin sees those."""
+        viewer = access.reader(caller, None if agent is None else _agent(ex, agent))
+        return {"pools": [to_json(v) for v in ex.pool_list(agent=viewer)]}
 
     @api.get("/pools/{pool_id}", response_model=s.PoolView, responses=ERRORS, tags=["pools"])
-    def pool_show(pool_id: str, caller: Caller, ex: ExchangeDep) -> dict[str, Any]:
-        """A pool's balance, members, contributions and credit shares."""
-        return to_json(_pool(ex, pool_id))
+    def pool_show(pool_id: str, caller: Caller, ex: ExchangeDep,
+                  agent: Annotated[str | None, Query(max_length=64)] = None) -> dict[str, Any]:
+        """A pool's balance, members, stakes and invitations (an agent's key: one of its
+        pools or an open one)."""
+        viewer = access.reader(caller, None if agent is None else _agent(ex, agent))
+        try:
+            return to_json(ex.pool_show(pool_id, agent=viewer))
+        except NotFound:
+            raise
+        except InvalidInput as exc:
+            raise NotFound(exc.message) from None
 
     @api.get("/rewards/preview", response_model=s.RewardPreview, responses=ERRORS,
              tags=["earning"])
@@ -420,19 +435,39 @@ def _api_router() -> APIRouter:
     @api.post("/pools", response_model=s.PoolView, responses=WRITE_ERRORS, tags=["pools"])
     def pool_create(body: s.PoolCreateRequest, caller: Caller, ex: ExchangeDep,
                     idempotency_key: ScopedIdempotencyKey) -> dict[str, Any]:
-        """Create a pool; the creator (the key's agent) is its first member."""
+        """Create a pool; the creator (the key's agent) is its first member. Invite-only
+        unless ``open``."""
         caller.require_agent(body.creator)
         return to_json(ex.pool_create(body.name, body.creator, body.min_contribution,
-                              idempotency_key=idempotency_key))
+                                      open=body.open, idempotency_key=idempotency_key))
+
+    @api.post("/pools/{pool_id}/invite", response_model=s.PoolView, responses=WRITE_ERRORS,
+              tags=["pools"])
+    def pool_invite(pool_id: str, body: s.PoolInviteRequest, caller: Caller,
+                    ex: ExchangeDep, idempotency_key: ScopedIdempotencyKey) -> dict[str, Any]:
+        """Invite an agent to join, as the key's agent (only the creator may invite)."""
+        pool_id = _pool(ex, pool_id).id
+        return to_json(ex.pool_invite(pool_id, _agent(ex, body.agent),
+                                      by=_acting(caller, ex, body.by),
+                                      idempotency_key=idempotency_key))
 
     @api.post("/pools/{pool_id}/join", response_model=s.PoolView, responses=WRITE_ERRORS,
               tags=["pools"])
     def pool_join(pool_id: str, body: s.PoolMemberRequest, caller: Caller, ex: ExchangeDep,
                   idempotency_key: ScopedIdempotencyKey) -> dict[str, Any]:
-        """Join a pool as the key's agent."""
+        """Join a pool as the key's agent: an open pool, or one it was invited to."""
         pool_id = _pool(ex, pool_id).id
         caller.require_agent(body.agent)
         return to_json(ex.pool_join(pool_id, body.agent, idempotency_key=idempotency_key))
+
+    @api.post("/pools/{pool_id}/leave", response_model=s.PoolLeave, responses=WRITE_ERRORS,
+              tags=["pools"])
+    def pool_leave(pool_id: str, body: s.PoolMemberRequest, caller: Caller, ex: ExchangeDep,
+                   idempotency_key: ScopedIdempotencyKey) -> dict[str, Any]:
+        """Leave a pool as the key's agent, taking its stake back."""
+        pool_id = _pool(ex, pool_id).id
+        caller.require_agent(body.agent)
+        return to_json(ex.pool_leave(pool_id, body.agent, idempotency_key=idempotency_key))
 
     @api.post("/pools/{pool_id}/contribute", response_model=s.PoolContribution,
               responses=WRITE_ERRORS, tags=["pools"])
@@ -449,7 +484,8 @@ def _api_router() -> APIRouter:
               tags=["pools"])
     def pool_spend(pool_id: str, body: s.PoolSpendRequest, caller: Caller, ex: ExchangeDep,
                    idempotency_key: ScopedIdempotencyKey) -> dict[str, Any]:
-        """Spend pool tokens on a model (a member's key); contributors credited pro rata."""
+        """Spend pool tokens on a model (a member's key, with a stake): drawn from the
+        stakes pro rata, each draw within its member's own limits."""
         pool_id = _pool(ex, pool_id).id
         return to_json(ex.pool_spend(pool_id, body.model, body.token_count, body.description,
                                      agent=_acting(caller, ex, body.agent),
@@ -461,7 +497,7 @@ def _api_router() -> APIRouter:
                       idempotency_key: ScopedIdempotencyKey,
                       agent: Annotated[str | None, Query(max_length=64)] = None
                       ) -> dict[str, Any]:
-        """Close a pool (its creator's key) and refund what is left pro rata."""
+        """Close a pool (its creator's key) and return every member its stake."""
         pool = _pool(ex, pool_id)
         pool_id = pool.id
         if not caller.admin and pool.creator != caller.agent:

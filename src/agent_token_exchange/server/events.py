@@ -17,10 +17,10 @@ from dataclasses import dataclass
 import anyio
 from anyio import to_thread
 
-from ..economy.accounts import wallet
 from ..economy.records import LedgerTransfer, RefusalEvent
 from ..errors import InvalidInput
 from ..formats.json_codec import to_json
+from ..service import access
 from ..service.api_keys import Principal
 from ..service.exchange import Exchange
 from .auth import Exchanges
@@ -58,16 +58,6 @@ class Cursor:
 def latest_cursor(ex: Exchange) -> Cursor:
     with ex.store.snapshot():
         return Cursor(ex.store.transfers.last_seq(), ex.store.refusals.last_seq())
-
-
-def visible_to(caller: Principal, item: LedgerTransfer | RefusalEvent) -> bool:
-    """Admins see every event; an agent sees the ones touching its own wallet."""
-    if caller.admin:
-        return True
-    if isinstance(item, RefusalEvent):
-        return item.agent == caller.agent
-    mine = wallet(caller.agent or "")
-    return mine in (item.source, item.destination)
 
 
 def _poll(exchanges: Exchanges, cursor: Cursor) -> tuple[list[LedgerTransfer],
@@ -117,7 +107,7 @@ async def event_stream(
             else:
                 cursor.refusal_seq = item.seq
                 name = "refusal"
-            if not visible_to(caller, item):
+            if not access.event_visible(caller, item):
                 continue
             yield _frame(name, cursor, to_json(item))
             sent += 1
