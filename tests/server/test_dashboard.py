@@ -297,3 +297,23 @@ def test_the_dashboard_uses_the_charts_palette():
     css = (STATIC / "style.css").read_text()
     block = css.split("/* palette: begin */\n")[1].split("/* palette: end */")[0]
     assert block.rstrip("\n") == palette.css_variables()
+
+
+def test_a_repeated_refusal_is_one_line_with_its_count(fresh_service: Service, page: Page):
+    """An agent refused again and again shows as one flow line counting the repeats, and
+    the refusals tile counts every one; a repeat arriving live replaces the line."""
+    svc = fresh_service
+    too_much = {"task_type": "coding", "token_count": 10**7}
+    with svc.as_agent("claude") as http:
+        for _ in range(3):
+            assert http.post("/v1/agents/claude/llm", json=too_much).status_code == 429
+    open_dashboard(page, svc, svc.admin)
+    lines = page.locator("#flow li.refusal")
+    expect(lines).to_have_count(1)
+    expect(lines.first).to_contain_text("refused llm ×3")
+    expect(page.locator("#tile-refusals")).to_have_text("3")
+    with svc.as_agent("claude") as http:
+        assert http.post("/v1/agents/claude/llm", json=too_much).status_code == 429
+    expect(lines.first).to_contain_text("refused llm ×4", timeout=5_000)
+    expect(lines).to_have_count(1)
+    expect(page.locator("#tile-refusals")).to_have_text("4", timeout=5_000)
