@@ -149,6 +149,9 @@ class Pools:
         self._db.execute("DELETE FROM pool_invites WHERE pool_id = ? AND agent = ?",
                          (pool_id, agent))
 
+    def clear_invites(self, pool_id: str) -> None:
+        self._db.execute("DELETE FROM pool_invites WHERE pool_id = ?", (pool_id,))
+
     def all_invites(self) -> list[PoolInviteRow]:
         """Every open invitation, by pool number, then time and name."""
         return [PoolInviteRow(p, a, int(at)) for _, p, a, at in sorted(self._db.all(

@@ -264,6 +264,7 @@ class PoolOperations:
                 refunds.append(Refund(member.agent, tokens(member.stake),
                                       tokens(core.tokens(member.agent))))
             store.pools.mark_dissolved(pool_id, now)
+            store.pools.clear_invites(pool_id)  # nobody joins a dissolved pool
             return PoolDissolution(pool_id, tokens(balance), tuple(refunds))
 
         return core.operate("pool_dissolve", request, key, dissolve, PoolDissolution,
