@@ -222,9 +222,9 @@ class ExchangeMachine(RuleBasedStateMachine):
             outcome = ("refused", "not_allowed")
         else:
             outcome = ("ok",)
-        if self.expect(outcome, lambda: self.ex.pool_invite(pool["id"], agent, by=by)):
-            if agent not in pool["stakes"]:
-                pool["invited"].add(agent)
+        invited = self.expect(outcome, lambda: self.ex.pool_invite(pool["id"], agent, by=by))
+        if invited is not None and agent not in pool["stakes"]:
+            pool["invited"].add(agent)
 
     @precondition(lambda self: self.pools)
     @rule(index=st.integers(0, 9), agent=st.sampled_from(AGENTS))
