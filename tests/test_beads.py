@@ -208,7 +208,7 @@ def test_a_broken_line_is_named(cli, home, tmp_path):
     result = cli("bd", "preview-all", "--beads", str(path))
     assert result.code == 2 and "issues.jsonl line 2: not valid JSON" in result.err
     missing = cli("bd", "sync", "--beads", str(tmp_path / "nope.jsonl"))
-    assert missing.code == 2 and "does not exist" in missing.err
+    assert missing.code == 2 and "no such file" in missing.err
 
 
 # -- a stand-in bd on PATH: it only records the command lines we send; the issue data

@@ -10,7 +10,7 @@ import pytest
 
 from agent_token_exchange import open_exchange
 
-from .ledger_checks import snapshot
+from .ledger_checks import snapshot, tamper_with_balance
 
 SHA_abc123 = "abc123".ljust(40, "0")  # a full object id
 
@@ -135,11 +135,13 @@ def test_human_output_has_the_seeds_feel(cli):
 
 
 def test_refusal_json_and_exit_code(cli):
-    """A refusal exits 1 with a JSON error carrying its code and message."""
+    """A refusal exits 1 with the JSON error the API answers: code, message and a rate
+    limit's figures as decimal token strings."""
     result = cli("llm", "claude", "coding", "44000", "--json")
     assert result.code == 1
     assert result.json == {"ok": False, "error": {
-        "code": "burst_limit", "message": "Exceeds burst limit (660.00 > 500)"}}
+        "code": "burst_limit", "message": "Exceeds burst limit (660.00 > 500)",
+        "kind": "burst", "used": "660", "limit": "500", "needed": "660"}}
 
 
 BAD_INPUTS = [
@@ -187,9 +189,8 @@ def test_doctor_clean_and_broken(cli, home):
     """doctor exits 0 on a clean ledger, 3 naming a tampered balance, and --fix rebuilds it clean.
     """
     assert cli("doctor").code == 0
-    with open_exchange(home) as ex, ex.store.transaction():
-        ex.store.execute("UPDATE accounts SET balance = balance + 5 WHERE name = ?",
-                          ("agent:zero",))
+    with open_exchange(home) as ex:
+        tamper_with_balance(ex, "agent:zero", 5)
     broken = cli("doctor", "--json")
     assert broken.code == 3 and broken.json["ok"] is False
     assert any(not f["ok"] and "agent:zero" in f["message"] for f in broken.json["findings"])

@@ -47,7 +47,7 @@ def outcome(call: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], int]:
     except agent_token_exchange.ExchangeError as error:
         code = (1 if isinstance(error, agent_token_exchange.Refused)
                 else 3 if isinstance(error, agent_token_exchange.IntegrityError) else 2)
-        return {"ok": False, "error": {"code": error.code, "message": error.message}}, code
+        return {"ok": False, "error": error.to_dict()}, code
 
 
 HOTFIX = ("claude@aygp-dr.ai", "nexushive-setup", "hotfix: critical security patch")

@@ -6,14 +6,14 @@ import pytest
 
 from agent_token_exchange.errors import Conflict, InvalidInput
 
-from .ledger_checks import assert_invariants
+from .ledger_checks import assert_invariants, stored_transfers
 
 A, B, C = "a" * 40, "b" * 40, "c" * 40
 PATCH, OTHER_PATCH = "1" * 40, "2" * 40
 
 
 def commits(ex) -> list[tuple[str, int]]:
-    return [(t.destination, t.amount) for t in ex.store.transfers.after() if t.kind == "commit"]
+    return [(t.destination, t.amount) for t in stored_transfers(ex) if t.kind == "commit"]
 
 
 def test_an_amend_of_a_paid_commit_settles_at_zero(exchange):

@@ -28,6 +28,8 @@ from agent_token_exchange.clock import HOUR_US
 from agent_token_exchange.economy.accounts import Kind
 from agent_token_exchange.money import to_micro
 
+from .ledger_checks import pool_draws, snapshot, stored_transfers
+
 WORKERS = 8
 DEADLINE_S = 120  # the whole run; a hung worker fails the test instead of hanging it
 AGENTS = ("claude", "builder", "lambda", "spark")
@@ -215,13 +217,13 @@ def test_eight_processes_hammering_one_exchange_keep_every_invariant(home: Path)
     assert "hourly_limit" in refusals  # the load does reach the limits
 
     with open_exchange(home, clock=SystemClock()) as ex:
-        store = ex.store
-        transfers = store.transfers.after()
-        assert sum(a.balance for a in store.accounts.all()) == 0  # conservation
+        transfers = stored_transfers(ex)
+        by_seq = {t.seq: t for t in transfers}
+        assert sum(balance for balance, _, _ in snapshot(ex).values()) == 0  # conservation
         for agent in AGENTS:
             assert ex.balance(agent).tokens >= Decimal(500), agent  # the reserve
-        assert store.accounts.get("pool:pool-1").balance >= 0
-        assert store.accounts.get("pool:pool-2").balance == 0  # dissolved: everything refunded
+        assert ex.pool_show("pool-1").balance >= 0
+        assert ex.pool_show("pool-2").balance == 0  # dissolved: everything refunded
         # Each key applied once, at the seq every replay reported (a dissolution's refunds
         # all carry its key).
         keyed = Counter(t.idempotency_key for t in transfers if t.idempotency_key)
@@ -236,9 +238,9 @@ def test_eight_processes_hammering_one_exchange_keep_every_invariant(home: Path)
                 assert outcome == "ok"
             elif key in shas:  # a commit, keyed by its SHA
                 assert outcome == "ok"
-                assert store.transfers.get(seq).idempotency_key == f"commit:{key}"
+                assert by_seq[seq].idempotency_key == f"commit:{key}"
             elif outcome == "ok":
-                assert store.transfers.get(seq).idempotency_key == f"client:{key}"
+                assert by_seq[seq].idempotency_key == f"client:{key}"
             else:
                 assert f"client:{key}" not in keyed
         # No rolling hour over its limit, no spend over the burst limit: an agent's own
@@ -247,7 +249,7 @@ def test_eight_processes_hammering_one_exchange_keep_every_invariant(home: Path)
         for agent in AGENTS:
             spends = [(t.at, t.amount) for t in transfers
                       if t.kind == Kind.INFERENCE.value and t.source == f"agent:{agent}"]
-            spends += [(at_of[c.seq], c.credited) for c in store.pools.all_credits()
+            spends += [(at_of[c.seq], c.credited) for c in pool_draws(ex)
                        if c.agent == agent and c.consumed and c.credited]
             for at, amount in spends:
                 assert amount <= to_micro(500)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from agent_token_exchange import Refused, open_exchange
 
+from .ledger_checks import kept_outcomes
+
 KILLS = 60
 
 
@@ -83,7 +85,7 @@ def test_sigkill_at_random_moments_loses_nothing_reported_done(home, tmp_path):
             assert report.healthy, (round_number, [f.message for f in report.errors])
             assert ex.audit().intact
             done = _reported_done(done_log)
-            present = {key for key, _, _ in ex.store.idempotency.outcomes()}
+            present = set(kept_outcomes(ex))
             missing = [key for key in done if f"client:{key}" not in present]
             assert not missing, f"reported done but lost: {missing[:5]}"
             checked = len(done)

@@ -6,6 +6,7 @@ import importlib
 import json
 import pkgutil
 import re
+from decimal import Decimal
 
 import pytest
 
@@ -31,8 +32,8 @@ def example(code: str) -> ExchangeError:
     """An error carrying ``code``, with every field its class has."""
     cls = REGISTRY[code].error
     if issubclass(cls, RateLimited):
-        return cls("Hourly limit reached", kind=code.removesuffix("_limit"), used=1_500_000,
-                   limit=2_000_000, needed=750_000)
+        return cls("Hourly limit reached", kind=code.removesuffix("_limit"),
+                   used=Decimal("1.5"), limit=Decimal(2), needed=Decimal("0.75"))
     return cls(f"something about {code}", code=code)
 
 
@@ -47,10 +48,25 @@ def test_every_code_round_trips_through_to_dict_and_from_dict(code: str) -> None
 
 
 def test_rate_limited_to_dict_carries_its_figures() -> None:
-    """A rate limit's dict has code, message, then kind, used, limit and needed."""
+    """A rate limit's dict has code, message, then kind, used, limit and needed, its
+    ``Decimal`` token figures written as decimal strings."""
     assert example("hourly_limit").to_dict() == {
         "code": "hourly_limit", "message": "Hourly limit reached", "kind": "hourly",
-        "used": 1_500_000, "limit": 2_000_000, "needed": 750_000}
+        "used": "1.5", "limit": "2", "needed": "0.75"}
+    again = ExchangeError.from_dict(example("hourly_limit").to_dict())
+    assert isinstance(again, RateLimited)
+    assert (again.used, again.limit, again.needed) == (Decimal("1.5"), 2, Decimal("0.75"))
+    assert str(again.needed) == "0.750000"
+
+
+def test_a_refusal_kept_in_micro_tokens_still_replays_in_tokens() -> None:
+    """A rate-limit refusal stored under an idempotency key before amounts were tokens
+    (integer micro-tokens) replays with the same figures as ``Decimal`` tokens."""
+    again = refusal_from_record({"class": "RateLimited", "code": "burst_limit",
+                                 "message": "too big", "kind": "burst", "used": 0,
+                                 "limit": 500_000_000, "needed": 660_000_000})
+    assert isinstance(again, RateLimited)
+    assert (again.limit, again.needed) == (Decimal(500), Decimal(660))
 
 
 def test_every_class_is_registered() -> None:
@@ -157,7 +173,8 @@ def test_a_refusal_rule_names_what_refused() -> None:
 
 def test_a_rule_verdict_raises_its_registered_refusal() -> None:
     """``refusal`` turns a rule's code into its class, with a rate limit's figures."""
-    limited = errors.refusal("burst_limit", "too big", used=5, limit=4, needed=5)
+    limited = errors.refusal("burst_limit", "too big", used=Decimal(5), limit=Decimal(4),
+                             needed=Decimal(5))
     assert isinstance(limited, RateLimited) and (limited.kind, limited.limit) == ("burst", 4)
     assert type(errors.refusal("reserve", "low")) is errors.InsufficientFunds
     assert type(errors.refusal("not_allowed", "no")) is errors.NotAllowed

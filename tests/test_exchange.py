@@ -17,7 +17,7 @@ from agent_token_exchange import (
 from agent_token_exchange.economy.config import default_config_text
 from agent_token_exchange.money import MICRO
 
-from .ledger_checks import assert_invariants, snapshot
+from .ledger_checks import account, assert_invariants, kept_result, snapshot
 
 SHA_DEADBEEF = "DEADBEEF".ljust(40, "0")  # a full object id
 SHA_abc123 = "abc123".ljust(40, "0")  # a full object id
@@ -38,7 +38,7 @@ def test_commit_pays_from_the_contract_budget(exchange):
     paid = exchange.commit("claude@aygp-dr.ai", "nexushive-setup",
                            "hotfix: critical security patch", sha=SHA_abc123)
     assert (paid.agent, paid.amount, paid.tokens) == ("claude", 600 * T, 10_600 * T)
-    assert exchange.store.accounts.get("contract:nexushive-setup").balance == 49_400 * MICRO
+    assert exchange.budget_left("nexushive-setup") == 49_400 * T
     wallet = exchange.balance("claude")
     assert (wallet.earned, wallet.spent) == (600 * T, 0)
     assert_invariants(exchange)
@@ -92,7 +92,7 @@ def test_llm_charges_the_preferred_model(exchange):
     assert (charge.model, charge.amount, charge.tokens) == ("llama3.2", T / 2,
                                                             10_000 * T - T / 2)
     assert exchange.balance("zero").spent == T / 2
-    assert exchange.store.accounts.get("system:inference").balance == MICRO // 2
+    assert account(exchange, "system:inference").balance == MICRO // 2
 
 
 def test_refusals_change_no_balance_and_are_recorded(exchange):
@@ -268,10 +268,10 @@ def test_a_reward_of_nothing_settles_without_a_transfer(tmp_path, clock):
         'multiplier = 1.0\nbudget = 10000', 'multiplier = 0\nbudget = 10000'))
     init_exchange(tmp_path, clock=clock)
     with open_exchange(tmp_path, clock=clock) as ex:
-        before = ex.store.transfers.last_seq()
+        before = ex.recent_transfers(1)
         paid = ex.commit("zero@x.io", "misc", "work", sha=SHA_abcd1234)
         assert paid.amount == 0 and "nothing" in paid.note
-        assert ex.store.transfers.last_seq() == before
+        assert ex.recent_transfers(1) == before
         assert ex.commit("zero@x.io", "misc", "work", sha=SHA_abcd1234) == paid
         assert_invariants(ex)
 
@@ -281,7 +281,7 @@ def test_a_keys_first_result_is_kept_exactly_and_replayed_as_it_was(exchange):
     earlier versions wrote, so their keys still replay), and a replay returns the very
     record, Decimal tokens and all."""
     first = exchange.pool_create("p", "claude", "0.5", idempotency_key="pool-a")
-    kept = exchange.store.idempotency.get("client:pool-a").result
+    kept = kept_result(exchange, "client:pool-a")
     assert kept["min_contribution"] == 500_000 and kept["created_at"] == first.created_at
     again = exchange.pool_create("p", "claude", "0.5", idempotency_key="pool-a")
     assert again == first and again.min_contribution == Decimal("0.5")

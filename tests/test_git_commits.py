@@ -14,7 +14,7 @@ from agent_token_exchange.economy.config import default_config_text
 
 from .conftest import set_config
 from .gitrepo import GIT_ENV, Repo
-from .ledger_checks import assert_invariants
+from .ledger_checks import assert_invariants, stored_transfers
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def hooked(repo: Repo, home: Path, cli) -> Repo:
 def commit_transfers(home: Path) -> list[tuple[str, int, str]]:
     with open_exchange(home) as ex:
         assert_invariants(ex)
-        return [(t.destination, t.amount, t.description) for t in ex.store.transfers.after()
+        return [(t.destination, t.amount, t.description) for t in stored_transfers(ex)
                 if t.kind == "commit"]
 
 
@@ -145,7 +145,7 @@ def test_project_name_from_option_then_remote_then_folder(repo, home, cli):
     repo.commit("feat: option")
     cli("hook", "post-commit", "--repo", str(repo.path), "--project", "nexushive-setup")
     with open_exchange(home) as ex:
-        projects = [(t.project, t.amount) for t in ex.store.transfers.after() if t.kind == "commit"]
+        projects = [(t.project, t.amount) for t in stored_transfers(ex) if t.kind == "commit"]
     assert projects == [("app", 150_000_000), ("scheme-lab", 270_000_000),
                         ("nexushive-setup", 300_000_000)]
 
@@ -267,7 +267,7 @@ def test_a_remote_with_only_a_push_url_is_passed_over(repo, home, cli):
     repo.commit("feat: next remote")
     cli("hook", "post-commit", "--repo", str(repo.path))
     with open_exchange(home) as ex:
-        projects = [t.project for t in ex.store.transfers.after() if t.kind == "commit"]
+        projects = [t.project for t in stored_transfers(ex) if t.kind == "commit"]
     assert projects == ["app", "scheme-lab"]
 
 

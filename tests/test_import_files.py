@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from agent_token_exchange.formats.export import read_text_file
+from agent_token_exchange.files import read_text_file
 
 
 def run_import(*args: str) -> subprocess.CompletedProcess[str]:

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from .conftest import SchemaPool
+from .ledger_checks import dialect
 from .test_invariants_stateful import ExchangeMachine
 
 
@@ -25,7 +26,7 @@ class PostgresExchangeMachine(ExchangeMachine):
             super().__init__()
         finally:
             del os.environ["TOKEN_EXCHANGE_DATABASE_URL"]
-        assert type(self.ex.store).__name__ == "PostgresStore"
+        assert dialect(self.ex) == "postgresql"
 
     def teardown(self) -> None:
         super().teardown()

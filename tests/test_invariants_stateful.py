@@ -26,7 +26,7 @@ from agent_token_exchange import (
 )
 from agent_token_exchange.money import tokens
 
-from .ledger_checks import assert_invariants, snapshot
+from .ledger_checks import assert_invariants, consumption, snapshot
 
 T = 1_000_000
 HOUR, DAY = 3600 * T, 86400 * T  # in micro-seconds, same scale as the clock
@@ -427,8 +427,7 @@ class ExchangeMachine(RuleBasedStateMachine):
         ExchangeMachine.checks += 1
         for agent in AGENTS:
             assert self.ex.balance(agent).tokens == tokens(self.wallet[agent]), agent
-            assert [(t, a) for t, a, _ in self.ex.store.windows.rows(agent)] == \
-                self.consumed[agent], agent
+            assert consumption(self.ex, agent) == self.consumed[agent], agent
         for pool in self.pools:
             view = self.ex.pool_show(pool["id"])
             assert {m.agent: m.stake for m in view.members} == {

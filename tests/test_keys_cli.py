@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from agent_token_exchange import open_exchange
-from agent_token_exchange.service.api_keys import KeyRing, Unauthenticated
+from agent_token_exchange.service.api_keys import Unauthenticated
+
+from .ledger_checks import api_key_rows
 
 
 def test_create_shows_the_key_once_and_stores_only_its_hash(cli, home):
@@ -17,7 +19,7 @@ def test_create_shows_the_key_once_and_stores_only_its_hash(cli, home):
     secret = key.split("_", 2)[2]  # the secret itself may contain "_"
     assert len(secret) == 43
     with open_exchange(home) as ex:  # either store: no row holds the key or its secret
-        stored = repr(ex.store.all("SELECT * FROM api_keys"))
+        stored = repr(api_key_rows(ex))
     assert key not in stored and secret not in stored
     sqlite_file = home / ".exchange" / "exchange.db"
     if sqlite_file.exists():  # on SQLite, not a byte of the file either
@@ -41,9 +43,8 @@ def test_revoke_stops_a_key(cli, home):
     created = cli("keys", "create", "zero", "--json").json
     assert cli("keys", "revoke", created["key_id"]).code == 0
     with open_exchange(home) as ex:
-        ring = KeyRing(ex.store, ex.config, ex.clock)
         try:
-            ring.authenticate(created["key"])
+            ex.keys.authenticate(created["key"])
         except Unauthenticated:
             pass
         else:
@@ -61,7 +62,7 @@ def test_bad_input_is_one_line_and_changes_nothing(cli, home):
         assert result.code == 2, args
         assert result.err.startswith("error: ") and result.err.count("\n") == 1, args
     with open_exchange(home) as ex:
-        assert ex.store.one("SELECT COUNT(*) FROM api_keys")[0] == 0
+        assert ex.keys.list() == []
 
 
 def test_keys_and_serve_refuse_a_remote_exchange(cli):

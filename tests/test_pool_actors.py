@@ -8,7 +8,7 @@ import pytest
 from agent_token_exchange import NotAllowed, open_exchange
 
 from .conftest import set_config
-from .ledger_checks import assert_invariants, snapshot
+from .ledger_checks import account, assert_invariants, snapshot
 
 
 def _pool_of_two(ex):
@@ -49,10 +49,10 @@ def test_opening_writes_nothing_and_open_accounts_grants_a_new_agent(home, clock
     set_config(home, lambda text: text + '\n[agents.nova]\nlevel = 1\nbase_rate = 10\n'
                                          'primary_llm = "llama3.2"\n')
     with open_exchange(home, clock=clock) as ex:
-        last = ex.store.transfers.last_seq()
-        assert ex.store.accounts.get("agent:nova") is None
+        (last,) = ex.recent_transfers(1)
+        assert account(ex, "agent:nova") is None
         assert ex.open_accounts() == ["agent:nova"]
-        assert ex.store.transfers.last_seq() == last + 1
+        assert ex.recent_transfers(1)[0].seq == last.seq + 1
         assert ex.balance("nova").tokens > 0
         assert ex.open_accounts() == []
         assert_invariants(ex)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import ast
 import inspect
 from decimal import Decimal
+from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
 import httpx
+import pytest
 
 import agent_token_exchange
-from agent_token_exchange import Exchange, ExchangeAPI, from_json, to_json
+from agent_token_exchange import Exchange, ExchangeAPI, RateLimited, from_json, to_json
 from agent_token_exchange.client.http import ExchangeClient
 from agent_token_exchange.economy.config import Config
 from agent_token_exchange.economy.records import Payment, PoolMember, PoolView
@@ -68,7 +71,8 @@ def test_both_exchanges_are_instances_of_the_protocol(exchange):
 
 
 def test_amounts_are_decimal_tokens_in_and_out(exchange):
-    """One token in (as int, str or Decimal) is ``Decimal("1.000000")`` out, never 1000000."""
+    """One token in (as int, str or Decimal) is ``Decimal("1.000000")`` out, never 1000000;
+    a rate limit's figures are tokens too."""
     for amount in (1, "1", Decimal("1"), Decimal("1.000000")):
         paid = exchange.award("zero", amount, "tests", "one token")
         assert isinstance(paid.amount, Decimal) and str(paid.amount) == "1.000000"
@@ -76,6 +80,10 @@ def test_amounts_are_decimal_tokens_in_and_out(exchange):
                                "system:mint", "one token", None, Decimal(1))
     assert exchange.balance("zero").tokens == Decimal("10004")
     assert exchange.budget_left("default") == Decimal("10000")
+    with pytest.raises(RateLimited) as limited:
+        exchange.llm("claude", "coding", 100_000)
+    figures = (limited.value.used, limited.value.limit, limited.value.needed)
+    assert all(isinstance(f, Decimal) for f in figures) and limited.value.limit == 500
 
 
 def test_the_json_codec_writes_amounts_as_decimal_strings_and_reads_them_back():
@@ -94,3 +102,23 @@ def test_the_json_codec_writes_amounts_as_decimal_strings_and_reads_them_back():
                      "share_percent": "100.00"}],
         "open": True, "invited": ["zero"]}
     assert from_json(PoolView, data) == view
+
+
+ADAPTERS = ("cli", "client", "integrations", "server", "sim")
+
+
+def test_adapters_never_reach_into_the_ledger_of_an_exchange():
+    """No adapter (CLI, client, integrations, server, simulation) reads ``.store`` or
+    imports ``ledger`` below the names its package exports: they go through the service."""
+    source = Path(agent_token_exchange.__file__).parent
+    found = []
+    for adapter in ADAPTERS:
+        for path in sorted((source / adapter).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                where = f"{path.relative_to(source)}:{getattr(node, 'lineno', 0)}"
+                if isinstance(node, ast.Attribute) and node.attr == "store":
+                    found.append(f"{where} .store")
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                        "ledger."):
+                    found.append(f"{where} from {'.' * node.level}{node.module}")
+    assert not found, "\n".join(found)

@@ -6,7 +6,7 @@ import pytest
 
 from agent_token_exchange import RateLimited
 
-from .ledger_checks import assert_invariants
+from .ledger_checks import assert_invariants, sqlite_connection
 
 T = Decimal(1)  # one token
 OPUS_450 = 30000  # claude-opus tokens that cost 450
@@ -62,7 +62,7 @@ def test_limits_view_reports_use_and_headroom(exchange):
 @pytest.mark.sqlite_only  # counts SQLite VM steps
 def test_window_check_is_a_bounded_number_of_indexed_lookups(exchange, clock):
     """The rate-limit check reads O(1) rows whatever the history: count rows SQLite visits."""
-    conn = exchange.store.conn
+    conn = sqlite_connection(exchange)
 
     def steps_for_one_spend() -> int:
         count = 0

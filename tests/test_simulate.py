@@ -44,10 +44,10 @@ def seed_runs():
 
 def test_the_seed_message_forms_are_reproduced_exactly():
     """Refusals print as the seed's log does: 660.0 > 500; 810.0/1000 used, need 195.0."""
-    burst = RateLimited("x", kind="burst", used=660_000_000, limit=500_000_000,
-                        needed=660_000_000)
-    hourly = RateLimited("x", kind="hourly", used=810_000_000, limit=1000_000_000,
-                         needed=195_000_000)
+    burst = RateLimited("x", kind="burst", used=Decimal(660), limit=Decimal(500),
+                        needed=Decimal(660))
+    hourly = RateLimited("x", kind="hourly", used=Decimal(810), limit=Decimal(1000),
+                         needed=Decimal(195))
     assert seed_message(burst) == "Transaction exceeds burst limit (660.0 > 500)"
     assert seed_message(hourly) == "Hourly limit reached (810.0/1000 used, need 195.0)"
 
@@ -209,7 +209,7 @@ def test_the_users_exchange_is_never_touched(cli, home):
         (["--sweep", "rate_limits.hourly=-5,10"], "rate_limits.hourly"),
         (["--runs", "0"], "--runs"),
         (["--hours", "0"], "--hours"),
-        (["--scenario", "/nonexistent/s.toml"], "not found"),
+        (["--scenario", "/nonexistent/s.toml"], "no such file"),
     ],
 )
 def test_bad_input_is_one_clear_line(capsys, args, says):

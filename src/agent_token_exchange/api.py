@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # for annotations only: importing this module stays cheap
         RewardPreview,
         Wallet,
     )
-    from .ledger.dump import LedgerImage
+    from .ledger import LedgerImage
 
 
 @runtime_checkable

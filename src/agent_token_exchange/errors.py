@@ -29,6 +29,7 @@ CLI, idempotency replay and the simulation all read that table:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, ClassVar, Self
 
 EXIT_OK = 0
@@ -40,11 +41,12 @@ EXIT_INTEGRITY = 3
 class ExchangeError(Exception):
     """Base of every error the exchange raises on purpose."""
 
+    #: Each class's own code comes from its first row in ``REGISTRY`` (set below it).
     code = "error"
     #: The fields a leaf carries beyond code and message, in ``to_dict`` order.
     FIELDS: ClassVar[tuple[str, ...]] = ()
-    #: Which of ``FIELDS`` hold micro-tokens (the wire shows them as decimal strings).
-    MONEY: ClassVar[frozenset[str]] = frozenset()
+    #: Which of ``FIELDS`` are amounts: ``Decimal`` tokens, decimal strings in ``to_dict``.
+    AMOUNTS: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
@@ -53,9 +55,12 @@ class ExchangeError(Exception):
             self.code = code
 
     def to_dict(self) -> dict[str, Any]:
-        """Code, message and this leaf's fields, as plain JSON values."""
+        """Code, message and this leaf's fields, as plain JSON values (amounts as decimal
+        strings of tokens, as every record's JSON shows them)."""
+        fields = {name: getattr(self, name) for name in self.FIELDS}
         return {"code": self.code, "message": self.message,
-                **{name: getattr(self, name) for name in self.FIELDS}}
+                **{name: _amount_text(value) if name in self.AMOUNTS else value
+                   for name, value in fields.items()}}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:
@@ -63,57 +68,52 @@ class ExchangeError(Exception):
         unknown code, or one registered to a class outside ``cls``, gives ``cls`` itself."""
         row = REGISTRY.get(data["code"])
         target = row.error if row is not None and issubclass(row.error, cls) else cls
-        return target._rebuild(data)
+        fields = {name: _amount(data[name]) if name in target.AMOUNTS else data[name]
+                  for name in target.FIELDS}
+        return target._rebuild(data["message"], data["code"], fields)
 
     @classmethod
-    def _rebuild(cls, data: dict[str, Any]) -> Self:
-        return cls(data["message"], code=data["code"])
+    def _rebuild(cls, message: str, code: str, fields: dict[str, Any]) -> Self:
+        return cls(message, code=code)
 
 
 class InvalidInput(ExchangeError):
-    code = "invalid_input"
+    """Bad amount, unknown agent/model/pool, malformed id."""
 
 
 class NotFound(InvalidInput):
-    code = "not_found"
+    """No such agent, pool or page (HTTP 404)."""
 
 
 class ConfigError(ExchangeError):
-    code = "config_error"
+    """The config file is invalid: the message names the key and the reason."""
 
 
 class Unauthenticated(ExchangeError):
     """No key, or a key the exchange does not know (HTTP 401)."""
 
-    code = "unauthenticated"
-
 
 class Forbidden(ExchangeError):
     """A valid key asked for something its holder may not do (HTTP 403)."""
-
-    code = "forbidden"
 
 
 class Refused(ExchangeError):
     """A rule of the economy said no. ``code`` names the rule, ``message`` is seed-style."""
 
-    code = "refused"
-
 
 class InsufficientFunds(Refused):
-    code = "insufficient_funds"
+    """Not enough tokens, or the spend would breach the emergency reserve."""
 
 
 class RateLimited(Refused):
-    """Refused by a rate limit. ``kind`` is burst, hourly or daily; figures in micro-tokens.
-    Its code is ``<kind>_limit``."""
+    """Refused by a rate limit. ``kind`` is burst, hourly or daily; ``used``, ``limit`` and
+    ``needed`` are ``Decimal`` tokens. Its code is ``<kind>_limit``."""
 
-    code = "rate_limited"
     FIELDS = ("kind", "used", "limit", "needed")
-    MONEY = frozenset({"used", "limit", "needed"})
+    AMOUNTS = frozenset({"used", "limit", "needed"})
 
     def __init__(
-        self, message: str, *, kind: str, used: int, limit: int, needed: int
+        self, message: str, *, kind: str, used: Decimal, limit: Decimal, needed: Decimal
     ) -> None:
         super().__init__(message, code=f"{kind}_limit")
         self.kind = kind
@@ -122,37 +122,48 @@ class RateLimited(Refused):
         self.needed = needed
 
     @classmethod
-    def _rebuild(cls, data: dict[str, Any]) -> Self:
-        return cls(data["message"], kind=data["kind"], used=data["used"],
-                   limit=data["limit"], needed=data["needed"])
+    def _rebuild(cls, message: str, code: str, fields: dict[str, Any]) -> Self:
+        return cls(message, **fields)
 
 
 class BudgetExhausted(Refused):
-    code = "budget_exhausted"
+    """A contract's budget is spent."""
 
 
 class NotAllowed(Refused):
-    code = "not_allowed"
+    """Not a pool member, too few members, not the pool's creator, ..."""
 
 
 class Conflict(ExchangeError):
-    code = "idempotency_conflict"
+    """An idempotency key reused with a different request."""
 
 
 class Busy(ExchangeError):
     """Another writer held the database past the wait; nothing changed, try again."""
 
-    code = "busy"
-
 
 class Unreachable(ExchangeError):
     """The server could not be reached, or answered with something that is not the API."""
 
-    code = "unreachable"
-
 
 class IntegrityError(ExchangeError):
-    code = "integrity_error"
+    """Doctor found the ledger inconsistent, or the store is unreadable."""
+
+
+_MICRO_TOKEN = Decimal("0.000001")
+
+
+def _amount_text(value: Decimal) -> str:
+    # '660', '0.5': as money.format_tokens writes amounts (money imports this module).
+    return format(value.normalize(), "f") if value else "0"
+
+
+def _amount(value: Any) -> Decimal:
+    """An amount field read back: a decimal string of tokens; an int is micro-tokens (as
+    refusals kept under idempotency keys before amounts were tokens hold them)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value).scaleb(-6)
+    return Decimal(str(value)).quantize(_MICRO_TOKEN)
 
 
 # -- the registry -------------------------------------------------------------------------
@@ -196,8 +207,13 @@ REGISTRY: dict[str, ErrorCode] = {row.code: row for row in _ROWS}
 _BY_CLASS: dict[type, ErrorCode] = {}
 _BY_STATUS: dict[int, ErrorCode] = {}
 for _row in _ROWS:
-    _BY_CLASS.setdefault(_row.error, _row)
+    if _row.error not in _BY_CLASS:
+        _BY_CLASS[_row.error] = _row
+        _row.error.code = _row.code  # a class's own code is its first row's
     _BY_STATUS.setdefault(_row.status, _row)
+
+
+_ZERO = Decimal(0)
 
 
 def registered(error: ExchangeError) -> ErrorCode:
@@ -226,9 +242,10 @@ def error_class(code: str, status: int | None = None) -> type[ExchangeError]:
     return row.error if row is not None else ExchangeError
 
 
-def refusal(code: str, message: str, *, used: int = 0, limit: int = 0,
-            needed: int = 0) -> Refused:
-    """The exception a rule's refusal ``code`` raises (``economy.rules`` verdicts)."""
+def refusal(code: str, message: str, *, used: Decimal = _ZERO, limit: Decimal = _ZERO,
+            needed: Decimal = _ZERO) -> Refused:
+    """The exception a rule's refusal ``code`` raises (``economy.rules`` verdicts); a rate
+    limit's figures are ``Decimal`` tokens."""
     row = REGISTRY.get(code)
     cls = row.error if row is not None else Refused
     if issubclass(cls, RateLimited):

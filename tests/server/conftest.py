@@ -13,9 +13,10 @@ import httpx
 import pytest
 import uvicorn
 
-from agent_token_exchange import init_exchange, open_exchange, to_json
+from agent_token_exchange import init_exchange, open_exchange
 from agent_token_exchange.server import create_app
-from agent_token_exchange.service.api_keys import KeyRing
+
+from ..ledger_checks import ledger_state
 
 
 def free_port() -> int:
@@ -65,18 +66,15 @@ class Service:
 
     def ledger_state(self) -> tuple:
         """Everything a write could change: balances, transfers, refusals, pools."""
-        with open_exchange(self.home) as ex, ex.store.snapshot():
-            accounts = tuple((a.name, a.balance) for a in ex.store.accounts.all())
-            return (accounts, ex.store.transfers.last_seq(), ex.store.refusals.last_seq(),
-                    tuple(repr(to_json(p)) for p in ex.pool_list()))
+        with open_exchange(self.home) as ex:
+            return ledger_state(ex)
 
 
 def start_service(home: Path) -> tuple[Service, RunningServer]:
     init_exchange(home)
     with open_exchange(home) as ex:
-        ring = KeyRing(ex.store, ex.config, ex.clock)
-        admin = ring.create(admin=True).key
-        keys = {agent: ring.create(agent=agent).key for agent in ex.agents()}
+        admin = ex.keys.create(admin=True).key
+        keys = {agent: ex.keys.create(agent=agent).key for agent in ex.agents()}
     server = RunningServer(home)
     return Service(home, server.url, admin, keys), server
 

@@ -9,7 +9,7 @@ import httpx
 
 from agent_token_exchange import open_exchange
 from agent_token_exchange.ledger import SCHEMA_VERSION
-from agent_token_exchange.service.api_keys import KeyRing
+from agent_token_exchange.server.events import latest_cursor
 
 from .conftest import Service
 
@@ -146,8 +146,8 @@ def test_admin_routes_pay_commits_awards_and_issues(fresh_service: Service):
 
 def test_events_stream_transfers_and_refusals_as_they_happen(fresh_service: Service):
     """A spend and a refusal made after the stream's cursor arrive as events, in order."""
-    with open_exchange(fresh_service.home) as ex, ex.store.snapshot():
-        cursor = f"{ex.store.transfers.last_seq()}.{ex.store.refusals.last_seq()}"
+    with open_exchange(fresh_service.home) as ex:
+        cursor = latest_cursor(ex).event_id
     with fresh_service.as_agent("zero") as http:
         http.post("/v1/agents/zero/llm", json=LLM)
         http.post("/v1/agents/zero/llm", json={"task_type": "coding", "token_count": 10**7})
@@ -178,9 +178,8 @@ def test_a_revoked_key_is_refused_at_once(fresh_service: Service):
     with fresh_service.as_agent("claude") as http:
         assert http.get("/v1/whoami").json()["agent"] == "claude"
         with open_exchange(fresh_service.home) as ex:
-            ring = KeyRing(ex.store, ex.config, ex.clock)
-            (key,) = [k for k in ring.list() if k.agent == "claude"]
-            ring.revoke(key.key_id)
+            (key,) = [k for k in ex.keys.list() if k.agent == "claude"]
+            ex.keys.revoke(key.key_id)
         assert http.get("/v1/whoami").status_code == 401
 
 

@@ -99,7 +99,7 @@ def test_client_raises_the_librarys_exceptions(fresh_service: Service):
         with pytest.raises(RateLimited) as limited:
             claude.llm("claude", "coding", 100_000)
         assert (limited.value.kind, limited.value.limit, limited.value.needed) == (
-            "burst", 500_000_000, 1_500_000_000)
+            "burst", Decimal(500), Decimal(1500))
         pool = claude.pool_create("solo", "claude", "1")
         with pytest.raises(InsufficientFunds):
             claude.pool_contribute(pool.id, "claude", "9999")

@@ -15,6 +15,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from agent_token_exchange import open_exchange
 from agent_token_exchange.sim import palette
 
+from ..ledger_checks import plant_refusal
 from .conftest import Service
 
 CHROMIUM = "/usr/bin/chromium"
@@ -256,9 +257,9 @@ def test_names_from_the_ledger_render_as_text_and_no_script_runs(fresh_service: 
     """A refusal row is outside the hash chain and `import` used to take any text in it;
     whatever reaches the page, the dashboard shows it as text and runs nothing."""
     svc = fresh_service
-    with open_exchange(svc.home) as ex, ex.store.transaction():
-        ex.store.refusals.record(at=ex.clock.now_us(), agent="claude", pool_id=HOSTILE,
-                                operation=HOSTILE, code="x", message=HOSTILE, amount=None)
+    with open_exchange(svc.home) as ex:
+        plant_refusal(ex, agent="claude", pool_id=HOSTILE, operation=HOSTILE, code="x",
+                      message=HOSTILE, amount=None)
     with svc.as_admin() as http:  # a pool name through the API, where one is accepted
         named = http.post("/v1/pools", json={"name": HOSTILE, "creator": "claude",
                                              "min_contribution": "1"}).status_code == 200
@@ -267,10 +268,9 @@ def test_names_from_the_ledger_render_as_text_and_no_script_runs(fresh_service: 
     if named:
         expect(page.locator("#pools")).to_contain_text(HOSTILE)
     # Live too: a refusal recorded while the page is open arrives through the stream.
-    with open_exchange(svc.home) as ex, ex.store.transaction():
-        ex.store.refusals.record(at=ex.clock.now_us(), agent="zero", pool_id=None,
-                                operation="live " + HOSTILE, code="x", message=HOSTILE,
-                                amount=None)
+    with open_exchange(svc.home) as ex:
+        plant_refusal(ex, agent="zero", pool_id=None, operation="live " + HOSTILE, code="x",
+                      message=HOSTILE, amount=None)
     expect(page.locator("#flow li.refusal").first).to_contain_text(f"live {HOSTILE}",
                                                                    timeout=5_000)
     assert page.locator("main img, main script").count() == 0

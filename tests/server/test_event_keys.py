@@ -13,7 +13,6 @@ import httpx
 import pytest
 
 from agent_token_exchange import open_exchange
-from agent_token_exchange.service.api_keys import KeyRing
 
 from .conftest import RunningServer
 
@@ -29,7 +28,7 @@ def test_a_revoked_keys_open_event_stream_ends_within_seconds(home: Path,
                                                               server: RunningServer):
     """A revoked key's open event stream ends within seconds."""
     with open_exchange(home) as ex:
-        issued = KeyRing(ex.store, ex.config, ex.clock).create(agent="claude")
+        issued = ex.keys.create(agent="claude")
     received: list[str] = []
     ended = threading.Event()
 
@@ -51,7 +50,7 @@ def test_a_revoked_keys_open_event_stream_ends_within_seconds(home: Path,
     time.sleep(1.5)
     assert not ended.is_set()  # a valid key's stream stays open
     with open_exchange(home) as ex:
-        KeyRing(ex.store, ex.config, ex.clock).revoke(issued.key_id)
+        ex.keys.revoke(issued.key_id)
     revoked_at = time.monotonic()
     assert ended.wait(timeout=5), "the revoked key's stream is still open"
     assert time.monotonic() - revoked_at < 4
@@ -67,7 +66,7 @@ def test_an_event_id_out_of_range_is_bad_input(home: Path, server: RunningServer
                                                after: str):
     """An event id out of range is bad input."""
     with open_exchange(home) as ex:
-        key = KeyRing(ex.store, ex.config, ex.clock).create(admin=True).key
+        key = ex.keys.create(admin=True).key
     with httpx.Client(base_url=server.url, timeout=5,
                       headers={"Authorization": f"Bearer {key}"}) as http:
         for response in (http.get("/v1/events", params={"after": after}),

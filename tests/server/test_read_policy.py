@@ -10,7 +10,6 @@ from collections.abc import Iterator
 import pytest
 
 from agent_token_exchange import RateLimited, open_exchange
-from agent_token_exchange.service.api_keys import KeyRing
 
 from .conftest import RunningServer, Service
 
@@ -23,9 +22,8 @@ def store_service(home) -> Iterator[Service]:
     runs an invite-only pool (builder invited), zero an open pool, and lambda a pool of its
     own no one else has part in. (On the system clock, as the server runs.)"""
     with open_exchange(home) as ex:
-        ring = KeyRing(ex.store, ex.config, ex.clock)
-        admin = ring.create(admin=True).key
-        keys = {agent: ring.create(agent=agent).key for agent in ex.agents()}
+        admin = ex.keys.create(admin=True).key
+        keys = {agent: ex.keys.create(agent=agent).key for agent in ex.agents()}
         with pytest.raises(RateLimited):
             ex.llm("claude", "coding", 10**6, "claude-opus")
         ex.pool_create("claude-team", "claude", "1")

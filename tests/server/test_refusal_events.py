@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from agent_token_exchange import RateLimited, open_exchange
-from agent_token_exchange.service.api_keys import KeyRing
 
+from ..ledger_checks import last_seqs
 from .conftest import RunningServer
 
 
@@ -48,8 +48,8 @@ def test_each_repeat_of_a_refusal_arrives_counted(home: Path, server: RunningSer
     """Three refusals are one event counting 3; a fourth arrives as the next event, counting
     4, from the same first time; `/v1/refusals` holds one row."""
     with open_exchange(home) as ex:
-        key = KeyRing(ex.store, ex.config, ex.clock).create(agent="claude").key
-        start = f"{ex.store.transfers.last_seq()}.0"
+        key = ex.keys.create(agent="claude").key
+        start = f"{last_seqs(ex)[0]}.0"
     _refuse_claude(home, 3)
     with httpx.Client(base_url=server.url, timeout=10,
                       headers={"Authorization": f"Bearer {key}"}) as http:

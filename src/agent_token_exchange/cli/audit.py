@@ -8,14 +8,10 @@ import typer
 
 from ..errors import EXIT_INTEGRITY, IntegrityError
 from ..formats.json_codec import to_json
-from .options import ExchangeOptions, exchange_options, open_from
+from .options import ExchangeOptions, command_group, exchange_options, open_from
 from .output import emit_json, stderr, stdout
 
-audit_app = typer.Typer(
-    name="audit",
-    help="The tamper-evident audit chain over the transfer log.",
-    no_args_is_help=True,
-)
+audit_app = command_group("audit", "The tamper-evident audit chain over the transfer log.")
 
 
 @audit_app.command("verify")

@@ -19,11 +19,10 @@ from ..integrations.githooks import hook_problem
 from ..money import format_tokens
 from ..money import tokens as as_tokens
 from ..service.home import find_home
-from .options import ExchangeOptions, exchange_options, open_from
+from .options import ExchangeOptions, command_group, exchange_options, open_from
 from .output import emit_json, stdout, table, tokens
 
-bd_app = typer.Typer(name="bd", help="Rewards for closing beads (bd) issues.",
-                     no_args_is_help=True)
+bd_app = command_group("bd", "Rewards for closing beads (bd) issues.")
 
 Beads = Annotated[Path | None, typer.Option(
     "--beads", metavar="PATH", help="A .beads folder or issues.jsonl file (default: bd --json "

@@ -8,13 +8,14 @@ from typing import Annotated
 import typer
 
 from ..clock import iso_utc
+from ..economy.records import AgentStatus, Charge, HistoryEntry, Limits, Payment, Wallet
 from ..errors import EXIT_INTEGRITY, IntegrityError, InvalidInput
 from ..formats.json_codec import to_json
 from ..ledger import redact
 from ..money import display_amount, micro
 from ..service.home import find_home
 from ..service.lifecycle import init_exchange
-from .options import ExchangeOptions, exchange_options, open_from
+from .options import ExchangeOptions, exchange_options, open_from, respond
 from .output import compact, emit_json, short_time, signed, stderr, stdout, table, tokens
 
 
@@ -56,19 +57,8 @@ def status(*, opts: ExchangeOptions) -> None:
 
     Example: token-exchange status
     """
-    with open_from(opts) as ex:
-        rows = ex.status()
-    if opts.json:
-        emit_json({"agents": [to_json(row) for row in rows]})
-        return
-    grid = table("Agent Token Exchange", "Agent", "Level", "Tokens", "Earned", "Spent",
-                 "Hourly used", "Daily used", right=("Tokens", "Earned", "Spent",
-                                                    "Hourly used", "Daily used"))
-    for row in rows:
-        grid.add_row(row.agent, f"L{row.level}", tokens(row.tokens), tokens(row.earned),
-                     tokens(row.spent), f"{compact(row.hourly_used)}/{compact(row.hourly_limit)}",
-                     f"{compact(row.daily_used)}/{compact(row.daily_limit)}")
-    stdout.print(grid)
+    respond(opts, lambda ex: ex.status(), _print_status,
+            json_as=lambda rows: {"agents": to_json(rows)})
 
 
 @exchange_options
@@ -77,13 +67,7 @@ def balance(agent: str, *, opts: ExchangeOptions) -> None:
 
     Example: token-exchange balance claude
     """
-    with open_from(opts) as ex:
-        wallet = ex.balance(agent)
-    if opts.json:
-        emit_json(to_json(wallet))
-        return
-    stdout.print(f"💰 {wallet.agent}: {tokens(wallet.tokens)} tokens "
-                 f"(earned {tokens(wallet.earned)}, spent {tokens(wallet.spent)})")
+    respond(opts, lambda ex: ex.balance(agent), _print_wallet)
 
 
 @exchange_options
@@ -96,16 +80,8 @@ def history(
 
     Example: token-exchange history builder --limit 5
     """
-    with open_from(opts) as ex:
-        entries = ex.history(agent, limit)
-    if opts.json:
-        emit_json({"agent": agent, "transactions": [to_json(e) for e in entries]})
-        return
-    grid = table(f"{agent}: last {len(entries)} transactions", "Time", "Type", "Amount",
-                 "Description", "Project", right=("Amount",))
-    for e in entries:
-        grid.add_row(short_time(e.at), e.type, signed(e.amount), e.description, e.project or "")
-    stdout.print(grid)
+    respond(opts, lambda ex: ex.history(agent, limit), lambda rows: _print_history(agent, rows),
+            json_as=lambda rows: {"agent": agent, "transactions": to_json(rows)})
 
 
 @exchange_options
@@ -120,14 +96,8 @@ def commit(
 
     Example: token-exchange commit claude@aygp-dr.ai nexushive-setup "hotfix: security patch"
     """
-    with open_from(opts) as ex:
-        paid = ex.commit(author_email, project, message, sha)
-    if opts.json:
-        emit_json(to_json(paid))
-        return
-    stdout.print(f"✅ {paid.agent} earned {tokens(paid.amount)} tokens for a commit to "
-                 f"{project} (balance {tokens(paid.tokens)})" + (f" — {paid.note}" if paid.note
-                                                                  else ""))
+    respond(opts, lambda ex: ex.commit(author_email, project, message, sha),
+            lambda paid: _print_commit(paid, project))
 
 
 @exchange_options
@@ -146,14 +116,7 @@ def llm(
 
     Example: token-exchange llm zero coding 5000
     """
-    with open_from(opts) as ex:
-        charge = ex.llm(agent, task_type, token_count, model)
-    if opts.json:
-        emit_json(to_json(charge))
-        return
-    stdout.print(f"✅ {charge.agent} used {display_amount(micro(charge.amount))} tokens on "
-                 f"{charge.model} for {charge.inference_tokens} tokens "
-                 f"(balance {tokens(charge.tokens)})")
+    respond(opts, lambda ex: ex.llm(agent, task_type, token_count, model), _print_charge)
 
 
 @exchange_options
@@ -168,13 +131,8 @@ def award(
 
     Example: token-exchange award builder 150 beads-integration "Closed issue"
     """
-    with open_from(opts) as ex:
-        paid = ex.award(agent, amount, source, description)
-    if opts.json:
-        emit_json(to_json(paid))
-        return
-    stdout.print(f"✅ {paid.agent} was awarded {tokens(paid.amount)} tokens by {source} "
-                 f"(balance {tokens(paid.tokens)})")
+    respond(opts, lambda ex: ex.award(agent, amount, source, description),
+            lambda paid: _print_award(paid, source))
 
 
 @exchange_options
@@ -183,22 +141,7 @@ def limits(agent: str, *, opts: ExchangeOptions) -> None:
 
     Example: token-exchange limits claude
     """
-    with open_from(opts) as ex:
-        view = ex.limits(agent)
-    if opts.json:
-        emit_json(to_json(view))
-        return
-    grid = table(f"Rate limits for {agent}", "Limit", "Used", "Allowed", right=("Used", "Allowed"))
-    grid.add_row("hourly (rolling 60 min)", tokens(view.hourly_used), tokens(view.hourly_limit))
-    grid.add_row("daily (rolling 24 h)", tokens(view.daily_used), tokens(view.daily_limit))
-    grid.add_row("burst (one request)", "", tokens(view.burst_limit))
-    grid.add_row("reserve (kept back)", tokens(view.tokens), tokens(view.reserve))
-    stdout.print(grid)
-    stdout.print(f"Largest spend allowed now: {tokens(view.headroom)} tokens. "
-                 f"Refusals: {view.refusals_last_hour} in the last hour, "
-                 f"{view.refusals_last_day} in the last day.")
-    for refusal in view.recent_refusals:
-        stdout.print(f"  [{iso_utc(refusal.at)}] 🚫 {refusal.message}", markup=False)
+    respond(opts, lambda ex: ex.limits(agent), _print_limits)
 
 
 @exchange_options
@@ -232,3 +175,62 @@ def doctor(
             stderr.print(f"integrity problem: {failed} invariant check(s) failed", markup=False)
     if failed:
         raise typer.Exit(EXIT_INTEGRITY)
+
+
+# -- what each command prints without --json ------------------------------------------------
+
+
+def _print_status(rows: list[AgentStatus]) -> None:
+    grid = table("Agent Token Exchange", "Agent", "Level", "Tokens", "Earned", "Spent",
+                 "Hourly used", "Daily used", right=("Tokens", "Earned", "Spent",
+                                                    "Hourly used", "Daily used"))
+    for row in rows:
+        grid.add_row(row.agent, f"L{row.level}", tokens(row.tokens), tokens(row.earned),
+                     tokens(row.spent), f"{compact(row.hourly_used)}/{compact(row.hourly_limit)}",
+                     f"{compact(row.daily_used)}/{compact(row.daily_limit)}")
+    stdout.print(grid)
+
+
+def _print_wallet(wallet: Wallet) -> None:
+    stdout.print(f"💰 {wallet.agent}: {tokens(wallet.tokens)} tokens "
+                 f"(earned {tokens(wallet.earned)}, spent {tokens(wallet.spent)})")
+
+
+def _print_history(agent: str, entries: list[HistoryEntry]) -> None:
+    grid = table(f"{agent}: last {len(entries)} transactions", "Time", "Type", "Amount",
+                 "Description", "Project", right=("Amount",))
+    for e in entries:
+        grid.add_row(short_time(e.at), e.type, signed(e.amount), e.description, e.project or "")
+    stdout.print(grid)
+
+
+def _print_commit(paid: Payment, project: str) -> None:
+    stdout.print(f"✅ {paid.agent} earned {tokens(paid.amount)} tokens for a commit to "
+                 f"{project} (balance {tokens(paid.tokens)})"
+                 + (f" — {paid.note}" if paid.note else ""))
+
+
+def _print_charge(charge: Charge) -> None:
+    stdout.print(f"✅ {charge.agent} used {display_amount(micro(charge.amount))} tokens on "
+                 f"{charge.model} for {charge.inference_tokens} tokens "
+                 f"(balance {tokens(charge.tokens)})")
+
+
+def _print_award(paid: Payment, source: str) -> None:
+    stdout.print(f"✅ {paid.agent} was awarded {tokens(paid.amount)} tokens by {source} "
+                 f"(balance {tokens(paid.tokens)})")
+
+
+def _print_limits(view: Limits) -> None:
+    grid = table(f"Rate limits for {view.agent}", "Limit", "Used", "Allowed",
+                 right=("Used", "Allowed"))
+    grid.add_row("hourly (rolling 60 min)", tokens(view.hourly_used), tokens(view.hourly_limit))
+    grid.add_row("daily (rolling 24 h)", tokens(view.daily_used), tokens(view.daily_limit))
+    grid.add_row("burst (one request)", "", tokens(view.burst_limit))
+    grid.add_row("reserve (kept back)", tokens(view.tokens), tokens(view.reserve))
+    stdout.print(grid)
+    stdout.print(f"Largest spend allowed now: {tokens(view.headroom)} tokens. "
+                 f"Refusals: {view.refusals_last_hour} in the last hour, "
+                 f"{view.refusals_last_day} in the last day.")
+    for refusal in view.recent_refusals:
+        stdout.print(f"  [{iso_utc(refusal.at)}] 🚫 {refusal.message}", markup=False)

@@ -12,13 +12,8 @@ from typing import Annotated
 import typer
 
 from ..errors import InvalidInput
-from ..formats.export import (
-    MAX_FILE_BYTES,
-    WRITERS,
-    parse_export,
-    parse_time,
-    read_text_file,
-)
+from ..files import read_text_file
+from ..formats.export import MAX_FILE_BYTES, WRITERS, parse_export, parse_time
 from ..formats.json_codec import to_json
 from ..formats.scheme import read_scheme_exchange
 from ..service.home import find_home

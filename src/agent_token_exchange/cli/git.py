@@ -14,10 +14,10 @@ from ..integrations import githooks
 from ..integrations.commits import backfill as run_backfill
 from ..integrations.git import hooks_dir, repo_root
 from .hooks import HOOK, Project, Repo
-from .options import ExchangeOptions, exchange_options, open_from
+from .options import ExchangeOptions, command_group, exchange_options, open_from
 from .output import emit_json, stderr, stdout, table, tokens
 
-git_app = typer.Typer(name="git", help="Pay for git history.", no_args_is_help=True)
+git_app = command_group("git", "Pay for git history.")
 
 
 def _since(value: str | None) -> str | None:

@@ -15,14 +15,13 @@ from ..integrations import githooks
 from ..integrations.commits import post_commit_hook
 from ..integrations.git import hooks_dir, repo_root
 from ..service.home import find_home
-from .options import ExchangeOptions, exchange_options
+from .options import ExchangeOptions, command_group, exchange_options
 from .output import emit_json, stdout
 
 HOOK = "post-commit"
-hooks_app = typer.Typer(name="hooks", help="Install, remove or inspect the git post-commit "
-                        "hook that pays commits.", no_args_is_help=True)
-hook_app = typer.Typer(name="hook", help="What installed hooks run (you rarely call these "
-                       "yourself).", no_args_is_help=True)
+hooks_app = command_group("hooks", "Install, remove or inspect the git post-commit hook that "
+                          "pays commits.")
+hook_app = command_group("hook", "What installed hooks run (you rarely call these yourself).")
 
 Repo = Annotated[Path | None, typer.Option("--repo", metavar="PATH", help="A folder inside "
                                            "the git repository (default: here).")]

@@ -8,16 +8,12 @@ from typing import Annotated
 import typer
 
 from ..clock import iso_utc
+from ..economy.records import ApiKey, IssuedKey
 from ..formats.json_codec import to_json
-from ..service.api_keys import KeyRing
-from .options import ExchangeOptions, exchange_options, open_local
-from .output import emit_json, stderr, stdout, table
+from .options import ExchangeOptions, command_group, exchange_options, open_local, respond
+from .output import stderr, stdout, table
 
-keys_app = typer.Typer(
-    name="keys",
-    help="API keys for the HTTP service: one per agent, or admin keys.",
-    no_args_is_help=True,
-)
+keys_app = command_group("keys", "API keys for the HTTP service: one per agent, or admin keys.")
 
 
 @keys_app.command("create")
@@ -33,12 +29,11 @@ def create(
 
     Example: token-exchange keys create claude
     """
-    with open_local(opts) as ex:
-        issued = KeyRing(ex.store, ex.config, ex.clock).create(
-            agent=agent, admin=admin, label=label)
-    if opts.json:
-        emit_json(to_json(issued))
-        return
+    respond(opts, lambda ex: ex.keys.create(agent=agent, admin=admin, label=label),
+            _print_issued, opener=open_local)
+
+
+def _print_issued(issued: IssuedKey) -> None:
     who = "admin" if issued.admin else f"agent {issued.agent}"
     stdout.print(f"✅ Created key {issued.key_id} for {who}. It is shown only this once:")
     stdout.print(issued.key, markup=False)
@@ -52,11 +47,11 @@ def list_keys(*, opts: ExchangeOptions) -> None:
 
     Example: token-exchange keys list
     """
-    with open_local(opts) as ex:
-        keys = KeyRing(ex.store, ex.config, ex.clock).list()
-    if opts.json:
-        emit_json({"keys": [to_json(k) for k in keys]})
-        return
+    respond(opts, lambda ex: ex.keys.list(), _print_keys, opener=open_local,
+            json_as=lambda keys: {"keys": to_json(keys)})
+
+
+def _print_keys(keys: list[ApiKey]) -> None:
     grid = table("API keys", "Id", "Holder", "Label", "Created", "State")
     for k in keys:
         grid.add_row(k.key_id, "admin" if k.admin else str(k.agent), k.label,
@@ -72,9 +67,5 @@ def revoke(key_id: str, *, opts: ExchangeOptions) -> None:
 
     Example: token-exchange keys revoke 3f9a1c2b7d4e
     """
-    with open_local(opts) as ex:
-        key = KeyRing(ex.store, ex.config, ex.clock).revoke(key_id)
-    if opts.json:
-        emit_json(to_json(key))
-        return
-    stdout.print(f"✅ Revoked key {key.key_id}")
+    respond(opts, lambda ex: ex.keys.revoke(key_id),
+            lambda key: stdout.print(f"✅ Revoked key {key.key_id}"), opener=open_local)

@@ -22,11 +22,14 @@ import typer
 from ..api import ExchangeAPI
 from ..clock import SystemClock
 from ..errors import InvalidInput
+from ..formats.json_codec import to_json
 from ..service.exchange import Exchange
 from ..service.home import find_home
 from ..service.lifecycle import open_exchange
+from .output import emit_json
 
 F = TypeVar("F", bound=Callable[..., Any])
+R = TypeVar("R")
 
 
 def _a_value(ctx: Any, param: Any, value: str | None) -> str | None:
@@ -162,6 +165,25 @@ def open_from(opts: ExchangeOptions) -> ExchangeAPI:
         key = opts.api_key or os.environ.get("TOKEN_EXCHANGE_KEY")
         return ExchangeClient(url, key)
     return open_local(opts)
+
+
+def respond(opts: ExchangeOptions, call: Callable[[Any], R], show: Callable[[R], None], *,
+            json_as: Callable[[R], dict[str, Any]] | None = None,
+            opener: Callable[[ExchangeOptions], Any] = open_from) -> None:
+    """What most commands do: run ``call`` on the exchange ``opts`` names and print its
+    result, with --json as the record's JSON (``json_as`` shapes a list into an object),
+    else through ``show``. ``opener`` is ``open_local`` for what only the owner may do."""
+    with opener(opts) as ex:
+        result = call(ex)
+    if opts.json:
+        emit_json(json_as(result) if json_as is not None else to_json(result))
+    else:
+        show(result)
+
+
+def command_group(name: str, help: str) -> typer.Typer:
+    """A group of subcommands (``token-exchange pool …``); alone, it prints its help."""
+    return typer.Typer(name=name, help=help, no_args_is_help=True)
 
 
 def open_local(opts: ExchangeOptions) -> Exchange:

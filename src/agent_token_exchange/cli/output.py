@@ -65,9 +65,8 @@ def emit_error(error: ExchangeError, as_json: bool) -> int:
     """Print ``error`` as the CLI shows it and return its exit code from the registry."""
     code = exit_code_for(error)
     if as_json:
-        sys.stdout.write(json.dumps(
-            {"ok": False, "error": {"code": error.code, "message": error.message}},
-            ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps({"ok": False, "error": error.to_dict()},
+                                    ensure_ascii=False) + "\n")
     else:
         stderr.print(_PREFIX.get(code, "error: ") + error.message, markup=False)
     return code

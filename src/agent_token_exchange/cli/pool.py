@@ -7,22 +7,19 @@ from typing import Annotated
 import typer
 
 from ..clock import iso_utc
-from ..economy.records import PoolView
+from ..economy.records import PoolDissolution, PoolLeave, PoolSpend, PoolView
 from ..formats.json_codec import to_json
 from ..money import display_amount, micro
-from .options import ExchangeOptions, exchange_options, open_from
-from .output import emit_json, stdout, table, tokens
+from .options import ExchangeOptions, command_group, exchange_options, respond
+from .output import stdout, table, tokens
 
 # So that "-5" reaches the amount parser (which says why it is wrong) instead of being
 # taken for an unknown option.
 NEGATIVE_NUMBERS_ARE_ARGUMENTS = {"ignore_unknown_options": True}
 
-pool_app = typer.Typer(
-    name="pool",
-    help="Team pools: agents put tokens together for expensive models. Invite-only unless "
-    "created --open; each member's stake pays its share of a spend, within its own limits.",
-    no_args_is_help=True,
-)
+pool_app = command_group(
+    "pool", "Team pools: agents put tokens together for expensive models. Invite-only unless "
+    "created --open; each member's stake pays its share of a spend, within its own limits.")
 
 
 @pool_app.command("create", context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
@@ -35,14 +32,8 @@ def create(name: str, creator: str, min_contribution: str,
 
     Example: token-exchange pool create opus-team claude 100
     """
-    with open_from(opts) as ex:
-        view = ex.pool_create(name, creator, min_contribution, open=open_to_all)
-    if opts.json:
-        emit_json(to_json(view))
-        return
-    who = "anyone may join" if view.open else f"invite with `pool invite {view.id} AGENT`"
-    stdout.print(f"✅ Created {view.id} ({view.name}) with {creator}; minimum contribution "
-                 f"{tokens(view.min_contribution)}; {who}")
+    respond(opts, lambda ex: ex.pool_create(name, creator, min_contribution,
+                                            open=open_to_all), _print_created)
 
 
 @pool_app.command("invite")
@@ -52,12 +43,8 @@ def invite(pool_id: str, agent: str, *, opts: ExchangeOptions) -> None:
 
     Example: token-exchange pool invite pool-1 builder
     """
-    with open_from(opts) as ex:
-        view = ex.pool_invite(pool_id, agent)
-    if opts.json:
-        emit_json(to_json(view))
-        return
-    stdout.print(f"✅ {agent} may join {view.id} (`pool join {view.id} {agent}`)")
+    respond(opts, lambda ex: ex.pool_invite(pool_id, agent), lambda view:
+            stdout.print(f"✅ {agent} may join {view.id} (`pool join {view.id} {agent}`)"))
 
 
 @pool_app.command("join")
@@ -67,13 +54,9 @@ def join(pool_id: str, agent: str, *, opts: ExchangeOptions) -> None:
 
     Example: token-exchange pool join pool-1 builder
     """
-    with open_from(opts) as ex:
-        view = ex.pool_join(pool_id, agent)
-    if opts.json:
-        emit_json(to_json(view))
-        return
-    stdout.print(f"✅ {agent} is a member of {view.id}; members: "
-                 + ", ".join(m.agent for m in view.members))
+    respond(opts, lambda ex: ex.pool_join(pool_id, agent), lambda view:
+            stdout.print(f"✅ {agent} is a member of {view.id}; members: "
+                         + ", ".join(m.agent for m in view.members)))
 
 
 @pool_app.command("contribute", context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
@@ -83,13 +66,9 @@ def contribute(pool_id: str, agent: str, amount: str, *, opts: ExchangeOptions) 
 
     Example: token-exchange pool contribute pool-1 claude 600
     """
-    with open_from(opts) as ex:
-        done = ex.pool_contribute(pool_id, agent, amount)
-    if opts.json:
-        emit_json(to_json(done))
-        return
-    stdout.print(f"✅ {agent} contributed {tokens(done.amount)} to {pool_id} "
-                 f"(pool {tokens(done.pool_balance)}, {agent} {tokens(done.tokens)})")
+    respond(opts, lambda ex: ex.pool_contribute(pool_id, agent, amount), lambda done:
+            stdout.print(f"✅ {agent} contributed {tokens(done.amount)} to {pool_id} "
+                         f"(pool {tokens(done.pool_balance)}, {agent} {tokens(done.tokens)})"))
 
 
 @pool_app.command("spend", context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
@@ -103,16 +82,8 @@ def spend(pool_id: str, model: str, token_count: str, description: str,
 
     Example: token-exchange pool spend pool-1 claude-opus 10000 "complex analysis" --agent builder
     """
-    with open_from(opts) as ex:
-        done = ex.pool_spend(pool_id, model, token_count, description, agent=agent)
-    if opts.json:
-        emit_json(to_json(done))
-        return
-    stdout.print(f"✅ {pool_id} spent {display_amount(micro(done.amount))} tokens on {model} for "
-                 f"{done.inference_tokens} tokens (pool {tokens(done.pool_balance)} left)")
-    for credit in done.credits:
-        stdout.print(f"   {credit.agent}: {credit.share_percent}% of it, "
-                     f"{tokens(credit.credited)} from its stake of {tokens(credit.stake)}")
+    respond(opts, lambda ex: ex.pool_spend(pool_id, model, token_count, description,
+                                           agent=agent), _print_spend)
 
 
 @pool_app.command("leave")
@@ -122,28 +93,17 @@ def leave(pool_id: str, agent: str, *, opts: ExchangeOptions) -> None:
 
     Example: token-exchange pool leave pool-1 builder
     """
-    with open_from(opts) as ex:
-        done = ex.pool_leave(pool_id, agent)
-    if opts.json:
-        emit_json(to_json(done))
-        return
-    stdout.print(f"✅ {agent} left {pool_id} with its stake of {tokens(done.amount)} "
-                 f"(now {tokens(done.tokens)}; pool {tokens(done.pool_balance)})")
+    respond(opts, lambda ex: ex.pool_leave(pool_id, agent), _print_leave)
 
 
 @pool_app.command("show")
 @exchange_options
 def show(pool_id: str, *, opts: ExchangeOptions) -> None:
-    """A pool's balance, members, contributions and credit shares.
+    """A pool's balance, members, contributions, stakes and invitations.
 
     Example: token-exchange pool show pool-1
     """
-    with open_from(opts) as ex:
-        view = ex.pool_show(pool_id)
-    if opts.json:
-        emit_json(to_json(view))
-        return
-    _print_pool(view)
+    respond(opts, lambda ex: ex.pool_show(pool_id), _print_pool)
 
 
 @pool_app.command("list")
@@ -153,19 +113,8 @@ def list_pools(*, opts: ExchangeOptions) -> None:
 
     Example: token-exchange pool list
     """
-    with open_from(opts) as ex:
-        views = ex.pool_list()
-    if opts.json:
-        emit_json({"pools": [to_json(v) for v in views]})
-        return
-    grid = table("Pools", "Id", "Name", "Creator", "Balance", "Contributed", "Spent", "Members",
-                 "State", right=("Balance", "Contributed", "Spent"))
-    for v in views:
-        grid.add_row(v.id, v.name, v.creator, tokens(v.balance), tokens(v.total_contributed),
-                     tokens(v.total_spent), ", ".join(m.agent for m in v.members),
-                     "dissolved" if v.dissolved_at else "open to all" if v.open
-                     else "invite-only")
-    stdout.print(grid)
+    respond(opts, lambda ex: ex.pool_list(), _print_pools,
+            json_as=lambda views: {"pools": to_json(views)})
 
 
 @pool_app.command("dissolve")
@@ -175,19 +124,51 @@ def dissolve(pool_id: str, *, opts: ExchangeOptions) -> None:
 
     Example: token-exchange pool dissolve pool-1
     """
-    with open_from(opts) as ex:
-        done = ex.pool_dissolve(pool_id)
-    if opts.json:
-        emit_json(to_json(done))
-        return
-    stdout.print(f"✅ Dissolved {pool_id}; refunded {tokens(done.amount)}")
+    respond(opts, lambda ex: ex.pool_dissolve(pool_id), _print_dissolution)
+
+
+def _state(view: PoolView) -> str:
+    return "open to all" if view.open else "invite-only"
+
+
+def _print_created(view: PoolView) -> None:
+    who = "anyone may join" if view.open else f"invite with `pool invite {view.id} AGENT`"
+    stdout.print(f"✅ Created {view.id} ({view.name}) with {view.creator}; minimum "
+                 f"contribution {tokens(view.min_contribution)}; {who}")
+
+
+def _print_spend(done: PoolSpend) -> None:
+    stdout.print(f"✅ {done.pool_id} spent {display_amount(micro(done.amount))} tokens on "
+                 f"{done.model} for {done.inference_tokens} tokens (pool "
+                 f"{tokens(done.pool_balance)} left)")
+    for credit in done.credits:
+        stdout.print(f"   {credit.agent}: {credit.share_percent}% of it, "
+                     f"{tokens(credit.credited)} from its stake of {tokens(credit.stake)}")
+
+
+def _print_leave(done: PoolLeave) -> None:
+    stdout.print(f"✅ {done.agent} left {done.pool_id} with its stake of {tokens(done.amount)} "
+                 f"(now {tokens(done.tokens)}; pool {tokens(done.pool_balance)})")
+
+
+def _print_pools(views: list[PoolView]) -> None:
+    grid = table("Pools", "Id", "Name", "Creator", "Balance", "Contributed", "Spent", "Members",
+                 "State", right=("Balance", "Contributed", "Spent"))
+    for v in views:
+        grid.add_row(v.id, v.name, v.creator, tokens(v.balance), tokens(v.total_contributed),
+                     tokens(v.total_spent), ", ".join(m.agent for m in v.members),
+                     "dissolved" if v.dissolved_at else _state(v))
+    stdout.print(grid)
+
+
+def _print_dissolution(done: PoolDissolution) -> None:
+    stdout.print(f"✅ Dissolved {done.pool_id}; returned {tokens(done.amount)} in stakes")
     for refund in done.refunds:
         stdout.print(f"   {refund.agent}: +{tokens(refund.amount)} (now {tokens(refund.tokens)})")
 
 
 def _print_pool(view: PoolView) -> None:
-    state = (f"dissolved {iso_utc(view.dissolved_at)}" if view.dissolved_at
-             else "open to all" if view.open else "invite-only")
+    state = f"dissolved {iso_utc(view.dissolved_at)}" if view.dissolved_at else _state(view)
     stdout.print(f"{view.id} — {view.name} (creator {view.creator}, {state})")
     stdout.print(f"Balance {tokens(view.balance)} · contributed {tokens(view.total_contributed)}"
                  f" · spent {tokens(view.total_spent)} · minimum {tokens(view.min_contribution)}")

@@ -36,10 +36,9 @@ from ..economy.records import (
 )
 from ..errors import ExchangeError, InvalidInput, Unreachable, error_class
 from ..formats.json_codec import from_json
-from ..money import MICRO
 
 if TYPE_CHECKING:
-    from ..ledger.dump import LedgerImage
+    from ..ledger import LedgerImage
 
 
 class ExchangeClient:
@@ -276,9 +275,7 @@ def error_from_response(status: int, data: Any) -> ExchangeError:
     code, message = str(detail.get("code", "error")), str(detail.get("message", ""))
     cls = error_class(code, status)
     try:
-        fields = {name: _micro(value) if name in cls.MONEY else value
-                  for name, value in detail.items()}
-        return cls.from_dict({**fields, "code": code, "message": message})
+        return cls.from_dict({**detail, "code": code, "message": message})
     except (KeyError, TypeError, ArithmeticError):  # a leaf without its fields
         return ExchangeError(message, code=code)
 
@@ -290,10 +287,6 @@ def _part(text: str) -> str:
 def _amount(value: Decimal | str | int) -> str:
     # The API takes amounts as decimal strings of tokens, as Exchange takes them.
     return format(value, "f") if isinstance(value, Decimal) else str(value)
-
-
-def _micro(text: str) -> int:
-    return int(Decimal(text) * MICRO)
 
 
 __all__ = ["ExchangeClient", "Unreachable", "error_from_response"]

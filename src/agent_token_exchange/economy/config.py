@@ -25,10 +25,12 @@ from pydantic import (
 )
 
 from ..errors import ConfigError
+from ..files import read_text_file
 from ..money import MAX_TOKENS, to_micro
 from .patterns import linear_pattern
 
 NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"
+MAX_CONFIG_BYTES = 1024**2
 AgentName = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 Tokens = Annotated[Decimal, Field(ge=0, le=MAX_TOKENS, decimal_places=6)]
 PositiveTokens = Annotated[Decimal, Field(gt=0, le=MAX_TOKENS, decimal_places=6)]
@@ -209,10 +211,6 @@ def config_error(exc: ValidationError, source: str) -> ConfigError:
 
 
 def load_config(path: Path) -> Config:
-    try:
-        text = path.read_text("utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file is missing; run `token-exchange init`") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read config ({exc})") from None
+    text = read_text_file(path, MAX_CONFIG_BYTES, "a config file", error=ConfigError,
+                          hint="run `token-exchange init`")
     return parse_config_text(text, source=str(path))

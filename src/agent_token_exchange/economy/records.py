@@ -268,7 +268,8 @@ class ImportSummary:
 
 @dataclass(frozen=True)
 class LedgerTransfer:
-    """One transfer of the ledger, as the live event stream and the dashboard see it."""
+    """One transfer of the ledger, as the live event stream, the dashboard and the export
+    see it: with the idempotency key it was applied under and its audit-chain hash."""
 
     seq: int
     at: Moment
@@ -281,6 +282,8 @@ class LedgerTransfer:
     model: str | None
     inference_tokens: int | None
     pool_id: str | None
+    idempotency_key: str | None = None
+    hash: str | None = None
 
 
 @dataclass(frozen=True)

@@ -22,14 +22,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
-import stat
 from collections.abc import Callable
 from dataclasses import fields as dataclass_fields
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from ..economy.accounts import Kind, pool_account
@@ -40,14 +37,14 @@ from ..ledger.dump import (
     AccountRow,
     IdempotencyRow,
     LedgerImage,
+    LedgerTransfer,
     PoolCreditRow,
     PoolImageRow,
     PoolInviteRow,
     PoolMemberRow,
-    RefusalRow,
-    Transfer,
+    RefusalEvent,
 )
-from ..money import DECIMALS, MAX_MICRO, MICRO, format_amount
+from ..money import DECIMALS, MAX_MICRO, MICRO, format_amount, format_tokens, micro, tokens
 
 FORMAT = "agent-token-exchange/export"
 VERSION = 2  # 2: pool stakes, invites and open pools; refusal counts. 1 is still read.
@@ -58,44 +55,6 @@ _AMOUNT = re.compile(r"^(-?)([0-9]{1,19})(?:\.([0-9]{1,6}))?$")
 _DATE = re.compile(
     r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)?(?:Z|[+-]\d{2}:\d{2})?$"
 )
-
-
-def read_text_file(path: Path, limit: int, what: str) -> str:
-    """A regular file's UTF-8 text, of at most ``limit`` bytes, or one InvalidInput line.
-
-    Opened without blocking and checked before anything is read, so a FIFO, a device
-    (``/dev/zero``) or a symlink to one is refused rather than read for ever; and never
-    more than ``limit`` bytes are read, even from a file that grows meanwhile."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except FileNotFoundError:
-        raise InvalidInput(f"{path}: no such file") from None
-    except OSError as exc:
-        raise InvalidInput(f"{path}: cannot read it ({exc.strerror})") from None
-    try:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise InvalidInput(f"{path}: is a directory, not {what}")
-        if not stat.S_ISREG(info.st_mode):
-            raise InvalidInput(f"{path}: not a regular file (a pipe or a device), so not {what}")
-        if info.st_size > limit:
-            raise InvalidInput(f"{path}: too large to be {what} (over {limit} bytes)")
-        data = bytearray()
-        while len(data) <= limit:
-            piece = os.read(fd, min(1 << 24, limit + 1 - len(data)))
-            if not piece:
-                break
-            data += piece
-    except OSError as exc:
-        raise InvalidInput(f"{path}: cannot read it ({exc.strerror})") from None
-    finally:
-        os.close(fd)
-    if len(data) > limit:
-        raise InvalidInput(f"{path}: too large to be {what} (over {limit} bytes)")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InvalidInput(f"{path}: not UTF-8 text, so not {what}") from None
 
 
 # -- field codecs: value in the image <-> value in a file -----------------------------
@@ -153,13 +112,15 @@ def _text(value: Any, what: str) -> str:
 
 
 # Each section: the record's dataclass, and for each field how it is written and read.
-# Kinds: text, opt (text or null), int, optint, money, signed, optmoney, time, opttime, json,
-# bool.
+# Kinds: text, opt (text or null), int, optint, money, signed, optmoney (micro-tokens),
+# tokens, opttokens (a record's Decimal tokens), time, opttime, json, bool. Both kinds of
+# amount are written alike, so a file reads the same whichever the image holds.
 SECTIONS: dict[str, tuple[type, dict[str, str]]] = {
     "accounts": (AccountRow, {"name": "text", "kind": "text", "created_at": "time",
                               "balance": "signed", "earned": "signed", "spent": "signed"}),
-    "transfers": (Transfer, {"seq": "int", "at": "time", "kind": "text", "source": "text",
-                             "destination": "text", "amount": "money", "description": "text",
+    "transfers": (LedgerTransfer, {"seq": "int", "at": "time", "kind": "text",
+                                   "source": "text", "destination": "text", "amount": "tokens",
+                                   "description": "text",
                              "project": "opt", "model": "opt", "inference_tokens": "optint",
                              "pool_id": "opt", "idempotency_key": "opt", "hash": "opt"}),
     "pools": (PoolImageRow, {"id": "text", "number": "int", "name": "text", "creator": "text",
@@ -170,9 +131,10 @@ SECTIONS: dict[str, tuple[type, dict[str, str]]] = {
                                      "left_at": "opttime"}),
     "pool_credits": (PoolCreditRow, {"seq": "int", "agent": "text", "stake": "signed",
                                      "credited": "signed", "consumed": "bool"}),
-    "refusals": (RefusalRow, {"seq": "int", "at": "time", "agent": "opt", "pool_id": "opt",
-                              "operation": "text", "code": "text", "message": "text",
-                              "amount": "optmoney", "count": "int", "first_at": "opttime"}),
+    "refusals": (RefusalEvent, {"seq": "int", "at": "time", "agent": "opt",
+                                "pool_id": "opt", "operation": "text", "code": "text",
+                                "message": "text", "amount": "opttokens", "count": "int",
+                                "first_at": "opttime"}),
     "idempotency": (IdempotencyRow, {"key": "text", "request_hash": "text", "outcome": "text",
                                      "result": "json", "first_seq": "optint",
                                      "created_at": "time"}),
@@ -227,6 +189,8 @@ def _encode(kind: str, value: Any) -> Any:
         return None
     if kind in ("money", "signed", "optmoney"):
         return format_amount(value)
+    if kind in ("tokens", "opttokens"):
+        return format_tokens(value)
     if kind in ("time", "opttime"):
         return time_text(value)
     return value
@@ -241,6 +205,8 @@ def _decode(kind: str, value: Any, what: str) -> Any:
         return _integer(value, what)
     if kind in ("money", "optmoney"):
         return _money(value, what)
+    if kind in ("tokens", "opttokens"):
+        return tokens(_money(value, what))
     if kind == "signed":
         return _money(value, what, signed=True)
     if kind in ("time", "opttime"):
@@ -449,13 +415,13 @@ def _build(header: dict[str, Any], sections: dict[str, list[Any]]) -> LedgerImag
 
 
 def _stakes_as_migrated(pools: list[PoolImageRow], members: list[PoolMemberRow],
-                        transfers: list[Transfer]) -> list[PoolMemberRow]:
+                        transfers: list[LedgerTransfer]) -> list[PoolMemberRow]:
     """A version 1 export's members with the stakes migration 4 gives: each open pool's
     balance in proportion to what its members contributed."""
     held: dict[str, int] = {}
     for t in transfers:
-        held[t.destination] = held.get(t.destination, 0) + t.amount
-        held[t.source] = held.get(t.source, 0) - t.amount
+        held[t.destination] = held.get(t.destination, 0) + micro(t.amount)
+        held[t.source] = held.get(t.source, 0) - micro(t.amount)
     stakes: dict[tuple[str, str], int] = {}
     for pool in pools:
         if pool.dissolved_at is not None:

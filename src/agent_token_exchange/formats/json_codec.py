@@ -115,16 +115,10 @@ def _encode(value: Any, amount: Callable[[Any], Any], moment: Callable[[Any], An
     out: dict[str, Any] = {}
     for spec in plan(type(value)):
         item = getattr(value, spec.name)
-        if item is None:
-            out[spec.name] = None
-        elif spec.kind == AMOUNT:
-            out[spec.name] = amount(item)
-        elif spec.kind == MOMENT_FIELD:
-            out[spec.name] = moment(item)
-        elif spec.kind in (RECORD, RECORDS) or isinstance(item, list | tuple):
+        if spec.kind in (RECORD, RECORDS) or isinstance(item, list | tuple):
             out[spec.name] = _encode(item, amount, moment)
         else:
-            out[spec.name] = item
+            out[spec.name] = _scalar(spec, item, amount, moment)
     return out
 
 
@@ -138,22 +132,29 @@ def _decode(cls: type[R], data: dict[str, Any], amount: Callable[[Any], Decimal]
         if not spec.init or spec.name not in data:
             continue
         item = data[spec.name]
-        if item is None:
-            values[spec.name] = None
-        elif spec.kind == AMOUNT:
-            values[spec.name] = amount(item)
-        elif spec.kind == MOMENT_FIELD:
-            values[spec.name] = moment(item)
-        elif spec.kind == RECORD and spec.nested is not None:
-            values[spec.name] = _decode(spec.nested, item, amount, moment)
-        elif spec.kind == RECORDS and spec.nested is not None:
-            nested = spec.nested
+        nested = spec.nested  # set for RECORD and RECORDS fields only
+        if item is not None and nested is not None and spec.kind == RECORD:
+            values[spec.name] = _decode(nested, item, amount, moment)
+        elif item is not None and nested is not None:
             values[spec.name] = tuple(_decode(nested, one, amount, moment) for one in item)
         elif isinstance(item, list):
             values[spec.name] = tuple(item)
         else:
-            values[spec.name] = item
+            values[spec.name] = _scalar(spec, item, amount, moment)
     return cls(**values)
+
+
+def _scalar(spec: FieldPlan, item: Any, amount: Callable[[Any], Any],
+            moment: Callable[[Any], Any]) -> Any:
+    """A field that nests no record, converted one way (``amount`` and ``moment`` say
+    which); None stays None."""
+    if item is None:
+        return None
+    if spec.kind == AMOUNT:
+        return amount(item)
+    if spec.kind == MOMENT_FIELD:
+        return moment(item)
+    return item
 
 
 def _same(value: Any) -> Any:

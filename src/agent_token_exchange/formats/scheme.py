@@ -43,6 +43,7 @@ from ..economy import pool_rules
 from ..economy.accounts import INFERENCE, MINT, Kind, figures_moved, pool_account, wallet
 from ..economy.config import NAME_PATTERN
 from ..errors import InvalidInput
+from ..files import read_text_file
 from ..ledger.dump import (
     AccountRow,
     LedgerImage,
@@ -50,9 +51,9 @@ from ..ledger.dump import (
     PoolImageRow,
     PoolMemberRow,
     Transfer,
+    transfer_record,
 )
 from ..money import MAX_TOKENS, MICRO, display_amount, round_half_up
-from .export import read_text_file
 from .sexpr import Dotted, Symbol, alist_get, read_all, read_one
 
 EARN_TYPES = {"earn": Kind.AWARD, "award": Kind.AWARD, "reward": Kind.AWARD,
@@ -407,7 +408,8 @@ def _build(wallets: list[_Wallet], pools: list[_Pool],
     if ledger is not None:
         report.append(_ledger_report(ledger, wallets))
     accounts = _accounts(wallets, pools, transfers, opening)
-    image = LedgerImage(accounts, transfers, pool_rows, members, credits, [], [])
+    image = LedgerImage(accounts, [transfer_record(t) for t in transfers], pool_rows, members,
+                        credits, [], [])
     return SchemeMigration(image, report)
 
 

@@ -22,11 +22,13 @@ from typing import Any
 from ..economy import rules
 from ..economy.records import Payment
 from ..errors import InvalidInput
+from ..files import read_text_file
 from ..money import tokens
 from ..service.exchange import Exchange
 from . import githooks
 
 ENV_AGENT = "TOKEN_EXCHANGE_AGENT"
+MAX_ISSUES_FILE_BYTES = 1024**3
 CLOSED = "closed"
 TOMBSTONE = "tombstone"
 ON_CLOSE = "on_close"
@@ -94,12 +96,7 @@ class IssueFile:
 
 def read_issues_file(path: Path) -> IssueFile:
     """Every line of a beads JSONL export; a bad line is an error naming it."""
-    try:
-        text = path.read_text("utf-8")
-    except FileNotFoundError:
-        raise InvalidInput(f"{path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"cannot read {path}: {exc}") from None
+    text = read_text_file(path, MAX_ISSUES_FILE_BYTES, "a beads issues file")
     issues: dict[str, Issue] = {}
     lines = skipped = 0
     for number, line in enumerate(text.splitlines(), 1):

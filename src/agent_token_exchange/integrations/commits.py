@@ -199,25 +199,9 @@ def _open_for_hook(paths: ExchangePaths) -> Exchange:
     """The home's exchange, opened to wait at most ``HOOK_WAIT_SECONDS`` for the ledger:
     PostgreSQL's connect timeout, SQLite's busy timeout (the CLI and the server keep their
     longer waits)."""
-    from ..economy.config import load_config
-    from ..ledger import SQLiteStore, is_postgres_url
     from ..service.lifecycle import open_exchange
 
-    url = paths.database_url()
-    if url is None or not is_postgres_url(url):
-        ex = open_exchange(paths.home)  # SQLite (or a URL open_exchange explains is wrong)
-        if isinstance(ex.store, SQLiteStore):
-            ex.store.conn.execute(f"PRAGMA busy_timeout = {HOOK_WAIT_SECONDS * 1000}")
-        return ex
-    from ..ledger.postgres import PostgresStore
-
-    config = load_config(paths.config)
     try:
-        store = PostgresStore(url, connect_timeout=HOOK_WAIT_SECONDS)
+        return open_exchange(paths.home, wait_seconds=HOOK_WAIT_SECONDS)
     except IntegrityError as exc:
         raise IntegrityError(f"{exc.message}; {UNPAID_LATER}") from None
-    try:
-        return Exchange(store, config)
-    except BaseException:
-        store.close()
-        raise

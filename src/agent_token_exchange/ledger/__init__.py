@@ -7,23 +7,30 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..economy.accounts import Kind
+from .dump import LedgerImage
 from .schema import SCHEMA_VERSION
 from .sqlite import SQLiteStore
 from .store import Store
 from .urls import is_postgres_url, redact
 
 
-def open_store(location: str | Path, *, durable: bool = True, create: bool = False) -> Store:
+def open_store(location: str | Path, *, durable: bool = True, create: bool = False,
+               wait_seconds: int | None = None) -> Store:
     """A ``postgresql://`` URL opens PostgreSQL; anything else is a SQLite file's path.
-    ``create`` makes (and migrates) a database that has no exchange yet."""
+    ``create`` makes (and migrates) a database that has no exchange yet. ``wait_seconds``
+    bounds the wait for the ledger (PostgreSQL's connect timeout, SQLite's busy timeout);
+    None keeps each store's own."""
     if is_postgres_url(location):
         # Imported here so that SQLite users never pay for loading the driver.
         from .postgres import PostgresStore
 
-        return PostgresStore(str(location), create=create)
-    return SQLiteStore(Path(location), durable=durable, create=create)
+        return PostgresStore(str(location), create=create,
+                             connect_timeout=wait_seconds or PostgresStore.CONNECT_TIMEOUT)
+    return SQLiteStore(Path(location), durable=durable, create=create,
+                       busy_timeout=wait_seconds or SQLiteStore.BUSY_TIMEOUT)
 
 
 __all__ = [
-    "Kind", "SCHEMA_VERSION", "SQLiteStore", "Store", "is_postgres_url", "open_store", "redact",
+    "Kind", "LedgerImage", "SCHEMA_VERSION", "SQLiteStore", "Store", "is_postgres_url",
+    "open_store", "redact",
 ]

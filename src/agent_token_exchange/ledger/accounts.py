@@ -72,8 +72,7 @@ class Accounts:
         ), key=lambda a: a.name)
 
     def count(self) -> int:
-        row = self._db.one("SELECT COUNT(*) FROM accounts")
-        return int(row[0]) if row else 0
+        return self._db.number("SELECT COUNT(*) FROM accounts")
 
     def create(self, name: str, kind: str, at: int) -> bool:
         """Create the account unless it exists; True if this call created it."""

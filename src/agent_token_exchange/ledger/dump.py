@@ -1,4 +1,8 @@
-"""A ledger dump: every row an exchange holds, in a fixed order, as plain data.
+"""A ledger dump: everything an exchange holds, in a fixed order, as plain data.
+
+Transfers and refusals are the records the service returns (``LedgerTransfer``,
+``RefusalEvent``: ``Decimal`` tokens); accounts, pools, members, credits and idempotency
+keys, which no public record shows whole, are the ledger's own rows.
 
 ``read_image`` takes one from a store (what ``export`` writes); ``load_image`` writes
 one into an empty store (what ``import`` does: ``service/lifecycle.py`` calls it inside
@@ -13,15 +17,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..economy.accounts import INFERENCE, Kind
+from ..economy.records import LedgerTransfer, RefusalEvent
 from ..errors import InvalidInput
 from ..money import format_amount
 from .accounts import MAX_LEDGER_INT, AccountRow
 from .chain import GENESIS, HASHED_FIELDS, transfer_hash
 from .idempotency import IdempotencyRow
 from .pools import PoolCreditRow, PoolInviteRow, PoolMemberRow, PoolRow
-from .refusals import RefusalRow
+from .refusals import refusal_event, refusal_row
 from .store import Store
-from .transfers import Transfer
+from .transfers import Transfer, transfer_record, transfer_row
 
 # A pool in an image is the same row the store keeps.
 PoolImageRow = PoolRow
@@ -33,11 +38,11 @@ class LedgerImage:
     is for reading only: it cannot be imported."""
 
     accounts: list[AccountRow] = field(default_factory=list)
-    transfers: list[Transfer] = field(default_factory=list)
+    transfers: list[LedgerTransfer] = field(default_factory=list)
     pools: list[PoolImageRow] = field(default_factory=list)
     pool_members: list[PoolMemberRow] = field(default_factory=list)
     pool_credits: list[PoolCreditRow] = field(default_factory=list)
-    refusals: list[RefusalRow] = field(default_factory=list)
+    refusals: list[RefusalEvent] = field(default_factory=list)
     idempotency: list[IdempotencyRow] = field(default_factory=list)
     pool_invites: list[PoolInviteRow] = field(default_factory=list)
     complete: bool = True
@@ -51,7 +56,7 @@ def read_image(store: Store, *, since: int | None = None, agent: str | None = No
     database's collation, so every backend writes the same export."""
     wallet = f"agent:{agent}" if agent else None
     accounts = [a for a in store.accounts.rows() if wallet is None or a.name == wallet]
-    transfers = [t for t in store.transfers.after(0, account=wallet)
+    transfers = [transfer_record(t) for t in store.transfers.after(0, account=wallet)
                  if since is None or t.at >= since]
     members = store.pools.all_members()
     mine = None if agent is None else {m.pool_id for m in members if m.agent == agent}
@@ -64,7 +69,7 @@ def read_image(store: Store, *, since: int | None = None, agent: str | None = No
     kept_seqs = {t.seq for t in transfers}
     credits = [c for c in store.pools.all_credits()
                if c.seq in kept_seqs and (agent is None or c.agent == agent)]
-    refusals = [r for r in store.refusals.after(0, agent=agent)
+    refusals = [refusal_event(r) for r in store.refusals.after(0, agent=agent)
                 if since is None or r.at >= since]
     idempotency = [] if agent is not None else [
         r for r in store.idempotency.all() if since is None or r.created_at >= since]
@@ -89,8 +94,9 @@ def load_image(store: Store, image: LedgerImage) -> str:
                            pool.min_contribution, pool.created_at, is_open=pool.is_open)
         if pool.dissolved_at is not None:
             store.pools.mark_dissolved(pool.id, pool.dissolved_at)
+    transfers = [transfer_row(t) for t in image.transfers]
     previous, expected = GENESIS, 1
-    for transfer in image.transfers:
+    for transfer in transfers:
         if transfer.seq != expected:
             raise InvalidInput(f"transfers must be numbered 1, 2, 3 … with no gaps; "
                                f"expected #{expected}, found #{transfer.seq}")
@@ -111,11 +117,11 @@ def load_image(store: Store, image: LedgerImage) -> str:
         store.pools.record_credit(credit.seq, credit.agent, credit.stake, credit.credited,
                                   consumed=credit.consumed)
     for refusal in image.refusals:
-        store.refusals.insert(refusal)
+        store.refusals.insert(refusal_row(refusal))
     for record in image.idempotency:
         store.idempotency.save(record.key, record.request_hash, record.outcome,
                                record.result, record.first_seq, record.created_at)
-    _rebuild_windows(store, image.transfers, image.pool_credits)
+    _rebuild_windows(store, transfers, image.pool_credits)
     _check_figures(store, image.accounts)
     store.restart_numbering()
     return previous
@@ -187,7 +193,7 @@ def _check_figures(store: Store, accounts: list[AccountRow]) -> None:
 # The dump's vocabulary: the rows an image holds (read by formats/export.py and
 # formats/scheme.py, which turn them into files and back).
 __all__ = [
-    "MAX_LEDGER_INT", "AccountRow", "IdempotencyRow", "LedgerImage", "PoolCreditRow",
-    "PoolImageRow", "PoolInviteRow", "PoolMemberRow", "RefusalRow", "Transfer", "load_image",
-    "read_image",
+    "MAX_LEDGER_INT", "AccountRow", "IdempotencyRow", "LedgerImage", "LedgerTransfer",
+    "PoolCreditRow", "PoolImageRow", "PoolInviteRow", "PoolMemberRow", "RefusalEvent",
+    "Transfer", "load_image", "read_image", "transfer_record",
 ]

@@ -52,8 +52,7 @@ class IdempotencyRecords:
             key=lambda r: r.key)
 
     def count(self) -> int:
-        row = self._db.one("SELECT COUNT(*) FROM idempotency")
-        return int(row[0]) if row else 0
+        return self._db.number("SELECT COUNT(*) FROM idempotency")
 
 
 def _row(row: tuple[Any, ...]) -> IdempotencyRow:

@@ -94,8 +94,7 @@ class Pools:
         self._db = db
 
     def next_number(self) -> int:
-        row = self._db.one("SELECT COALESCE(MAX(number), 0) + 1 FROM pools")
-        return int(row[0]) if row else 1
+        return self._db.number("SELECT COALESCE(MAX(number), 0) + 1 FROM pools")
 
     def create(self, pool_id: str, number: int, name: str, creator: str,
                min_contribution: int, at: int, *, is_open: bool = False) -> None:
@@ -125,8 +124,7 @@ class Pools:
         return row is not None
 
     def count(self) -> int:
-        row = self._db.one("SELECT COUNT(*) FROM pools")
-        return int(row[0]) if row else 0
+        return self._db.number("SELECT COUNT(*) FROM pools")
 
     def mark_dissolved(self, pool_id: str, at: int) -> None:
         self._db.execute("UPDATE pools SET dissolved_at = ? WHERE id = ?", (at, pool_id))

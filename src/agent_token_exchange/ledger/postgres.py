@@ -69,8 +69,10 @@ class PostgresStore(Store):
     """One connection to the database at ``url``."""
 
     dialect = "postgresql"
+    CONNECT_TIMEOUT = 10  # seconds
 
-    def __init__(self, url: str, *, create: bool = False, connect_timeout: int = 10) -> None:
+    def __init__(self, url: str, *, create: bool = False,
+                 connect_timeout: int = CONNECT_TIMEOUT) -> None:
         self.url = url
         self.where = redact(url)
         self._attach_repositories()
@@ -106,8 +108,7 @@ class PostgresStore(Store):
         )
         if not row or not row[0]:
             return 0
-        row = self.one("SELECT version FROM schema_version")
-        return int(row[0]) if row else 0
+        return self.number("SELECT version FROM schema_version")
 
     def _lock_migrations(self) -> None:
         self.execute("SELECT pg_advisory_xact_lock(?, hashtext(current_schema()))",

@@ -12,6 +12,9 @@ from __future__ import annotations
 from dataclasses import astuple, dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..economy.records import RefusalEvent
+from ..money import micro, tokens
+
 if TYPE_CHECKING:
     from .store import Store
 
@@ -110,16 +113,28 @@ class Refusals:
     def count_since(self, agent: str, since: int) -> int:
         """How many times ``agent`` was refused after ``since`` (a row's repeats all count
         when its latest is after ``since``)."""
-        row = self._db.one(
+        return self._db.number(
             "SELECT COALESCE(SUM(count), 0) FROM refusals WHERE agent = ? AND at > ?",
             (agent, since))
-        return int(row[0]) if row else 0
 
     def count(self) -> int:
         """How many rows the log holds (a row may stand for several refusals)."""
-        row = self._db.one("SELECT COUNT(*) FROM refusals")
-        return int(row[0]) if row else 0
+        return self._db.number("SELECT COUNT(*) FROM refusals")
 
     def last_seq(self) -> int:
-        row = self._db.one("SELECT COALESCE(MAX(seq), 0) FROM refusals")
-        return int(row[0]) if row else 0
+        return self._db.number("SELECT COALESCE(MAX(seq), 0) FROM refusals")
+
+
+def refusal_event(row: RefusalRow) -> RefusalEvent:
+    """A stored refusal as the record the service returns and the export writes."""
+    return RefusalEvent(row.seq, row.at, row.agent, row.pool_id, row.operation, row.code,
+                        row.message, None if row.amount is None else tokens(row.amount),
+                        row.count, row.since)
+
+
+def refusal_row(event: RefusalEvent) -> RefusalRow:
+    """A refusal record (from an import) as the row the ledger stores."""
+    return RefusalRow(event.seq, event.at, event.agent, event.pool_id, event.operation,
+                      event.code, event.message,
+                      None if event.amount is None else micro(event.amount), event.count,
+                      event.first_at)

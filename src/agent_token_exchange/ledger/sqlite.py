@@ -21,7 +21,10 @@ class SQLiteStore(Store):
     ``durable=True`` (the default) sets ``synchronous=FULL``: an acknowledged operation
     survives a crash or power loss. ``durable=False`` trades that for speed (tests)."""
 
-    def __init__(self, path: Path, *, durable: bool = True, create: bool = False) -> None:
+    BUSY_TIMEOUT = 30  # seconds a write waits for another writer before ``Busy``
+
+    def __init__(self, path: Path, *, durable: bool = True, create: bool = False,
+                 busy_timeout: int = BUSY_TIMEOUT) -> None:
         self.path = path
         self.where = str(path)
         self._attach_repositories()
@@ -29,9 +32,9 @@ class SQLiteStore(Store):
             raise IntegrityError(f"{path}: exchange database is missing; run `token-exchange init`")
         try:
             self.conn = sqlite3.connect(
-                path, isolation_level=None, timeout=30.0, check_same_thread=False
+                path, isolation_level=None, timeout=busy_timeout, check_same_thread=False
             )
-            self.conn.execute("PRAGMA busy_timeout = 30000")
+            self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             self._refuse_what_is_not_an_exchange(create)  # before anything writes to it
             mode = self._switch_to_wal()
             if mode != "wal":

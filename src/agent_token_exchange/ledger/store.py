@@ -68,6 +68,11 @@ class Store:
     def all(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         return list(self.execute(sql, params).fetchall())
 
+    def number(self, sql: str, params: tuple[Any, ...] = ()) -> int:
+        """The one integer a query answers (a COUNT, a MAX); 0 when it answers no row."""
+        row = self.one(sql, params)
+        return int(row[0]) if row else 0
+
     # -- transactions -----------------------------------------------------------------------
 
     def _rollback(self) -> None:

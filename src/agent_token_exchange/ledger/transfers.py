@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..economy.accounts import Kind
+from ..economy.records import LedgerTransfer
+from ..money import micro, tokens
 from .chain import GENESIS, HASHED_FIELDS, transfer_hash
 
 if TYPE_CHECKING:
@@ -133,12 +135,10 @@ class Transfers:
         return Transfer(*row) if row else None
 
     def last_seq(self) -> int:
-        row = self._db.one("SELECT COALESCE(MAX(seq), 0) FROM transfers")
-        return int(row[0]) if row else 0
+        return self._db.number("SELECT COALESCE(MAX(seq), 0) FROM transfers")
 
     def count(self) -> int:
-        row = self._db.one("SELECT COUNT(*) FROM transfers")
-        return int(row[0]) if row else 0
+        return self._db.number("SELECT COUNT(*) FROM transfers")
 
     def fill_missing_hashes(self) -> int:
         """Backfill the chain of a ledger written before migration 3 (run by that
@@ -163,3 +163,18 @@ class Transfers:
         self._db.execute("UPDATE ledger_head SET last_seq = ?, last_hash = ? WHERE id = 1",
                          (last_seq, previous))
         return written
+
+
+def transfer_record(row: Transfer) -> LedgerTransfer:
+    """A stored transfer as the record the service returns and the export writes."""
+    return LedgerTransfer(row.seq, row.at, row.kind, row.source, row.destination,
+                          tokens(row.amount), row.description, row.project, row.model,
+                          row.inference_tokens, row.pool_id, row.idempotency_key, row.hash)
+
+
+def transfer_row(record: LedgerTransfer) -> Transfer:
+    """A transfer record (from an import) as the row the ledger stores."""
+    return Transfer(record.seq, record.at, record.kind, record.source, record.destination,
+                    micro(record.amount), record.description, record.project, record.model,
+                    record.inference_tokens, record.pool_id, record.idempotency_key,
+                    record.hash)

@@ -26,12 +26,11 @@ class Windows:
 
     def cumulative_at(self, agent: str, at: int) -> int:
         """The agent's cumulative consumption as of time ``at`` (inclusive)."""
-        row = self._db.one(
+        return self._db.number(
             "SELECT cumulative FROM consumption WHERE agent = ? AND at <= ? "
             "ORDER BY at DESC, cumulative DESC LIMIT 1",
             (agent, at),
         )
-        return int(row[0]) if row else 0
 
     def record(self, agent: str, at: int, amount: int, cumulative: int,
                transfer_seq: int) -> None:

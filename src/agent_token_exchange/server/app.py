@@ -10,14 +10,13 @@ input, 404 unknown agent or pool, 401 no valid key, 403 a key acting beyond its 
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi import APIRouter, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, StreamingResponse
@@ -25,67 +24,24 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..clock import Clock
-from ..economy.records import BudgetLeft, PoolView
-from ..economy.validation import IDEMPOTENCY_KEY
+from ..economy.records import BudgetLeft
 from ..errors import (
     ExchangeError,
-    Forbidden,
     InvalidInput,
     NotFound,
     status_for,
 )
 from ..formats.json_codec import to_json
 from ..ledger import SCHEMA_VERSION
-from ..money import format_amount
 from ..service import access
-from ..service.api_keys import Principal
-from ..service.exchange import Exchange
 from ..service.lifecycle import exchange_opener
 from . import schemas as s
 from .auth import Caller, ExchangeDep, Exchanges, FairLock
 from .events import Cursor, event_stream, latest_cursor
 from .limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
+from .pool_routes import pool_router
+from .routing import ERRORS, WRITE_ERRORS, IdempotencyKey, ScopedIdempotencyKey, known_agent
 from .security import ContentSecurityPolicy
-
-IdempotencyKey = Annotated[str | None, Header(
-    alias="Idempotency-Key", max_length=200,
-    description="Apply this write at most once: a replay returns the first result. "
-    "Each caller (an agent, or the admins) has keys of its own.")]
-
-
-def scoped_idempotency_key(caller: Caller, key: IdempotencyKey = None) -> str | None:
-    """The client's key, prefixed with who sent it: the ledger's keys are one namespace,
-    so without this one agent's ``job-1`` would block (and reveal) another's."""
-    if key is None:
-        return None
-    if not IDEMPOTENCY_KEY.match(key):
-        raise InvalidInput(
-            "idempotency key must be 1-200 characters of letters, digits and ._:@/+=-")
-    # Agent names cannot contain ':' or '/', so no agent's scope is another's or admin's.
-    scope = "admin" if caller.admin else f"agent:{caller.agent}"
-    scoped = f"{scope}/{key}"
-    if len(scoped) > 200:  # the ledger's limit: a long key is kept as its hash instead
-        scoped = f"{scope}/sha256:{hashlib.sha256(key.encode()).hexdigest()}"
-    return scoped
-
-
-ScopedIdempotencyKey = Annotated[str | None, Depends(scoped_idempotency_key)]
-
-ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": s.ErrorBody, "description": text}
-    for status, text in {
-        401: "No key, or an unknown or revoked key",
-        403: "The key may not do this",
-        404: "Unknown agent or pool",
-        422: "Bad input",
-    }.items()
-}
-WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
-    **ERRORS,
-    402: {"model": s.ErrorBody, "description": "Refused by a rule of the economy"},
-    409: {"model": s.ErrorBody, "description": "Idempotency key reused for another request"},
-    429: {"model": s.ErrorBody, "description": "Refused by a rate limit"},
-}
 
 
 def error_response(error: ExchangeError) -> JSONResponse:
@@ -94,10 +50,8 @@ def error_response(error: ExchangeError) -> JSONResponse:
 
 
 def error_body(error: ExchangeError) -> dict[str, Any]:
-    """The registry's ``to_dict`` under ``error``, amounts as decimal strings."""
-    detail = {name: format_amount(value) if name in error.MONEY else value
-              for name, value in error.to_dict().items()}
-    return {"ok": False, "error": detail}
+    """The registry's ``to_dict`` under ``error`` (amounts as decimal strings)."""
+    return {"ok": False, "error": error.to_dict()}
 
 
 def create_app(
@@ -192,35 +146,11 @@ def create_app(
             swagger_ui_parameters={"validatorUrl": None})  # no badge from swagger.io
 
     app.include_router(_api_router(), prefix="/v1")
+    app.include_router(pool_router(), prefix="/v1")
     return app
 
 
 DOCS_ASSETS = "/docs-assets"
-
-
-def _agent(ex: Exchange, agent: str) -> str:
-    if agent not in ex.config.agents:
-        raise NotFound(f"unknown agent {agent[:64]!r} (known: {', '.join(ex.config.agents)})")
-    return agent
-
-
-def _acting(caller: Principal, ex: Exchange, named: str | None) -> str | None:
-    """The agent a request acts as: an agent's key acts as itself (naming another is
-    403); an admin key acts as the agent it names, or as nobody in particular."""
-    if named is not None:
-        named = _agent(ex, named)
-    if caller.admin:
-        return named
-    caller.require_agent(named or caller.agent or "")
-    return caller.agent
-
-
-def _pool(ex: Exchange, pool_id: str) -> PoolView:
-    """The pool (read once per request), or 404."""
-    try:
-        return ex.pool_show(pool_id)
-    except InvalidInput as exc:
-        raise NotFound(exc.message) from None
 
 
 def _api_router() -> APIRouter:
@@ -241,7 +171,7 @@ def _api_router() -> APIRouter:
     @api.get("/agents/{agent}", response_model=s.Wallet, responses=ERRORS, tags=["agents"])
     def balance(agent: str, caller: Caller, ex: ExchangeDep) -> dict[str, Any]:
         """An agent's wallet (`token-exchange balance`): its own key or an admin's."""
-        agent = _agent(ex, agent)
+        agent = known_agent(ex, agent)
         access.require_own(caller, agent)
         return to_json(ex.balance(agent))
 
@@ -250,7 +180,7 @@ def _api_router() -> APIRouter:
     def history(agent: str, caller: Caller, ex: ExchangeDep,
                 limit: Annotated[int, Query(ge=1, le=100_000)] = 20) -> dict[str, Any]:
         """An agent's transactions, newest first: its own key or an admin's."""
-        agent = _agent(ex, agent)
+        agent = known_agent(ex, agent)
         access.require_own(caller, agent)
         return {"agent": agent, "transactions": [to_json(e) for e in ex.history(agent, limit)]}
 
@@ -259,7 +189,7 @@ def _api_router() -> APIRouter:
     def limits(agent: str, caller: Caller, ex: ExchangeDep) -> dict[str, Any]:
         """Rate-limit position: hourly and daily use, burst, reserve, headroom, refusals
         (its own key or an admin's)."""
-        agent = _agent(ex, agent)
+        agent = known_agent(ex, agent)
         access.require_own(caller, agent)
         return to_json(ex.limits(agent))
 
@@ -271,7 +201,7 @@ def _api_router() -> APIRouter:
         """Recent refusals, newest first; with ``after``, those past that seq, oldest
         first. An agent's key sees its own."""
         if agent is not None:
-            agent = _agent(ex, agent)
+            agent = known_agent(ex, agent)
         agent = access.reader(caller, agent)  # filtered in the query, then paged
         if after is not None:
             rows = ex.refusals_since(after, limit, agent=agent)
@@ -286,31 +216,10 @@ def _api_router() -> APIRouter:
                   agent: Annotated[str | None, Query(max_length=64)] = None) -> dict[str, Any]:
         """Ledger transfers oldest first: after a seq, or the newest ``limit``; with
         ``agent``, those touching its wallet. An agent's key sees its own."""
-        mine = access.reader(caller, None if agent is None else _agent(ex, agent))
+        mine = access.reader(caller, None if agent is None else known_agent(ex, agent))
         rows = (ex.recent_transfers(limit, agent=mine) if after is None
                 else ex.transfers_since(after, limit, agent=mine))
         return {"transfers": [to_json(t) for t in rows]}
-
-    @api.get("/pools", response_model=s.PoolList, responses=ERRORS, tags=["pools"])
-    def pools(caller: Caller, ex: ExchangeDep,
-              agent: Annotated[str | None, Query(max_length=64)] = None) -> dict[str, Any]:
-        """Pools with their members and stakes: an agent's key sees its own pools (member,
-        former member or invited) and open ones; with ``agent``, an admin sees those."""
-        viewer = access.reader(caller, None if agent is None else _agent(ex, agent))
-        return {"pools": [to_json(v) for v in ex.pool_list(agent=viewer)]}
-
-    @api.get("/pools/{pool_id}", response_model=s.PoolView, responses=ERRORS, tags=["pools"])
-    def pool_show(pool_id: str, caller: Caller, ex: ExchangeDep,
-                  agent: Annotated[str | None, Query(max_length=64)] = None) -> dict[str, Any]:
-        """A pool's balance, members, stakes and invitations (an agent's key: one of its
-        pools or an open one)."""
-        viewer = access.reader(caller, None if agent is None else _agent(ex, agent))
-        try:
-            return to_json(ex.pool_show(pool_id, agent=viewer))
-        except NotFound:
-            raise
-        except InvalidInput as exc:
-            raise NotFound(exc.message) from None
 
     @api.get("/rewards/preview", response_model=s.RewardPreview, responses=ERRORS,
              tags=["earning"])
@@ -321,7 +230,7 @@ def _api_router() -> APIRouter:
         message: Annotated[str, Query(min_length=1, max_length=10_000)],
     ) -> dict[str, Any]:
         """What a commit would earn now, without paying it."""
-        return to_json(ex.preview_commit(_agent(ex, agent), project, message))
+        return to_json(ex.preview_commit(known_agent(ex, agent), project, message))
 
     @api.get("/doctor", response_model=s.DoctorReport, responses=ERRORS, tags=["admin"])
     def doctor(caller: Caller, ex: ExchangeDep) -> dict[str, Any]:
@@ -398,7 +307,7 @@ def _api_router() -> APIRouter:
     def llm(agent: str, body: s.LlmRequest, caller: Caller, ex: ExchangeDep,
             idempotency_key: ScopedIdempotencyKey) -> dict[str, Any]:
         """Spend on one LLM request under the burst, reserve, hourly and daily limits."""
-        agent = _agent(ex, agent)
+        agent = known_agent(ex, agent)
         caller.require_agent(agent)
         return to_json(ex.llm(agent, body.task_type, body.token_count, body.model,
                       idempotency_key=idempotency_key))
@@ -431,79 +340,6 @@ def _api_router() -> APIRouter:
             labels=tuple(body.labels), close_reason=body.close_reason,
             tombstoned=body.tombstoned, title=body.title,
         ))
-
-    @api.post("/pools", response_model=s.PoolView, responses=WRITE_ERRORS, tags=["pools"])
-    def pool_create(body: s.PoolCreateRequest, caller: Caller, ex: ExchangeDep,
-                    idempotency_key: ScopedIdempotencyKey) -> dict[str, Any]:
-        """Create a pool; the creator (the key's agent) is its first member. Invite-only
-        unless ``open``."""
-        caller.require_agent(body.creator)
-        return to_json(ex.pool_create(body.name, body.creator, body.min_contribution,
-                                      open=body.open, idempotency_key=idempotency_key))
-
-    @api.post("/pools/{pool_id}/invite", response_model=s.PoolView, responses=WRITE_ERRORS,
-              tags=["pools"])
-    def pool_invite(pool_id: str, body: s.PoolInviteRequest, caller: Caller,
-                    ex: ExchangeDep, idempotency_key: ScopedIdempotencyKey) -> dict[str, Any]:
-        """Invite an agent to join, as the key's agent (only the creator may invite)."""
-        pool_id = _pool(ex, pool_id).id
-        return to_json(ex.pool_invite(pool_id, _agent(ex, body.agent),
-                                      by=_acting(caller, ex, body.by),
-                                      idempotency_key=idempotency_key))
-
-    @api.post("/pools/{pool_id}/join", response_model=s.PoolView, responses=WRITE_ERRORS,
-              tags=["pools"])
-    def pool_join(pool_id: str, body: s.PoolMemberRequest, caller: Caller, ex: ExchangeDep,
-                  idempotency_key: ScopedIdempotencyKey) -> dict[str, Any]:
-        """Join a pool as the key's agent: an open pool, or one it was invited to."""
-        pool_id = _pool(ex, pool_id).id
-        caller.require_agent(body.agent)
-        return to_json(ex.pool_join(pool_id, body.agent, idempotency_key=idempotency_key))
-
-    @api.post("/pools/{pool_id}/leave", response_model=s.PoolLeave, responses=WRITE_ERRORS,
-              tags=["pools"])
-    def pool_leave(pool_id: str, body: s.PoolMemberRequest, caller: Caller, ex: ExchangeDep,
-                   idempotency_key: ScopedIdempotencyKey) -> dict[str, Any]:
-        """Leave a pool as the key's agent, taking its stake back."""
-        pool_id = _pool(ex, pool_id).id
-        caller.require_agent(body.agent)
-        return to_json(ex.pool_leave(pool_id, body.agent, idempotency_key=idempotency_key))
-
-    @api.post("/pools/{pool_id}/contribute", response_model=s.PoolContribution,
-              responses=WRITE_ERRORS, tags=["pools"])
-    def pool_contribute(pool_id: str, body: s.PoolContributeRequest, caller: Caller,
-                        ex: ExchangeDep, idempotency_key: ScopedIdempotencyKey
-                        ) -> dict[str, Any]:
-        """Move tokens from the key's agent's wallet into the pool (reserve applies)."""
-        pool_id = _pool(ex, pool_id).id
-        caller.require_agent(body.agent)
-        return to_json(ex.pool_contribute(pool_id, body.agent, body.amount,
-                                  idempotency_key=idempotency_key))
-
-    @api.post("/pools/{pool_id}/spend", response_model=s.PoolSpend, responses=WRITE_ERRORS,
-              tags=["pools"])
-    def pool_spend(pool_id: str, body: s.PoolSpendRequest, caller: Caller, ex: ExchangeDep,
-                   idempotency_key: ScopedIdempotencyKey) -> dict[str, Any]:
-        """Spend pool tokens on a model (a member's key, with a stake): drawn from the
-        stakes pro rata, each draw within its member's own limits."""
-        pool_id = _pool(ex, pool_id).id
-        return to_json(ex.pool_spend(pool_id, body.model, body.token_count, body.description,
-                                     agent=_acting(caller, ex, body.agent),
-                                     idempotency_key=idempotency_key))
-
-    @api.post("/pools/{pool_id}/dissolve", response_model=s.PoolDissolution,
-              responses=WRITE_ERRORS, tags=["pools"])
-    def pool_dissolve(pool_id: str, caller: Caller, ex: ExchangeDep,
-                      idempotency_key: ScopedIdempotencyKey,
-                      agent: Annotated[str | None, Query(max_length=64)] = None
-                      ) -> dict[str, Any]:
-        """Close a pool (its creator's key) and return every member its stake."""
-        pool = _pool(ex, pool_id)
-        pool_id = pool.id
-        if not caller.admin and pool.creator != caller.agent:
-            raise Forbidden(f"only {pool_id}'s creator or an admin may dissolve it")
-        return to_json(ex.pool_dissolve(pool_id, agent=_acting(caller, ex, agent),
-                                        idempotency_key=idempotency_key))
 
     @api.post("/doctor", response_model=s.DoctorReport, responses=WRITE_ERRORS,
               tags=["admin"])

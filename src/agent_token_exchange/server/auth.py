@@ -12,7 +12,7 @@ from typing import Annotated
 from anyio import to_thread
 from fastapi import Depends, Header, Request
 
-from ..service.api_keys import KeyRing, Principal, Unauthenticated
+from ..service.api_keys import Principal, Unauthenticated
 from ..service.exchange import Exchange
 
 
@@ -113,7 +113,7 @@ def principal(
     if authorization is None or not authorization.startswith("Bearer "):
         raise Unauthenticated("a valid API key is needed: Authorization: Bearer atx_…")
     with request.app.state.exchanges.lend() as ex:
-        return KeyRing(ex.store, ex.config, ex.clock).authenticate(authorization[7:].strip())
+        return ex.keys.authenticate(authorization[7:].strip())
 
 
 # scope="function": given back as the route returns, not when a streamed response ends.

@@ -16,7 +16,7 @@ from anyio import to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import ExchangeError
-from ..service.api_keys import KeyRing, Unauthenticated
+from ..service.api_keys import Unauthenticated
 from .auth import Exchanges
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -76,7 +76,7 @@ class BodyLimit:
             return Unauthenticated("a valid API key is needed: Authorization: Bearer atx_…")
         with self.exchanges.lend() as ex:
             try:
-                KeyRing(ex.store, ex.config, ex.clock).authenticate(authorization[7:].strip())
+                ex.keys.authenticate(authorization[7:].strip())
             except ExchangeError as exc:
                 return exc
         return None

@@ -14,15 +14,13 @@ Nothing else of another agent: not its wallet, history, limits, refusals or tran
 nor an invite-only pool it has no part in; and no doctor, audit or config.
 
 The rule is enforced where the rows are read: the core's queries take the agent a read
-is for (``agent=``) and choose its rows in SQL before the page is cut, so a page holds
-that agent's rows and nobody else's. The server asks ``reader`` (or ``require_own``)
-which agent that is, and ``event_visible`` for each live event.
+is for (``agent=``) and choose its rows in SQL before the page or batch is cut, so a
+page holds that agent's rows and nobody else's. The server (its routes and its event
+stream) asks ``reader`` (or ``require_own``) which agent that is.
 """
 
 from __future__ import annotations
 
-from ..economy.accounts import wallet
-from ..economy.records import LedgerTransfer, RefusalEvent
 from ..errors import Forbidden
 from .api_keys import Principal
 
@@ -44,20 +42,9 @@ def require_own(principal: Principal, agent: str) -> None:
     reader(principal, agent)
 
 
-def event_visible(principal: Principal, item: LedgerTransfer | RefusalEvent) -> bool:
-    """A live event an agent's key receives: a transfer touching its wallet, or its own
-    refusal. An admin's receives every event."""
-    if principal.admin:
-        return True
-    if isinstance(item, RefusalEvent):
-        return item.agent == principal.agent
-    mine = wallet(principal.agent or "")
-    return mine in (item.source, item.destination)
-
-
 def pool_hidden_message(pool_id: str, agent: str) -> str:
     return (f"{pool_id} is invite-only and {agent} is not a member of it or invited to it: "
             "a key reads its own pools and open ones")
 
 
-__all__ = ["event_visible", "pool_hidden_message", "reader", "require_own"]
+__all__ = ["pool_hidden_message", "reader", "require_own"]

@@ -6,9 +6,8 @@ and it lets every request be checked with one indexed lookup. An agent's key act
 that agent only; an admin key may do anything. Keys are credentials, not money: they
 live in the ledger database but never touch an account.
 
-    ring = KeyRing(ex.store, ex.config, ex.clock)
-    issued = ring.create(agent="claude")
-    ring.authenticate(issued.key).agent   # "claude"
+    issued = ex.keys.create(agent="claude")     # ex: a local Exchange
+    ex.keys.authenticate(issued.key).agent      # "claude"
 """
 
 from __future__ import annotations
@@ -18,11 +17,8 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from ..clock import Clock
-from ..economy.config import Config
 from ..economy.records import ApiKey, IssuedKey
 from ..errors import Forbidden, InvalidInput, Unauthenticated
-from ..ledger import Store
 from ..ledger.credentials import ApiKeyRow
 from .operations import Core
 
@@ -53,13 +49,13 @@ def hash_key(key: str) -> str:
 
 
 class KeyRing:
-    """Create, list, revoke and check API keys kept in the exchange's store."""
+    """Create, list, revoke and check API keys kept in the exchange's ledger. An
+    ``Exchange`` hands out its own as ``ex.keys``: writes go through its write path."""
 
-    def __init__(self, store: Store, config: Config, clock: Clock) -> None:
-        self.store = store
-        self.config = config
-        self.clock = clock
-        self._core = Core(store, config, clock)  # writes go through the one write path
+    def __init__(self, core: Core) -> None:
+        self._core = core
+        self.store = core.store
+        self.config = core.config
 
     def create(
         self, *, agent: str | None = None, admin: bool = False, label: str = ""
@@ -107,6 +103,13 @@ class KeyRing:
         if row is None or row.revoked_at is not None:
             raise Unauthenticated("a valid API key is needed: Authorization: Bearer atx_…")
         return Principal(row.key_id, row.agent, row.admin)
+
+    def active(self, key_id: str) -> bool:
+        """Whether the key ``key_id`` still exists and is not revoked (a long request, such
+        as an event stream, asks again as it runs)."""
+        with self.store.snapshot():
+            row = self.store.credentials.get(key_id)
+        return row is not None and row.revoked_at is None
 
 
 def _api_key(row: ApiKeyRow) -> ApiKey:

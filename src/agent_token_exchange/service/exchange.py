@@ -44,6 +44,7 @@ from ..economy.records import (
 from ..ledger import Store
 from ..ledger.dump import LedgerImage
 from . import provision
+from .api_keys import KeyRing
 from .audit import AuditReport
 from .doctor import run_doctor
 from .earning import Earning
@@ -73,11 +74,18 @@ class Exchange:
         self._spending = Spending(self._core)
         self._pools = PoolOperations(self._core)
         self._queries = Queries(self._core)
+        self._keys = KeyRing(self._core)
 
     @property
     def write_lock(self) -> AbstractContextManager[object]:
         """The lock held around each of this exchange's write transactions."""
         return self._core.write_lock
+
+    @property
+    def keys(self) -> KeyRing:
+        """The HTTP service's API keys: create, list, revoke, authenticate. Local only,
+        so not part of ``ExchangeAPI``."""
+        return self._keys
 
     def open_accounts(self) -> list[str]:
         """Create the accounts the config names but the ledger lacks (start grants and

@@ -18,7 +18,7 @@ from contextlib import AbstractContextManager
 
 from ..clock import Clock
 from ..economy.accounts import INFERENCE, MINT
-from ..economy.config import NAME_PATTERN, default_config_text, load_config
+from ..economy.config import NAME_PATTERN, Config, default_config_text, load_config
 from ..economy.records import ImportSummary
 from ..economy.validation import POOL_ID
 from ..errors import InvalidInput
@@ -185,16 +185,31 @@ def _remove_created(paths: ExchangePaths, state: bool, config: bool, database: b
 
 def open_exchange(
     home: str | os.PathLike[str], *, clock: Clock | None = None, durable: bool = True,
-    create: bool = False, database: str | None = None,
+    create: bool = False, database: str | None = None, wait_seconds: int | None = None,
 ) -> Exchange:
     """Open the exchange kept at ``<home>/.exchange``; its ledger is at ``database`` (a
     ``postgresql://`` URL), else ``$TOKEN_EXCHANGE_DATABASE_URL``, else the URL the home
     recorded at init, else ``<home>/.exchange/exchange.db``. Writes nothing: call
-    ``open_accounts()`` on it to create agents the config added since."""
+    ``open_accounts()`` on it to create agents the config added since. ``wait_seconds``
+    bounds how long it waits for the ledger (see ``ledger.open_store``)."""
     paths = paths_for(home)
     url = _database_url(paths, database)
     config = load_config(paths.config)
-    store = open_store(url or paths.database, durable=durable, create=create)
+    store = open_store(url or paths.database, durable=durable, create=create,
+                       wait_seconds=wait_seconds)
+    try:
+        return Exchange(store, config, clock)
+    except BaseException:
+        store.close()
+        raise
+
+
+def scratch_exchange(path: str | os.PathLike[str], config: Config, clock: Clock | None = None
+                     ) -> Exchange:
+    """A new exchange in a throwaway SQLite file at ``path``, on ``config`` (no home, no
+    crash safety): what the simulation runs on. Call ``open_accounts()`` to mint the start
+    balances."""
+    store = open_store(path, durable=False, create=True)
     try:
         return Exchange(store, config, clock)
     except BaseException:
@@ -236,4 +251,5 @@ def _database_url(paths: ExchangePaths, explicit: str | None) -> str | None:
 
 
 
-__all__ = ["exchange_opener", "import_exchange", "init_exchange", "open_exchange"]
+__all__ = ["exchange_opener", "import_exchange", "init_exchange", "open_exchange",
+           "scratch_exchange"]

@@ -30,6 +30,7 @@ from ..errors import (
 )
 from ..ledger import Store
 from ..ledger.pools import PoolRow
+from ..money import tokens
 from . import idempotency
 from .idempotency import refusal_from_record, refusal_record
 
@@ -224,8 +225,8 @@ def client_key(key: str | None) -> str | None:
 def raise_if_refused(decision: rules.SpendDecision) -> None:
     if decision.allowed:
         return
-    raise refusal(decision.code or "refused", decision.message, used=decision.used,
-                  limit=decision.limit, needed=decision.needed)
+    raise refusal(decision.code or "refused", decision.message, used=tokens(decision.used),
+                  limit=tokens(decision.limit), needed=tokens(decision.needed))
 
 
 class _LockSetMoved(Exception):

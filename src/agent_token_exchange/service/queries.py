@@ -27,8 +27,8 @@ from ..economy.records import (
 from ..economy.validation import hex_id, project_name, text_field, whole_number
 from ..errors import Forbidden, InvalidInput
 from ..ledger.dump import LedgerImage, read_image
-from ..ledger.refusals import RefusalRow
-from ..ledger.transfers import Transfer
+from ..ledger.refusals import refusal_event
+from ..ledger.transfers import transfer_record
 from ..money import tokens
 from . import access, idempotency
 from .audit import AuditReport, verify_chain
@@ -98,7 +98,7 @@ class Queries:
             spec = self.config.limits_for(agent)
             headroom = rules.consumption_headroom(
                 spec, balance=account.balance, hourly_used=hourly, daily_used=daily)
-            recent = tuple(_refusal_event(r) for r in self.store.refusals.newest(agent, limit=10))
+            recent = tuple(refusal_event(r) for r in self.store.refusals.newest(agent, limit=10))
             return Limits(
                 agent=agent, tokens=tokens(account.balance),
                 hourly_used=tokens(hourly), hourly_limit=tokens(spec.hourly),
@@ -115,7 +115,7 @@ class Queries:
         if agent is not None:
             agent = self._agent(agent)
         limit = whole_number(limit, "limit", 1, 100_000)
-        return [_refusal_event(r) for r in self.store.refusals.newest(agent, limit)]
+        return [refusal_event(r) for r in self.store.refusals.newest(agent, limit)]
 
     def pool_show(self, pool_id: str, *, agent: str | None = None) -> PoolView:
         """A pool; with ``agent``, only one that agent may see (service/access.py), else
@@ -140,7 +140,7 @@ class Queries:
         """Transfers with ``seq`` above ``after_seq``, oldest first (the live event feed);
         with ``agent``, only those touching its wallet."""
         account = None if agent is None else wallet(self._agent(agent))
-        return [_ledger_transfer(t)
+        return [transfer_record(t)
                 for t in self.store.transfers.after(after_seq, limit, account=account)]
 
     def recent_transfers(self, limit: int = 200, *,
@@ -150,7 +150,7 @@ class Queries:
             start = max(0, self.store.transfers.last_seq() - limit)
             return self.transfers_since(start, limit)
         newest = self.store.transfers.touching(wallet(self._agent(agent)), limit)
-        return [_ledger_transfer(t) for t in reversed(newest)]
+        return [transfer_record(t) for t in reversed(newest)]
 
     def refusals_since(self, after_seq: int = 0, limit: int = 500, *,
                        agent: str | None = None) -> list[RefusalEvent]:
@@ -158,7 +158,7 @@ class Queries:
         with ``agent``, only its own."""
         if agent is not None:
             agent = self._agent(agent)
-        return [_refusal_event(r)
+        return [refusal_event(r)
                 for r in self.store.refusals.after(after_seq, limit, agent=agent)]
 
     def preview_commit(self, agent: str, project: str, message: str) -> RewardPreview:
@@ -259,14 +259,3 @@ def pool_view(core: Core, pool_id: str) -> PoolView:
         open=pool.is_open,
         invited=tuple(store.pools.invited(pool_id)),
     )
-
-
-def _ledger_transfer(t: Transfer) -> LedgerTransfer:
-    return LedgerTransfer(t.seq, t.at, t.kind, t.source, t.destination, tokens(t.amount),
-                          t.description, t.project, t.model, t.inference_tokens, t.pool_id)
-
-
-def _refusal_event(row: RefusalRow) -> RefusalEvent:
-    return RefusalEvent(row.seq, row.at, row.agent, row.pool_id, row.operation, row.code,
-                        row.message, None if row.amount is None else tokens(row.amount),
-                        row.count, row.since)

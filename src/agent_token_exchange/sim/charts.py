@@ -273,9 +273,9 @@ def activity_chart(result: RunResult, path: Path) -> None:
         if t.kind in counts:
             counts[t.kind][hour] += 1
         if t.kind in ("commit", "issue"):
-            earned[hour] += _tokens(t.amount)
+            earned[hour] += float(t.amount)
         elif t.kind in ("inference", "pool_spend"):
-            spent[hour] += _tokens(t.amount)
+            spent[hour] += float(t.amount)
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 6.4), sharex=True)
     third = HOUR_US // 4
     labels = {"commit": "commits", "issue": "issues closed", "inference": "LLM requests"}

@@ -23,11 +23,11 @@ from ..clock import HOUR_US, MICROS_PER_SECOND, SimulatedClock
 from ..economy import rules
 from ..economy.accounts import wallet
 from ..economy.config import Config
+from ..economy.records import LedgerTransfer
 from ..errors import IntegrityError, RateLimited, Refused, refusal_rule
-from ..ledger import SQLiteStore
-from ..ledger.transfers import Transfer
 from ..money import display_limit, format_amount, micro, to_micro
 from ..service.exchange import Exchange
+from ..service.lifecycle import scratch_exchange
 from .scenario import PoolPlan, Scenario, build_config, team_names, template_of
 
 RATE_LIMIT_KINDS = ("burst", "hourly", "daily")
@@ -102,7 +102,7 @@ class RunResult:
     refusals: list[RefusalLog]
     model_usage: list[ModelUse]
     blocks: list[BlockFigures]
-    transfers: list[Transfer]
+    transfers: list[LedgerTransfer]
     balance_series: dict[str, list[tuple[int, int]]]
     pools: list[dict[str, Any]] = field(default_factory=list)
 
@@ -122,8 +122,7 @@ def run_simulation(
     config = build_config(scenario, config_overrides, base_config)
     with tempfile.TemporaryDirectory(prefix="token-exchange-sim-") as tmp:
         clock = SimulatedClock(scenario.start_us)
-        store = SQLiteStore(Path(tmp) / "simulation.db", durable=False, create=True)
-        exchange = Exchange(store, config, clock)
+        exchange = scratch_exchange(Path(tmp) / "simulation.db", config, clock)
         try:
             exchange.open_accounts()  # the scenario's agents with their start balances
             run = _Run(scenario, config, exchange, clock, random.Random(seed))
@@ -293,7 +292,7 @@ class _Run:
         agent = self.agents[index]
         model = rules.preferred_llm(self.config, agent, task)
         price = to_micro(self.config.models[model].cost_per_1k)
-        fits = refusal.limit * 1000 // price if price else 0
+        fits = micro(refusal.limit) * 1000 // price if price else 0
         tokens = int(fits * self.rng.uniform(0.3, 0.9))
         if tokens > 0:
             self._at(self.clock.now_us() + MICROS_PER_SECOND, "request", index, task, tokens)
@@ -388,7 +387,7 @@ class _Run:
     # -- the result --------------------------------------------------------------------------
 
     def result(self, seed: int, hours: int) -> RunResult:
-        transfers = self.ex.store.transfers.after()
+        transfers = every_transfer(self.ex)
         series, lowest = _balance_series(transfers, self.agents)
         start = to_micro(self.config.start_balance)
         figures = []
@@ -417,15 +416,23 @@ class _Run:
 # -- pure helpers ---------------------------------------------------------------------------
 
 
+def every_transfer(ex: Exchange, page: int = 5000) -> list[LedgerTransfer]:
+    """The whole transfer log, oldest first, read a page at a time through the queries."""
+    transfers: list[LedgerTransfer] = []
+    while batch := ex.transfers_since(transfers[-1].seq if transfers else 0, page):
+        transfers += batch
+    return transfers
+
+
 def seed_message(exc: Refused) -> str:
     """The seed's wording and number look: 'Transaction exceeds burst limit (660.0 > 500)'."""
     if isinstance(exc, RateLimited):
-        limit = display_limit(exc.limit)
+        limit = display_limit(micro(exc.limit))
         if exc.kind == "burst":
-            return f"Transaction exceeds burst limit ({seed_number(exc.needed)} > {limit})"
+            return f"Transaction exceeds burst limit ({seed_number(micro(exc.needed))} > {limit})"
         what = "Hourly" if exc.kind == "hourly" else "Daily"
-        return (f"{what} limit reached ({seed_number(exc.used)}/{limit} used, "
-                f"need {seed_number(exc.needed)})")
+        return (f"{what} limit reached ({seed_number(micro(exc.used))}/{limit} used, "
+                f"need {seed_number(micro(exc.needed))})")
     return exc.message
 
 
@@ -436,7 +443,7 @@ def seed_number(micro: int) -> str:
 
 
 def _balance_series(
-    transfers: list[Transfer], agents: list[str]
+    transfers: list[LedgerTransfer], agents: list[str]
 ) -> tuple[dict[str, list[tuple[int, int]]], dict[str, int]]:
     """Each agent's balance after every transfer that touched it, and its lowest balance
     once its start grant arrived."""
@@ -449,7 +456,7 @@ def _balance_series(
             agent = names.get(account)
             if agent is None:
                 continue
-            balance[agent] += sign * t.amount
+            balance[agent] += sign * micro(t.amount)
             series[agent].append((t.at, balance[agent]))
             if t.kind != "grant":
                 low = lowest[agent]

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..clock import HOUR_US, iso_utc
-from ..money import MICRO, format_amount
+from ..money import MICRO, format_amount, format_tokens
 from .engine import RATE_LIMIT_KINDS, RunResult
 
 SHOWN_EVENTS = 12
@@ -116,7 +116,7 @@ def write_transactions_csv(path: Path, results: list[tuple[str, RunResult]]) -> 
         for label, result in results:
             for t in result.transfers:
                 row = [result.seed, t.seq, iso_utc(t.at), t.kind, t.source, t.destination,
-                       format_amount(t.amount), t.project or "", t.model or "",
+                       format_tokens(t.amount), t.project or "", t.model or "",
                        t.inference_tokens if t.inference_tokens is not None else "",
                        t.pool_id or "", t.description]
                 writer.writerow(([label] if with_label else []) + row)

@@ -22,10 +22,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..clock import MICROS_PER_SECOND
 from ..economy.config import Config, config_error, default_config_text
 from ..errors import ConfigError, InvalidInput
+from ..files import read_text_file
 
 Weight = Annotated[float, Field(ge=0, le=1_000_000)]
 Rate = Annotated[float, Field(ge=0, le=100_000)]
 MAX_HOURS = 24 * 366
+MAX_SCENARIO_BYTES = 1024**2
 
 
 class _Strict(BaseModel):
@@ -179,12 +181,7 @@ def load_scenario(path: Path | None = None, base: dict[str, Any] | None = None) 
     source = "default scenario"
     if path is not None:
         source = str(path)
-        try:
-            text = path.read_text("utf-8")
-        except FileNotFoundError:
-            raise InvalidInput(f"{path}: scenario file not found") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InvalidInput(f"{path}: cannot read scenario ({exc})") from None
+        text = read_text_file(path, MAX_SCENARIO_BYTES, "a scenario file")
         try:
             override = tomllib.loads(text, parse_float=Decimal)
         except tomllib.TOMLDecodeError as exc:
