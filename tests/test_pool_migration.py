@@ -5,7 +5,10 @@ counts each old refusal once); a version 1 export imports the same way. Both sto
 from __future__ import annotations
 
 import json
+import secrets
+from collections.abc import Iterator
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -18,6 +21,7 @@ from agent_token_exchange.ledger import store as store_module
 from agent_token_exchange.ledger.schema import MIGRATIONS, SCHEMA_VERSION
 from agent_token_exchange.service.lifecycle import import_exchange
 
+from .conftest import with_database
 from .ledger_checks import assert_invariants
 
 T = 1_000_000
@@ -67,13 +71,31 @@ def _ledger_at_schema_3(location: str, monkeypatch: pytest.MonkeyPatch) -> None:
         store.close()
 
 
-def test_migration_4_gives_old_pools_stakes_summing_to_the_balance(tmp_path, database_url,
-                                                                   monkeypatch):
+@pytest.fixture
+def empty_ledger(tmp_path, database_url) -> Iterator[str]:
+    """Where a ledger no migration has touched can be made: a SQLite path, or a new
+    PostgreSQL schema in the test database (the shared ones are already migrated)."""
+    if database_url is None:
+        yield str(tmp_path / "old.db")
+        return
+    import psycopg
+
+    database = urlsplit(database_url).path.lstrip("/")
+    schema = f"old_{secrets.token_hex(4)}"
+    with psycopg.connect(with_database(database_url, database), autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+        try:
+            yield with_database(database_url, database, schema)
+        finally:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def test_migration_4_gives_old_pools_stakes_summing_to_the_balance(empty_ledger, monkeypatch):
     """Opening a schema 3 ledger migrates it: the pool's 1,000.005001 is staked 19:11 as
     contributed (the odd micro-token to the largest remainder), old credits are not
     consumption, the refusal counts once, doctor is clean, and the pool works under the new
     rules (invite-only, draws within limits)."""
-    location = database_url or str(tmp_path / "old.db")
+    location = empty_ledger
     _ledger_at_schema_3(location, monkeypatch)
     ex = Exchange(open_store(location), CONFIG, SimulatedClock())
     try:
