@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint soak bench bench-git bench-postgres bench-sim bd-rewards bd-preview bd-close bench-audit bench-api chromium clean
+.PHONY: install demo test lint soak bench bench-git bench-postgres bench-sim bd-rewards bd-preview bd-close bench-audit bench-api bench-hook bench-simulate wrk chromium clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,8 +44,23 @@ bench: $(STAMP)
 bench-postgres: $(STAMP)
 	$(BIN)/python bench/bench_postgres.py
 
-bench-api: $(STAMP)
+# The API benchmark's load comes from wrk (compiled, so it is not the bottleneck): Debian's,
+# installed only when it is missing.
+wrk:
+	@command -v wrk >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y wrk; }
+
+bench-api: $(STAMP) wrk
 	$(BIN)/python bench/bench_api.py
+
+# The post-commit hook's wall time against a bare interpreter start.
+bench-hook: $(STAMP)
+	$(BIN)/python bench/bench_hook.py
+
+# `simulate --seed 1` wall time, without and with --out.
+bench-simulate: $(STAMP)
+	$(BIN)/python bench/bench_simulate.py
 
 # Git: backfill of a generated 10,000-commit repository, and the post-commit hook's time.
 bench-git: $(STAMP)

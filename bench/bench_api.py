@@ -1,21 +1,24 @@
-"""Spends through the HTTP API: requests per second and p50/p99 latency at concurrency
-1, 16 and 64, against the same server's /health in the same run (the ratio says what the
-ledger costs on top of HTTP, JSON and auth).
+"""Spends through the HTTP API against the same server's /health, at 16 and 64
+concurrent connections: requests per second (the ratio spend / health: what the ledger
+costs on top of HTTP, JSON and auth) and the spend's p50/p99 latency.
 
-    python bench/bench_api.py [--requests 2000]
+    python bench/bench_api.py [--seconds 5]
 
-The server is `token-exchange serve`'s app in its own process (so the load generator
-does not share its interpreter), over a durable SQLite exchange (synchronous=FULL) with
-limits raised so no spend is refused. Every spend is a real LLM charge with an API key.
+The load comes from ``wrk`` (a compiled load generator, so it is not the bottleneck;
+``make bench-api`` installs Debian's when it is missing). The server is `token-exchange
+serve`'s app in its own process (uvicorn, one process) over a durable SQLite exchange
+(synchronous=FULL) with limits raised so no spend is refused; every spend is a real LLM
+charge with an agent's API key. Three interleaved rounds; median and range. Targets:
+spend / health >= 0.5 at both concurrencies, and p99 <= 4 x p50 at 64.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import json
 import re
+import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,7 +28,9 @@ from pathlib import Path
 import httpx
 
 from agent_token_exchange import init_exchange, open_exchange
-from agent_token_exchange.service.api_keys import KeyRing
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from rounds import ROUNDS, summary, verdict  # noqa: E402
 
 SERVER = """
 import sys, uvicorn
@@ -34,6 +39,29 @@ uvicorn.run(create_app(sys.argv[1]), host="127.0.0.1", port=int(sys.argv[2]),
             log_level="warning", access_log=False)
 """
 AGENTS = ["claude", "builder", "lambda", "spark", "observer", "zero"]
+
+# wrk's script: spends go round-robin over the agents, each with its own key; at the end
+# one JSON line with the figures.
+SCRIPT = """
+local keys = {%(keys)s}
+local agents = {%(agents)s}
+local n = 0
+local body = '{"task_type": "coding", "token_count": 1000, "model": "llama3.2"}'
+request = function()
+  if "%(what)s" == "health" then return wrk.format("GET", "/health") end
+  n = n + 1
+  local i = (n %% #agents) + 1
+  return wrk.format("POST", "/v1/agents/" .. agents[i] .. "/llm",
+    {["Authorization"] = "Bearer " .. keys[i], ["Content-Type"] = "application/json"}, body)
+end
+done = function(summary, latency, requests)
+  local bad = summary.errors.status + summary.errors.connect + summary.errors.read
+    + summary.errors.write + summary.errors.timeout
+  io.write(string.format('{"requests": %%d, "seconds": %%f, "bad": %%d, "p50": %%d, "p99": %%d}\\n',
+    summary.requests, summary.duration / 1e6, bad, latency:percentile(50),
+    latency:percentile(99)))
+end
+"""
 
 
 def free_port() -> int:
@@ -52,60 +80,45 @@ def prepare(home: Path) -> dict[str, str]:
         text = re.sub(rf"^{name} = .*$", f"{name} = {value}", text, count=1, flags=re.M)
     config.write_text(text)
     with open_exchange(home) as ex:
-        ring = KeyRing(ex.store, ex.config, ex.clock)
+        ex.open_accounts()
+        ring = ex.keys
         return {agent: ring.create(agent=agent).key for agent in AGENTS}
 
 
-async def run(url: str, keys: dict[str, str], what: str, concurrency: int,
-              total: int) -> tuple[float, list[float]]:
-    """``total`` requests from ``concurrency`` workers; (requests/s, latencies in ms)."""
-    latencies: list[float] = []
-    remaining = total
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-
-    async def worker(n: int) -> None:
-        nonlocal remaining
-        agent = AGENTS[n % len(AGENTS)]
-        headers = {"Authorization": f"Bearer {keys[agent]}"}
-        body = {"task_type": "coding", "token_count": 1000, "model": "llama3.2"}
-        while remaining > 0:
-            remaining -= 1
-            start = time.perf_counter()
-            if what == "health":
-                response = await client.get("/health")
-            else:
-                response = await client.post(f"/v1/agents/{agent}/llm", json=body,
-                                             headers=headers)
-            latencies.append((time.perf_counter() - start) * 1000)
-            if response.status_code != 200:
-                raise SystemExit(f"{what}: HTTP {response.status_code} {response.text[:200]}")
-
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
-        for _ in range(min(concurrency, 8)):  # warm connections
-            await client.get("/health")
-        began = time.perf_counter()
-        await asyncio.gather(*(worker(n) for n in range(concurrency)))
-        elapsed = time.perf_counter() - began
-    return total / elapsed, latencies
-
-
-def percentile(values: list[float], p: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1]
+def wrk(url: str, script: Path, connections: int, seconds: float) -> dict[str, float]:
+    """One wrk run; requests/s and latency percentiles in ms."""
+    out = subprocess.run(
+        ["wrk", "-t", "2", "-c", str(connections), "-d", f"{round(seconds)}s",
+         "--timeout", "30s", "-s", str(script), url],
+        capture_output=True, text=True, check=True).stdout
+    figures = json.loads(out.strip().splitlines()[-1])
+    if figures["bad"]:
+        raise SystemExit(f"{figures['bad']} requests failed:\n{out}")
+    return {"rps": figures["requests"] / figures["seconds"], "p50": figures["p50"] / 1000,
+            "p99": figures["p99"] / 1000, "requests": figures["requests"]}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=2000,
-                        help="requests per measurement (default 2000)")
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of each run")
     args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not on PATH (`apt-get install wrk`, or `make bench-api`)")
     with tempfile.TemporaryDirectory() as tmp:
-        home = Path(tmp)
+        home = Path(tmp) / "home"
         keys = prepare(home)
+        scripts = {}
+        for what in ("health", "spend"):
+            scripts[what] = Path(tmp) / f"{what}.lua"
+            scripts[what].write_text(SCRIPT % {
+                "what": what, "keys": ", ".join(f'"{keys[a]}"' for a in AGENTS),
+                "agents": ", ".join(f'"{a}"' for a in AGENTS)})
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         server = subprocess.Popen([sys.executable, "-c", SERVER, str(home), str(port)])
+        spends = 0
         try:
-            deadline = time.monotonic() + 20
+            deadline = time.monotonic() + 30
             while True:
                 try:
                     httpx.get(f"{url}/health", timeout=1)
@@ -114,29 +127,34 @@ def main() -> None:
                     if time.monotonic() > deadline or server.poll() is not None:
                         raise SystemExit("the server did not start") from None
                     time.sleep(0.1)
-            print(f"{args.requests} requests per row; server: uvicorn (1 process), durable "
-                  "SQLite (WAL, synchronous=FULL)")
-            print(f"{'concurrency':>11} {'route':<22} {'req/s':>8} {'p50 ms':>8} "
-                  f"{'p99 ms':>8}   spend/health")
-            for concurrency in (1, 16, 64):
-                results = {}
-                for what in ("health", "spend"):
-                    rps, lat = asyncio.run(run(url, keys, what, concurrency, args.requests))
-                    results[what] = rps
-                    route = "GET /health" if what == "health" else "POST /v1/agents/*/llm"
-                    print(f"{concurrency:>11} {route:<22} {rps:>8.0f} "
-                          f"{percentile(lat, 50):>8.2f} {percentile(lat, 99):>8.2f}"
-                          + (f"   {results['spend'] / results['health']:.2f}"
-                             if what == "spend" else ""))
-            with open_exchange(home) as ex:
-                healthy = ex.doctor().healthy
-                spent = sum(ex.balance(a).spent for a in AGENTS)
-            expected = 3 * args.requests * 100_000  # 1,000 llama3.2 tokens = 0.1 token
-            print(f"ledger after the run: doctor {'healthy' if healthy else 'BROKEN'}, "
-                  f"spent {spent:.1f} tokens (expected {expected / 1e6:.1f})")
+            print(f"wrk, {args.seconds:g} s per run, {ROUNDS} rounds (median [range]); server: "
+                  "uvicorn (1 process), durable SQLite (WAL, synchronous=FULL)")
+            for connections in (16, 64):
+                ratios, rps, p50, p99, tails = [], [], [], [], []
+                for _ in range(ROUNDS):
+                    health = wrk(url, scripts["health"], connections, args.seconds)
+                    spend = wrk(url, scripts["spend"], connections, args.seconds)
+                    spends += int(spend["requests"])
+                    ratios.append(spend["rps"] / health["rps"])
+                    rps.append(spend["rps"])
+                    p50.append(spend["p50"])
+                    p99.append(spend["p99"])
+                    tails.append(spend["p99"] / spend["p50"])
+                print(f"c={connections:<3} spend {summary(rps, 0)} req/s, p50 {summary(p50)} ms, "
+                      f"p99 {summary(p99)} ms")
+                print(f"      ratio spend / health: {summary(ratios)}  {verdict(ratios, 0.5)}")
+                if connections == 64:
+                    print(f"      p99 / p50:            {summary(tails)}  "
+                          f"{verdict(tails, 4, at_most=True)}")
         finally:
             server.terminate()
             server.wait(timeout=10)
+        with open_exchange(home) as ex:
+            healthy = ex.doctor().healthy
+            spent = sum(ex.balance(a).spent for a in AGENTS)
+        print(f"ledger after the run: doctor {'healthy' if healthy else 'BROKEN'}; "
+              f"{spends} spends answered 200, spent {spent} tokens "
+              f"(at least {spends / 10}: wrk does not count requests still in flight at the end)")
 
 
 if __name__ == "__main__":

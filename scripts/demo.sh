@@ -5,8 +5,13 @@ home=$(mktemp -d -t token-exchange-demo.XXXXXX)
 tx() { echo; printf "$ token-exchange"; printf " %q" "$@"; echo; token-exchange "$@" --home "$home"; }
 
 tx init
-tx commit claude@aygp-dr.ai nexushive-setup "hotfix: critical security patch" --sha 1a2b3c4d
-tx commit builder@aygp-dr.ai scheme-parser "test: add coverage for the reader" --sha 5e6f7a8b
+# A commit pays once per full SHA (as `git rev-parse HEAD` prints it); sending it again
+# says it was already paid.
+sha1=1a2b3c4d1a2b3c4d1a2b3c4d1a2b3c4d1a2b3c4d
+tx commit claude@aygp-dr.ai nexushive-setup "hotfix: critical security patch" --sha $sha1
+tx commit claude@aygp-dr.ai nexushive-setup "hotfix: critical security patch" --sha $sha1
+tx commit builder@aygp-dr.ai scheme-parser "test: add coverage for the reader" \
+   --sha 5e6f7a8b5e6f7a8b5e6f7a8b5e6f7a8b5e6f7a8b
 tx commit zero@aygp-dr.ai docs-site "docs(readme): explain pools"
 tx award observer 450 beads-integration "Closed P2 bug bd-42"
 tx llm zero coding 5000
@@ -28,3 +33,5 @@ tx limits claude
 tx doctor
 echo
 echo "The demo exchange is at $home (delete it when done)."
+echo "token-exchange is in .venv/bin: run \`. .venv/bin/activate\` (or"
+echo "PATH=\$PWD/.venv/bin:\$PATH) to type it without the path."

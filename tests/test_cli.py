@@ -27,7 +27,7 @@ def test_console_scripts_run_as_installed(home):
         refused = subprocess.run([exe, "llm", "claude", "coding", "44000", "--home", str(home)],
                                  capture_output=True, text=True, timeout=60)
         assert refused.returncode == 1
-        assert refused.stderr.strip() == "🚫 Exceeds burst limit (660.00 > 500)"
+        assert refused.stderr.splitlines()[0] == "🚫 Exceeds burst limit (660.00 > 500)"
 
 
 def test_init_creates_config_and_database(tmp_path, cli):
@@ -123,11 +123,15 @@ def test_pool_commands_json(cli):
 
 
 def test_human_output_has_the_seeds_feel(cli):
-    """Human output uses the seed's emoji, wording and two-decimal amounts."""
+    """Human output uses the seed's emoji, wording and two-decimal amounts; a refusal's
+    second line names the largest request that would pass, in tokens and inference tokens."""
     ok = cli("llm", "zero", "coding", "5000")
     assert ok.code == 0 and ok.out.startswith("✅ zero used 0.50 tokens on llama3.2")
     refused = cli("llm", "claude", "coding", "44000")
-    assert refused.code == 1 and refused.err == "🚫 Exceeds burst limit (660.00 > 500)\n"
+    assert refused.code == 1 and refused.err == (
+        "🚫 Exceeds burst limit (660.00 > 500)\n"
+        "   The largest request that would pass now costs 500.00 tokens (the burst limit): "
+        "33,333 inference tokens on claude-opus; see `token-exchange limits claude`.\n")
     status = cli("status")
     assert "claude" in status.out and "10,000.00" in status.out
     assert "Exceeds burst limit" in cli("limits", "claude").out
@@ -135,13 +139,16 @@ def test_human_output_has_the_seeds_feel(cli):
 
 
 def test_refusal_json_and_exit_code(cli):
-    """A refusal exits 1 with the JSON error the API answers: code, message and a rate
-    limit's figures as decimal token strings."""
+    """A refusal exits 1 with the JSON error the API answers (code, message and a rate
+    limit's figures as decimal token strings), and what to do next as its hint."""
     result = cli("llm", "claude", "coding", "44000", "--json")
     assert result.code == 1
     assert result.json == {"ok": False, "error": {
         "code": "burst_limit", "message": "Exceeds burst limit (660.00 > 500)",
-        "kind": "burst", "used": "660", "limit": "500", "needed": "660"}}
+        "kind": "burst", "used": "660", "limit": "500", "needed": "660",
+        "hint": "The largest request that would pass now costs 500.00 tokens (the burst "
+                "limit): 33,333 inference tokens on claude-opus; see `token-exchange limits "
+                "claude`."}}
 
 
 BAD_INPUTS = [

@@ -125,7 +125,8 @@ def test_the_mirror_covers_every_command_with_a_method():
 
 def test_each_command_prints_what_its_method_returns(tmp_path, make_database_url, capsys):
     """Each command's --json output and exit code equal its Exchange method's record (or
-    error), step for step, on two fresh exchanges that do the same things."""
+    error, beside the CLI's hint), step for step, on two fresh exchanges that do the same
+    things."""
     by_cli, by_api = tmp_path / "by-cli", tmp_path / "by-api"
     for home in (by_cli, by_api):
         init_exchange(home, clock=SimulatedClock(), database=make_database_url())
@@ -134,6 +135,8 @@ def test_each_command_prints_what_its_method_returns(tmp_path, make_database_url
         capsys.readouterr()
         code = main([*argv, "--json", "--home", str(by_cli)])
         printed = json.loads(capsys.readouterr().out)
+        if not printed["ok"]:  # the CLI adds what to do next; the method raises only the error
+            printed["error"].pop("hint", None)
         with open_exchange(by_api) as ex:
             expected, expected_code = outcome(lambda ex=ex, method=method: method(ex))
         assert timeless(printed) == timeless(expected), argv

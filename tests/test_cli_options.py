@@ -31,10 +31,18 @@ def option_names(command: object) -> set[str]:
     return {name for param in command.params for name in param.opts}  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("name", sorted(set(leaf_commands()) - {"simulate"}))
+@pytest.mark.parametrize("name", sorted(set(leaf_commands()) - {"simulate", "serve"}))
 def test_every_command_declares_the_shared_options(name):
     """Each command that works on an exchange lists all five shared options itself."""
     assert option_names(leaf_commands()[name]) >= SHARED
+
+
+def test_serve_declares_only_home_and_database():
+    """serve runs rather than prints a result, and serves this machine's exchange: it offers
+    --home and --database, but no --json, --server or --api-key."""
+    names = option_names(leaf_commands()["serve"])
+    assert {"--home", "--database"} <= names
+    assert not {"--json", "--server", "--api-key"} & names
 
 
 def test_simulate_declares_only_home_and_json():

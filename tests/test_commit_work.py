@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from agent_token_exchange.errors import Conflict, InvalidInput
@@ -55,7 +57,8 @@ def test_replaying_a_sha_returns_the_first_result(exchange):
     """Replaying a SHA returns the first result, another project under it is a Conflict, and
     commit_paid matches by SHA or by patch id per author."""
     first = exchange.commit("claude@x.dev", "app", "feat: x", A, patch_id=PATCH)
-    assert exchange.commit("claude@x.dev", "app", "feat: x", A, patch_id=PATCH) == first
+    again = exchange.commit("claude@x.dev", "app", "feat: x", A, patch_id=PATCH)
+    assert again == replace(first, replayed=True)
     with pytest.raises(Conflict):
         exchange.commit("claude@x.dev", "other", "feat: x", A)
     assert exchange.commit_paid(A) and not exchange.commit_paid(B)

@@ -51,10 +51,19 @@ def test_every_command_is_in_the_readme_reference():
 
 
 def test_every_command_takes_home_and_json():
-    """Every command takes --home and --json."""
+    """Every command takes --home, and --json except serve (which runs, printing no result)."""
     for path, command in all_commands():
         options = {opt for param in command.params for opt in getattr(param, "opts", [])}
-        assert {"--home", "--json"} <= options, path
+        assert {"--home", "--json"} - ({"--json"} if path == "serve" else set()) <= options, path
+
+
+def test_every_argument_says_what_it_is():
+    """Every positional argument of every command has help text, and no flag shows a
+    `<bool>` type in --help."""
+    for path, command in all_commands():
+        for param in command.params:
+            if param.param_type_name == "argument":
+                assert param.help, f"{path}: argument {param.name} has no help"
 
 
 TESTS = Path(__file__).resolve().parent

@@ -16,6 +16,7 @@ from agent_token_exchange.client.http import error_from_response
 from agent_token_exchange.errors import (
     REGISTRY,
     ExchangeError,
+    Forbidden,
     RateLimited,
     Refused,
     exit_code_for,
@@ -97,12 +98,13 @@ def test_the_docstring_tree_names_every_class() -> None:
 @pytest.mark.parametrize("code", sorted(REGISTRY))
 def test_every_code_has_one_status_and_one_exit_code(code: str) -> None:
     """An error's status and exit code are its code's row, shared by all codes of its class,
-    and a refusal (only a refusal) exits 1, an integrity problem (only that) exits 3."""
+    and a refusal (by a rule, or by the key's rights: Forbidden) exits 1, an integrity
+    problem (only that) exits 3."""
     row, error = REGISTRY[code], example(code)
     assert (status_for(error), exit_code_for(error)) == (row.status, row.exit_code)
     siblings = {(r.status, r.exit_code) for r in REGISTRY.values() if r.error is row.error}
     assert siblings == {(row.status, row.exit_code)}
-    assert (row.exit_code == errors.EXIT_REFUSED) == isinstance(error, Refused)
+    assert (row.exit_code == errors.EXIT_REFUSED) == isinstance(error, Refused | Forbidden)
     assert (row.exit_code == errors.EXIT_INTEGRITY) == isinstance(error, errors.IntegrityError)
     assert row.exit_code in {errors.EXIT_REFUSED, errors.EXIT_BAD_INPUT, errors.EXIT_INTEGRITY}
 
@@ -112,7 +114,7 @@ def test_statuses_and_exit_codes_are_the_published_ones() -> None:
     expected = {
         "invalid_input": (422, 2), "error": (422, 2), "config_error": (422, 2),
         "busy": (422, 2), "not_found": (404, 2), "unauthenticated": (401, 2),
-        "forbidden": (403, 2), "idempotency_conflict": (409, 2), "unreachable": (502, 2),
+        "forbidden": (403, 1), "idempotency_conflict": (409, 2), "unreachable": (502, 2),
         "integrity_error": (503, 3), "refused": (402, 1), "insufficient_funds": (402, 1),
         "reserve": (402, 1), "budget_exhausted": (402, 1), "not_allowed": (402, 1),
         "burst_limit": (429, 1), "hourly_limit": (429, 1), "daily_limit": (429, 1),

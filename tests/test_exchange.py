@@ -1,5 +1,6 @@
 """The exchange's operations: what they pay and charge, and what they refuse."""
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -45,19 +46,27 @@ def test_commit_pays_from_the_contract_budget(exchange):
 
 
 def test_same_sha_pays_once(exchange):
-    """A commit SHA pays once, case-insensitively: repeating it returns the first payment."""
+    """A commit SHA pays once, case-insensitively: repeating it returns the first payment,
+    marked as a replay, with the balance as it is now (not as it was then)."""
     first = exchange.commit("zero@x.io", "p", "fix: a", sha=SHA_deadbeef)
+    spent = exchange.llm("zero", "coding", 5000)
     again = exchange.commit("zero@x.io", "p", "fix: a", sha=SHA_DEADBEEF)
-    assert again == first
+    assert not first.replayed
+    assert again == replace(first, replayed=True, tokens=spent.tokens)
+    assert again.tokens == exchange.balance("zero").tokens
     assert exchange.balance("zero").earned == first.amount
 
 
 def test_same_sha_with_another_message_is_a_conflict(exchange):
-    """Reusing a paid SHA with another message is a Conflict that writes nothing."""
+    """Reusing a paid SHA with another message is a Conflict that writes nothing and says so
+    in plain words."""
     exchange.commit("zero@x.io", "p", "fix: a", sha=SHA_deadbeef)
     before = snapshot(exchange)
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict) as caught:
         exchange.commit("zero@x.io", "p", "feat: b", sha=SHA_deadbeef)
+    assert caught.value.message.startswith(
+        f"commit {SHA_deadbeef[:12]}… was already paid: 135.00 tokens to zero for 'fix: a' in p")
+    assert caught.value.message.endswith("nothing changed")
     assert snapshot(exchange) == before
 
 
@@ -109,10 +118,11 @@ def test_refusals_change_no_balance_and_are_recorded(exchange):
 
 
 def test_hourly_limit_in_the_seeds_words(exchange):
-    """The hourly limit refuses a call that would exceed it, in the seed's words."""
+    """The hourly limit refuses a call that would exceed it, in the seed's words (with
+    thousands separated, as every human output shows numbers)."""
     for _ in range(6):
         exchange.llm("claude", "coding", 9000)  # 135 each: 810 in all
-    seed_words = r"Hourly limit reached \(810.00/1000 used, need 195.00\)"
+    seed_words = r"Hourly limit reached \(810.00/1,000 used, need 195.00\)"
     with pytest.raises(RateLimited, match=seed_words):
         exchange.llm("claude", "coding", 13000)
 
@@ -159,7 +169,8 @@ def test_idempotency_key_replays_first_result_and_first_refusal(exchange):
     """An idempotency key replays its first result or refusal, and a different request under it is a
     Conflict."""
     first = exchange.llm("zero", "coding", 1000, idempotency_key="req-1")
-    assert exchange.llm("zero", "coding", 1000, idempotency_key="req-1") == first
+    again = exchange.llm("zero", "coding", 1000, idempotency_key="req-1")
+    assert again == replace(first, replayed=True)
     assert exchange.balance("zero").spent == first.amount
     with pytest.raises(Conflict):
         exchange.llm("zero", "coding", 2000, idempotency_key="req-1")
@@ -272,7 +283,8 @@ def test_a_reward_of_nothing_settles_without_a_transfer(tmp_path, clock):
         paid = ex.commit("zero@x.io", "misc", "work", sha=SHA_abcd1234)
         assert paid.amount == 0 and "nothing" in paid.note
         assert ex.recent_transfers(1) == before
-        assert ex.commit("zero@x.io", "misc", "work", sha=SHA_abcd1234) == paid
+        assert ex.commit("zero@x.io", "misc", "work", sha=SHA_abcd1234) == replace(
+            paid, replayed=True)
         assert_invariants(ex)
 
 
@@ -284,4 +296,4 @@ def test_a_keys_first_result_is_kept_exactly_and_replayed_as_it_was(exchange):
     kept = kept_result(exchange, "client:pool-a")
     assert kept["min_contribution"] == 500_000 and kept["created_at"] == first.created_at
     again = exchange.pool_create("p", "claude", "0.5", idempotency_key="pool-a")
-    assert again == first and again.min_contribution == Decimal("0.5")
+    assert again == replace(first, replayed=True) and again.min_contribution == Decimal("0.5")

@@ -41,6 +41,20 @@ def test_install_into_a_fresh_repository_pays_the_next_commit(repo, home, cli):
     assert earned(home) == 225  # 150 × 1.0 × bugfix 1.5
 
 
+def test_the_hook_run_again_says_the_commit_was_already_paid(repo, home, cli):
+    """Running the post-commit hook again for the same HEAD says it was already paid (with
+    what it earned then), not "earned" again, and pays nothing more."""
+    cli("hooks", "install", "--repo", str(repo.path))
+    repo.commit("fix: the parser")
+    again = cli("hook", "post-commit", "--repo", str(repo.path))
+    assert again.code == 0
+    assert again.out.strip() == (f"token-exchange: {repo.head()[:12]} was already paid (claude "
+                                 "earned 225.00 tokens then); nothing paid again")
+    replay = cli("hook", "post-commit", "--repo", str(repo.path), "--json")
+    assert replay.json["paid"]["replayed"] is True
+    assert earned(home) == 225
+
+
 def test_install_twice_keeps_one_block(repo, home, cli):
     """Installing the hook twice keeps one block, and a new --project updates that block in place.
     """

@@ -1,5 +1,5 @@
-"""Pools made before stakes keep working: schema migration 4 gives their members stakes in
-proportion to what each contributed, summing exactly to the balance (and migration 5
+"""Pools made before stakes keep working: schema migration 5 gives their members stakes in
+proportion to what each contributed, summing exactly to the balance (and migration 6
 counts each old refusal once); a version 1 export imports the same way. Both stores."""
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def empty_ledger(tmp_path, database_url) -> Iterator[str]:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
-def test_migration_4_gives_old_pools_stakes_summing_to_the_balance(empty_ledger, monkeypatch):
+def test_migration_5_gives_old_pools_stakes_summing_to_the_balance(empty_ledger, monkeypatch):
     """Opening a schema 3 ledger migrates it: the pool's 1,000.005001 is staked 19:11 as
     contributed (the odd micro-token to the largest remainder), old credits are not
     consumption, the refusal counts once, doctor is clean, and the pool works under the new
@@ -126,7 +126,7 @@ def test_migration_4_gives_old_pools_stakes_summing_to_the_balance(empty_ledger,
 def test_a_version_1_export_imports_with_stakes_as_migrated(home, clock, tmp_path,
                                                             make_database_url):
     """A version 1 file (no stakes, invites, draws or counts) imports: its pool gets stakes
-    as migration 4 gives them, and it exports again as version 2."""
+    as migration 5 gives them, and it exports again as version 2."""
     with open_exchange(home, clock=clock) as ex:
         pool = ex.pool_create("p", "claude", "0.000001", open=True).id
         ex.pool_join(pool, "builder")

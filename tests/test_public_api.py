@@ -29,7 +29,10 @@ if TYPE_CHECKING:  # what a type checker proves: each one is usable where Exchan
 
 def test_all_is_every_public_name_of_the_package():
     """``__all__`` is exactly the package's public names (subpackages aside), sorted as
-    httpx pins its own, and those names are the ones we mean to publish."""
+    httpx pins its own, and those names are the ones we mean to publish (each resolved
+    first: the package imports them lazily)."""
+    for name in agent_token_exchange.__all__:
+        getattr(agent_token_exchange, name)
     public = [name for name, value in vars(agent_token_exchange).items()
               if not name.startswith("_") and not isinstance(value, ModuleType)]
     assert agent_token_exchange.__all__ == sorted(public, key=str.casefold)
@@ -100,7 +103,7 @@ def test_the_json_codec_writes_amounts_as_decimal_strings_and_reads_them_back():
         "created_at": "2026-01-01T00:00:00Z", "dissolved_at": None,
         "members": [{"agent": "claude", "contributed": "450", "stake": "450",
                      "share_percent": "100.00"}],
-        "open": True, "invited": ["zero"]}
+        "open": True, "invited": ["zero"], "replayed": False}
     assert from_json(PoolView, data) == view
 
 

@@ -43,7 +43,7 @@ def test_daily_limit_over_many_hours(exchange, clock):
         exchange.llm("claude", "coding", OPUS_450)
         clock.advance(3600)
     # 22 × 450 = 9,900 inside the last 24 hours
-    with pytest.raises(RateLimited, match=r"Daily limit reached \(9900.00/10000 used"):
+    with pytest.raises(RateLimited, match=r"Daily limit reached \(9,900.00/10,000 used"):
         exchange.llm("claude", "coding", OPUS_450)
     clock.advance(3 * 3600)  # the oldest three spends leave the day
     exchange.llm("claude", "coding", OPUS_450)

@@ -146,10 +146,10 @@ def test_burst_message_in_the_seeds_words():
 
 
 def test_hourly_message_in_the_seeds_words():
-    """A call past the hourly limit is refused in the seed's words."""
+    """A call past the hourly limit is refused in the seed's words, thousands separated."""
     decision = rules.check_consumption(LIMITS, amount=195 * T, balance=10_000 * T,
                                        hourly_used=810 * T, daily_used=810 * T)
-    assert decision.message == "Hourly limit reached (810.00/1000 used, need 195.00)"
+    assert decision.message == "Hourly limit reached (810.00/1,000 used, need 195.00)"
 
 
 def test_daily_reserve_and_funds_messages():
@@ -157,7 +157,7 @@ def test_daily_reserve_and_funds_messages():
     message."""
     daily = rules.check_consumption(LIMITS, amount=100 * T, balance=10_000 * T,
                                     hourly_used=0, daily_used=9_950 * T)
-    assert daily.message.startswith("Daily limit reached (9950.00/10000 used")
+    assert daily.message.startswith("Daily limit reached (9,950.00/10,000 used")
     reserve = rules.check_consumption(LIMITS, amount=400 * T, balance=800 * T,
                                       hourly_used=0, daily_used=0)
     assert reserve.message.startswith("Would breach emergency reserve")

@@ -42,7 +42,7 @@ def test_scheme_exchange_migrates_with_balances_exact_and_doctor_clean(tmp_path,
     assert result.code == 0, result.err
     report = result.json
     assert report["transfers"] == 13 and report["pools"] == 1
-    assert any(n.startswith("claude: 9793.40 tokens") for n in report["notes"])
+    assert any(n.startswith("claude: 9,793.40 tokens") for n in report["notes"])
     assert any("spark earn at 1734912800 75.00" in n for n in report["notes"])
     with open_exchange(target) as ex:
         for path in sorted((FIXTURE / ".exchange" / "wallets").glob("*.wallet")):
@@ -68,7 +68,7 @@ def test_human_report_names_what_was_imported(tmp_path, cli):
     result = cli("import", "--from-scheme", str(FIXTURE / ".exchange"), "--home",
                  str(tmp_path / "t"), with_home=False)
     assert result.code == 0
-    assert "pool-123 (opus-team): 2 members, 1000.00 contributed, 15.00 spent" in result.out
+    assert "pool-123 (opus-team): 2 members, 1,000.00 contributed, 15.00 spent" in result.out
     assert "Imported 13 transfers" in result.out
 
 

@@ -68,8 +68,8 @@ def test_default_run_reports_the_seed_table_shape(capsys):
     for event in events:
         assert set(event) >= {"time", "agent", "kind", "message"}
         assert event["kind"] in {"burst", "hourly", "daily"}
-        assert re.fullmatch(r"\[\d\d:\d\d:\d\d\] WARN: " + re.escape(event["message"]),
-                            event["log"])
+        said = re.escape(f"{event['agent']}: {event['message']}")
+        assert re.fullmatch(r"\[\d\d:\d\d:\d\d\] WARN: " + said, event["log"])
     assert [b["hours"] for b in data["blocks"]] == ["00-04", "05-12", "13-18", "19-23"]
     usage = {(u["agent"], u["model"]) for u in data["model_usage"] if not u["pooled"]}
     assert ("claude", "claude-opus") in usage and ("zero", "llama3.2") in usage

@@ -18,7 +18,8 @@
 
 The library raises; it never prints or exits. Every code an error can carry is a row of
 ``REGISTRY``: its class, its HTTP status and its CLI exit code (``EXIT_OK`` 0,
-``EXIT_REFUSED`` 1, ``EXIT_BAD_INPUT`` 2, ``EXIT_INTEGRITY`` 3). The server, the client, the
+``EXIT_REFUSED`` 1 for a rule or a key's rights saying no, ``EXIT_BAD_INPUT`` 2,
+``EXIT_INTEGRITY`` 3). The server, the client, the
 CLI, idempotency replay and the simulation all read that table:
 
     error.to_dict()                  # {"code": "hourly_limit", "message": ..., "kind": ...}
@@ -189,7 +190,7 @@ _ROWS = (
     ErrorCode("busy", Busy, 422, EXIT_BAD_INPUT),
     ErrorCode("not_found", NotFound, 404, EXIT_BAD_INPUT),
     ErrorCode("unauthenticated", Unauthenticated, 401, EXIT_BAD_INPUT),
-    ErrorCode("forbidden", Forbidden, 403, EXIT_BAD_INPUT),
+    ErrorCode("forbidden", Forbidden, 403, EXIT_REFUSED),  # a rule (the key's rights) said no
     ErrorCode("idempotency_conflict", Conflict, 409, EXIT_BAD_INPUT),
     ErrorCode("unreachable", Unreachable, 502, EXIT_BAD_INPUT),
     ErrorCode("integrity_error", IntegrityError, 503, EXIT_INTEGRITY),

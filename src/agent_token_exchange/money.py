@@ -105,16 +105,21 @@ def format_amount(micro: int) -> str:
 
 
 def display_amount(micro: int) -> str:
-    """Human form with two decimals as the seed prints money ('660.00'); more if needed."""
+    """Human form with two decimals as the seed prints money ('660.00'; more if needed),
+    thousands separated as every human output shows numbers ('9,950.00')."""
     sign = "-" if micro < 0 else ""
     whole, frac = divmod(abs(micro), MICRO)
     digits = str(frac).rjust(DECIMALS, "0").rstrip("0").ljust(2, "0")
-    return f"{sign}{whole}.{digits}"
+    return f"{sign}{whole:,}.{digits}"
 
 
 def display_limit(micro: int) -> str:
-    """Limits print as the seed prints them: '500', '1000' (decimals only when present)."""
-    return format_amount(micro)
+    """Limits print as the seed prints them, decimals only when present ('500'), and
+    thousands separated ('10,000')."""
+    sign = "-" if micro < 0 else ""
+    whole, frac = divmod(abs(micro), MICRO)
+    digits = str(frac).rjust(DECIMALS, "0").rstrip("0")
+    return f"{sign}{whole:,}" + (f".{digits}" if digits else "")
 
 
 def tokens(micro: int) -> Decimal:

@@ -127,6 +127,19 @@ def run_cli(capsys, *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+def test_a_server_given_as_host_and_port_is_plain_http(service: Service, capsys):
+    """--server 127.0.0.1:PORT (no scheme, as people type it) reaches the exchange over
+    http://, and the client takes it the same way."""
+    hostport = service.url.removeprefix("http://")
+    code, out, err = run_cli(capsys, "balance", "claude", "--json", "--server", hostport,
+                             "--api-key", service.admin)
+    assert (code, err) == (0, "")
+    assert '"agent": "claude"' in out
+    with ExchangeClient(hostport, service.admin) as client:
+        assert client.url == service.url
+        assert client.balance("claude").agent == "claude"
+
+
 @pytest.mark.parametrize("command", [
     ["status"], ["balance", "claude"], ["history", "claude", "-n", "3"], ["limits", "claude"],
     ["pool", "list"], ["pool", "show", "pool-1"],
@@ -149,7 +162,8 @@ def test_remote_cli_prints_what_the_local_cli_prints(service: Service, capsys, c
 
 def test_remote_cli_writes_and_refusals_match_local(fresh_service: Service, capsys,
                                                     monkeypatch):
-    """A spend and a refusal through TOKEN_EXCHANGE_URL/KEY: same exit codes and JSON shape."""
+    """A spend and a refusal through TOKEN_EXCHANGE_URL/KEY: same exit codes and JSON shape;
+    a key acting beyond its rights (403) is a refusal too (exit 1)."""
     monkeypatch.setenv("TOKEN_EXCHANGE_URL", fresh_service.url)
     monkeypatch.setenv("TOKEN_EXCHANGE_KEY", fresh_service.keys["zero"])
     code, out, _ = run_cli(capsys, "llm", "zero", "coding", "5000", "--json")
@@ -159,7 +173,7 @@ def test_remote_cli_writes_and_refusals_match_local(fresh_service: Service, caps
     assert code == 1
     assert '"code": "burst_limit"' in out
     code, _, err = run_cli(capsys, "award", "zero", "5", "x", "y")
-    assert code == 2
+    assert code == 1
     assert "admin key" in err
     code, out, _ = run_cli(capsys, "balance", "zero", "--json")
     assert '"spent": "0.5"' in out

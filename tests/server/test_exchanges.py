@@ -1,5 +1,5 @@
-"""The server's exchanges: one lent to each request in flight, all queueing their writes
-on one lock the server gives them."""
+"""The server's exchanges: one lent to each request in flight, all queueing their
+operations to one writer (group commit) and their other writes on one lock."""
 
 from __future__ import annotations
 
@@ -44,18 +44,23 @@ def test_requests_in_flight_get_their_own_exchange_and_give_it_back(home, clock)
         exchanges.close()
 
 
-def test_every_write_holds_the_shared_write_lock_and_reads_do_not(home, clock):
-    """Writes (award, doctor --fix) take the opener's lock; a balance read does not."""
+def test_operations_go_to_the_writer_other_writes_hold_the_lock_and_reads_neither(home, clock):
+    """An operation (award) is applied by the opener's one writer; a write that is not an
+    operation (doctor --fix) takes the opener's lock; a balance read does neither."""
     lock = CountingLock()
     opener = exchange_opener(home, clock=clock, write_lock=lock)
-    with opener() as ex, opener() as other:
-        assert ex.write_lock is other.write_lock is lock
-        ex.balance("zero")
-        assert lock.taken == 0
-        ex.award("zero", "1", "test", "one token")
-        other.doctor(fix=True)
-        assert lock.taken == 2
-        assert other.balance("zero").tokens == ex.balance("zero").tokens
+    try:
+        with opener() as ex, opener() as other:
+            assert ex.write_lock is other.write_lock is lock
+            ex.balance("zero")
+            assert lock.taken == 0 and opener.writer is not None and opener.writer.jobs == 0
+            ex.award("zero", "1", "test", "one token")
+            assert opener.writer.jobs == 1 and lock.taken == 0
+            other.doctor(fix=True)
+            assert lock.taken == 1
+            assert other.balance("zero").tokens == ex.balance("zero").tokens
+    finally:
+        opener.close()
 
 
 def test_an_agents_event_batch_holds_only_its_own_events(home, clock, monkeypatch):
@@ -79,3 +84,31 @@ def test_an_agents_event_batch_holds_only_its_own_events(home, clock, monkeypatc
         assert len(transfers) == 2 and [r.agent for r in refusals] == ["claude"]
     finally:
         exchanges.close()
+
+
+def test_concurrent_operations_share_transactions_and_each_gets_its_own_answer(home, clock):
+    """Forty threads spending at once through one opener are applied in fewer
+    transactions than operations, and each caller gets its own charge (its own seq)."""
+    opener = exchange_opener(home, clock=clock)
+    exchanges = [opener() for _ in range(40)]
+    seqs: list[int] = []
+    start = threading.Barrier(40)
+
+    def spend(ex) -> None:
+        start.wait()
+        seqs.append(ex.llm("zero", "coding", 100, "llama3.2").seq)
+
+    try:
+        threads = [threading.Thread(target=spend, args=(ex,)) for ex in exchanges]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert opener.writer is not None
+        assert sorted(seqs) == list(range(min(seqs), min(seqs) + 40))
+        assert opener.writer.jobs == 40 and opener.writer.batches < 40
+        assert exchanges[0].doctor().healthy
+    finally:
+        for ex in exchanges:
+            ex.close()
+        opener.close()

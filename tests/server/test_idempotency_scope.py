@@ -19,8 +19,8 @@ def test_two_agents_may_use_the_same_key_and_each_replays_its_own(fresh_service:
         again = claude.post("/v1/agents/claude/llm", json=LLM, headers=headers)
         other_again = zero.post("/v1/agents/zero/llm", json=LLM, headers=headers)
         assert (first.status_code, other.status_code) == (200, 200), other.text
-        assert again.json() == first.json()
-        assert other_again.json() == other.json()
+        assert again.json() == {**first.json(), "replayed": True}
+        assert other_again.json() == {**other.json(), "replayed": True}
         assert claude.get("/v1/agents/claude").json()["spent"] == first.json()["amount"]
         assert zero.get("/v1/agents/zero").json()["spent"] == other.json()["amount"]
         # Still a conflict within one caller's own keys.
@@ -42,7 +42,7 @@ def test_an_admins_key_is_its_own_and_a_200_character_key_still_works(
             paid = admin.post("/v1/awards", json=award, headers={"Idempotency-Key": key})
             replay = admin.post("/v1/awards", json=award, headers={"Idempotency-Key": key})
             assert (spent.status_code, paid.status_code) == (200, 200), paid.text
-            assert replay.json() == paid.json()
+            assert replay.json() == {**paid.json(), "replayed": True}
         bad = spark.post("/v1/agents/spark/llm", json=LLM,
                          headers={"Idempotency-Key": "no spaces"})
         assert bad.status_code == 422

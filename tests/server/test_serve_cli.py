@@ -81,3 +81,40 @@ def test_serve_on_an_address_not_on_this_machine_is_one_clear_line(tmp_path):
     assert result.stderr.startswith("error: cannot listen on 192.0.2.1:0: ")
     assert "--host" in result.stderr
     assert "Serving" not in result.stderr + result.stdout
+
+
+def _serve_stderr(home, port: int) -> str:
+    """Start serve, wait until it answers, stop it with Ctrl-C and return what it printed."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", ENTRY, "serve", "--port", str(port), "--home", str(home)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, process.stderr.read()
+                assert time.monotonic() < deadline, "serve did not start"
+                time.sleep(0.1)
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=10)
+    return err
+
+
+def test_serve_prints_the_dashboard_url_and_warns_without_keys(tmp_path):
+    """serve prints a dashboard address ready to open with a #key= login, and warns (only)
+    while the exchange has no API key."""
+    from agent_token_exchange import open_exchange
+
+    init_exchange(tmp_path)
+    port = free_port()
+    err = _serve_stderr(tmp_path, port)
+    assert f"Dashboard: http://127.0.0.1:{port}/#key=<key>" in err
+    assert "No API keys yet" in err and "keys create --admin" in err
+    with open_exchange(tmp_path) as ex:
+        ex.keys.create(admin=True)
+    err = _serve_stderr(tmp_path, port)
+    assert f"http://127.0.0.1:{port}/#key=" in err and "No API keys yet" not in err

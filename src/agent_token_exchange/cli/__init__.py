@@ -7,12 +7,13 @@ import sys
 
 import typer
 
-from ..errors import ExchangeError
+from ..errors import EXIT_BAD_INPUT, ExchangeError
 from . import core, keys, serve, simulate
 from . import export_import as transfer_io
 from .audit import audit_app
 from .bd import bd_app
 from .git import git_app
+from .help import quiet_types, version_option
 from .hooks import hook_app, hooks_app
 from .options import remember_options
 from .output import emit_error, emit_usage_error
@@ -25,11 +26,12 @@ app = typer.Typer(
     "--database, --server URL and --api-key KEY (to work against a remote exchange started "
     "with `token-exchange serve`) and --json, after the command or before it.",
     no_args_is_help=True,
-    add_completion=False,
+    rich_markup_mode="markdown",  # paragraphs reflow; `code` shows as code
+    add_completion=True,  # --install-completion and --show-completion (bash, zsh, fish, …)
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app.callback()(remember_options)
+app.callback()(version_option(remember_options))
 core.register(app)
 transfer_io.register(app)
 app.add_typer(pool_app)
@@ -45,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     """Console-script entry point. Returns (and exits with) the command's exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     as_json = "--json" in args
-    command = typer.main.get_command(app)
+    command = quiet_types(typer.main.get_command(app))
     try:
         result = command.main(args=args, prog_name="token-exchange", standalone_mode=False)
         code = result if isinstance(result, int) else 0
@@ -56,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     except typer.TyperException as exc:  # Click's usage errors, vendored by Typer
         ctx = getattr(exc, "ctx", None)
         if type(exc).__name__ == "NoArgsIsHelpError":
-            code = 0  # a bare group: Typer has already printed its help
+            code = EXIT_BAD_INPUT  # a bare group: Typer has printed its help (usage is 2)
         else:
             hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
             code = emit_usage_error(exc.format_message() + hint, as_json)

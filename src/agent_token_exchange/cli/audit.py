@@ -9,7 +9,7 @@ import typer
 from ..errors import EXIT_INTEGRITY, IntegrityError
 from ..formats.json_codec import to_json
 from .options import ExchangeOptions, command_group, exchange_options, open_from
-from .output import emit_json, stderr, stdout
+from .output import count, emit_json, stderr, stdout
 
 audit_app = command_group("audit", "The tamper-evident audit chain over the transfer log.")
 
@@ -38,7 +38,7 @@ def verify(
             payload["error"] = {"code": IntegrityError.code, "message": report.problem}
         emit_json(payload, ok=report.intact)
     elif report.intact:
-        stdout.print(f"✅ audit chain intact: {report.transfers} transfers, head "
+        stdout.print(f"✅ audit chain intact: {count(report.transfers, 'transfer')}, head "
                      f"#{report.head_seq} {report.head_hash}")
     else:
         stderr.print(f"integrity problem: {report.problem}", markup=False)

@@ -19,14 +19,17 @@ from ..integrations.githooks import hook_problem
 from ..money import format_tokens
 from ..money import tokens as as_tokens
 from ..service.home import find_home
+from . import replies
 from .options import ExchangeOptions, command_group, exchange_options, open_from
-from .output import emit_json, stdout, table, tokens
+from .output import count, emit_json, stdout, table, tokens
 
 bd_app = command_group("bd", "Rewards for closing beads (bd) issues.")
 
 Beads = Annotated[Path | None, typer.Option(
     "--beads", metavar="PATH", help="A .beads folder or issues.jsonl file (default: bd --json "
     "when bd is on PATH, else the nearest .beads/issues.jsonl).")]
+IssueId = Annotated[str, typer.Argument(
+    metavar="ISSUE_ID", show_default=False, help="A beads issue id, like bd-09kt.")]
 Agent = Annotated[str | None, typer.Option(
     "--agent", metavar="AGENT", help="Pay this agent when the assignee maps to none "
     "(default: $TOKEN_EXCHANGE_AGENT).")]
@@ -67,7 +70,7 @@ def rewards(*, opts: ExchangeOptions) -> None:
 
 @bd_app.command("preview")
 @exchange_options
-def preview(issue_id: str, agent: Agent = None, beads_path: Beads = None, *,
+def preview(issue_id: IssueId, agent: Agent = None, beads_path: Beads = None, *,
             opts: ExchangeOptions) -> None:
     """What closing an issue pays, to whom, and why.
 
@@ -123,7 +126,7 @@ def preview_all(agent: Agent = None, beads_path: Beads = None, *, opts: Exchange
 @bd_app.command("close")
 @exchange_options
 def close(
-    issue_id: str,
+    issue_id: IssueId,
     reason: Annotated[str | None, typer.Option("--reason", metavar="TEXT",
                                                help="Why it is closed (passed to bd).")] = None,
     agent: Agent = None,
@@ -159,11 +162,7 @@ def close(
         return
     if note:
         stdout.print(note, markup=False)
-    if paid.amount:
-        stdout.print(f"✅ {paid.agent} earned {tokens(paid.amount)} tokens for {issue_id} "
-                     f"(balance {tokens(paid.tokens)})", markup=False)
-    else:
-        stdout.print(f"{issue_id} closed; it earns nothing: {paid.note}", markup=False)
+    replies.payment(paid, f"closing {issue_id}")
 
 
 @bd_app.command("sync")
@@ -179,9 +178,9 @@ def sync(agent: Agent = None, beads_path: Beads = None, *, opts: ExchangeOptions
     if opts.json:
         emit_json(to_json(report))
         return
-    stdout.print(f"{report.closed} closed issues in {report.source}: paid {report.paid} "
-                 f"({tokens(report.total)} tokens), {report.zero} earn nothing, "
-                 f"{report.already_settled} already settled, {report.no_agent} with nobody to "
+    stdout.print(f"{count(report.closed, 'closed issue')} in {report.source}: paid "
+                 f"{report.paid:,} ({tokens(report.total)} tokens), {report.zero:,} earn nothing, "
+                 f"{report.already_settled:,} already settled, {report.no_agent:,} with nobody to "
                  "pay" + (" (pass --agent or set TOKEN_EXCHANGE_AGENT)" if report.no_agent
                           else ""), markup=False)
 
@@ -248,8 +247,13 @@ def on_close(issue_id: Annotated[str | None, typer.Argument(help="The issue bd c
     if opts.json:
         emit_json(to_json(paid))
         return
-    stdout.print(f"token-exchange: {paid.agent} earned {tokens(paid.amount)} tokens for "
-                 f"{issue.id}" + (f" ({paid.note})" if paid.amount == 0 else ""), markup=False)
+    if paid.replayed:
+        line = (f"token-exchange: {issue.id} was already paid ({paid.agent} earned "
+                f"{tokens(paid.amount)} tokens then); nothing paid again")
+    else:
+        line = (f"token-exchange: {paid.agent} earned {tokens(paid.amount)} tokens for "
+                f"{issue.id}" + (f" ({paid.note})" if paid.amount == 0 else ""))
+    stdout.print(line, markup=False)
 
 
 def _payees(agent: str | None) -> beads.Payees:

@@ -3,20 +3,36 @@ limits, doctor."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated
 
 import typer
 
-from ..clock import iso_utc
-from ..economy.records import AgentStatus, Charge, HistoryEntry, Limits, Payment, Wallet
-from ..errors import EXIT_INTEGRITY, IntegrityError, InvalidInput
+from ..api import ExchangeAPI
+from ..economy.records import AgentStatus, Charge, HistoryEntry, Limits, Wallet
+from ..errors import EXIT_INTEGRITY, IntegrityError, InvalidInput, Refused
 from ..formats.json_codec import to_json
 from ..ledger import redact
-from ..money import display_amount, micro
 from ..service.home import find_home
 from ..service.lifecycle import init_exchange
+from . import replies
+from .advice import binding_limit, llm_hint
+from .arguments import Agent, Amount, Description, IdempotencyKey, InferenceTokens, TaskType
 from .options import ExchangeOptions, exchange_options, open_from, respond
-from .output import compact, emit_json, short_time, signed, stderr, stdout, table, tokens
+from .output import (
+    compact,
+    count,
+    emit_error,
+    emit_json,
+    signed,
+    stderr,
+    stdout,
+    table,
+    tokens,
+    when,
+)
+
+ZERO = Decimal(0)
 
 
 def register(app: typer.Typer) -> None:
@@ -62,7 +78,7 @@ def status(*, opts: ExchangeOptions) -> None:
 
 
 @exchange_options
-def balance(agent: str, *, opts: ExchangeOptions) -> None:
+def balance(agent: Agent, *, opts: ExchangeOptions) -> None:
     """Show an agent's wallet: tokens, earned and spent.
 
     Example: token-exchange balance claude
@@ -72,8 +88,9 @@ def balance(agent: str, *, opts: ExchangeOptions) -> None:
 
 @exchange_options
 def history(
-    agent: str,
-    limit: Annotated[int, typer.Option("--limit", "-n", help="How many transactions.")] = 20,
+    agent: Agent,
+    limit: Annotated[int, typer.Option("--limit", "-n", metavar="N",
+                                       help="How many transactions, newest first.")] = 20,
     *, opts: ExchangeOptions,
 ) -> None:
     """An agent's transactions, newest first.
@@ -86,10 +103,19 @@ def history(
 
 @exchange_options
 def commit(
-    author_email: str,
-    project: str,
-    message: str,
-    sha: Annotated[str | None, typer.Option("--sha", help="Commit SHA: pays once per SHA.")] = None,
+    author_email: Annotated[str, typer.Argument(
+        metavar="AUTHOR_EMAIL", show_default=False,
+        help="The commit's author: an agent's configured email, or <agent>@anything.")],
+    project: Annotated[str, typer.Argument(
+        metavar="PROJECT", show_default=False,
+        help="The project; the first contract whose pattern matches it sets the multiplier "
+        "(none matches: the default contract).")],
+    message: Annotated[str, typer.Argument(
+        metavar="MESSAGE", show_default=False,
+        help="The commit message; keywords (fix, feat, security, …) set the bonus.")],
+    sha: Annotated[str | None, typer.Option(
+        "--sha", metavar="SHA", help="The commit's full SHA (40 or 64 hex): a commit pays "
+        "once; sending it again says it was already paid.")] = None,
     *, opts: ExchangeOptions,
 ) -> None:
     """Pay a git commit: base rate × project multiplier × message bonus.
@@ -97,46 +123,60 @@ def commit(
     Example: token-exchange commit claude@aygp-dr.ai nexushive-setup "hotfix: security patch"
     """
     respond(opts, lambda ex: ex.commit(author_email, project, message, sha),
-            lambda paid: _print_commit(paid, project))
+            lambda paid: replies.payment(paid, f"commit {sha[:12]} to {project}" if sha
+                                         else f"a commit to {project}"))
 
 
 @exchange_options
 def llm(
-    agent: str,
-    task_type: str,
-    token_count: str,
-    model: Annotated[str | None, typer.Option("--model", help="Use this model instead of "
-                                              "the agent's preference.")] = None,
+    agent: Agent,
+    task_type: TaskType,
+    token_count: InferenceTokens,
+    model: Annotated[str | None, typer.Option(
+        "--model", metavar="MODEL", help="Use this model (one priced in config.toml) instead "
+        "of the agent's model for the task type.")] = None,
+    idempotency_key: IdempotencyKey = None,
     *, opts: ExchangeOptions,
 ) -> None:
     """Spend tokens on an LLM request, under the burst, reserve, hourly and daily limits.
 
-    The model is the agent's preference for the task type (else its primary LLM),
-    unless --model names one.
+    The model is the agent's model for the task type (else its primary LLM), unless
+    --model names one. A refusal says the largest request that would pass now.
 
     Example: token-exchange llm zero coding 5000
     """
-    respond(opts, lambda ex: ex.llm(agent, task_type, token_count, model), _print_charge)
+    def spend(ex: ExchangeAPI) -> Charge:
+        try:
+            return ex.llm(agent, task_type, token_count, model, idempotency_key=idempotency_key)
+        except Refused as exc:  # say what would pass, while the exchange is open
+            hint = llm_hint(ex, agent, task_type, model)
+            raise typer.Exit(emit_error(exc, opts.json, hint)) from None
+
+    respond(opts, spend, replies.charge)
 
 
 @exchange_options
 def award(
-    agent: str,
-    amount: str,
-    source: str,
-    description: str,
+    agent: Agent,
+    amount: Amount,
+    source: Annotated[str, typer.Argument(
+        metavar="SOURCE", show_default=False,
+        help="Who awards it (an integration's name), kept in the ledger.")],
+    description: Description,
+    idempotency_key: IdempotencyKey = None,
     *, opts: ExchangeOptions,
 ) -> None:
     """Award tokens to an agent directly (for integrations).
 
     Example: token-exchange award builder 150 beads-integration "Closed issue"
     """
-    respond(opts, lambda ex: ex.award(agent, amount, source, description),
-            lambda paid: _print_award(paid, source))
+    respond(opts, lambda ex: ex.award(agent, amount, source, description,
+                                      idempotency_key=idempotency_key),
+            lambda paid: replies.payment(paid, f"{description!r} from {source}"))
 
 
 @exchange_options
-def limits(agent: str, *, opts: ExchangeOptions) -> None:
+def limits(agent: Agent, *, opts: ExchangeOptions) -> None:
     """An agent's rate limits: hourly and daily use, burst, reserve, recent refusals.
 
     Example: token-exchange limits claude
@@ -197,40 +237,26 @@ def _print_wallet(wallet: Wallet) -> None:
 
 
 def _print_history(agent: str, entries: list[HistoryEntry]) -> None:
-    grid = table(f"{agent}: last {len(entries)} transactions", "Time", "Type", "Amount",
-                 "Description", "Project", right=("Amount",))
+    grid = table(f"{agent}: last {count(len(entries), 'transaction')}", "Time", "Type",
+                 "Amount", "Description", "Project", right=("Amount",))
     for e in entries:
-        grid.add_row(short_time(e.at), e.type, signed(e.amount), e.description, e.project or "")
+        grid.add_row(when(e.at), e.type, signed(e.amount), e.description, e.project or "")
     stdout.print(grid)
-
-
-def _print_commit(paid: Payment, project: str) -> None:
-    stdout.print(f"✅ {paid.agent} earned {tokens(paid.amount)} tokens for a commit to "
-                 f"{project} (balance {tokens(paid.tokens)})"
-                 + (f" — {paid.note}" if paid.note else ""))
-
-
-def _print_charge(charge: Charge) -> None:
-    stdout.print(f"✅ {charge.agent} used {display_amount(micro(charge.amount))} tokens on "
-                 f"{charge.model} for {charge.inference_tokens} tokens "
-                 f"(balance {tokens(charge.tokens)})")
-
-
-def _print_award(paid: Payment, source: str) -> None:
-    stdout.print(f"✅ {paid.agent} was awarded {tokens(paid.amount)} tokens by {source} "
-                 f"(balance {tokens(paid.tokens)})")
 
 
 def _print_limits(view: Limits) -> None:
-    grid = table(f"Rate limits for {view.agent}", "Limit", "Used", "Allowed",
-                 right=("Used", "Allowed"))
-    grid.add_row("hourly (rolling 60 min)", tokens(view.hourly_used), tokens(view.hourly_limit))
-    grid.add_row("daily (rolling 24 h)", tokens(view.daily_used), tokens(view.daily_limit))
-    grid.add_row("burst (one request)", "", tokens(view.burst_limit))
-    grid.add_row("reserve (kept back)", tokens(view.tokens), tokens(view.reserve))
+    grid = table(f"Rate limits for {view.agent} (wallet {tokens(view.tokens)} tokens)",
+                 "Limit", "Used", "Allowed", "Left", right=("Used", "Allowed", "Left"))
+    grid.add_row("hourly (rolling 60 min)", tokens(view.hourly_used), tokens(view.hourly_limit),
+                 tokens(max(view.hourly_limit - view.hourly_used, ZERO)))
+    grid.add_row("daily (rolling 24 h)", tokens(view.daily_used), tokens(view.daily_limit),
+                 tokens(max(view.daily_limit - view.daily_used, ZERO)))
+    grid.add_row("burst (one request)", "", tokens(view.burst_limit), "")
+    grid.add_row("reserve (kept back in the wallet)", "", f"{tokens(view.reserve)} kept",
+                 tokens(max(view.tokens - view.reserve, ZERO)))
     stdout.print(grid)
-    stdout.print(f"Largest spend allowed now: {tokens(view.headroom)} tokens. "
-                 f"Refusals: {view.refusals_last_hour} in the last hour, "
-                 f"{view.refusals_last_day} in the last day.")
+    stdout.print(f"Largest spend allowed now: {tokens(view.headroom)} tokens (set by "
+                 f"{binding_limit(view)}). Refusals: {view.refusals_last_hour:,} in the last "
+                 f"hour, {view.refusals_last_day:,} in the last day.")
     for refusal in view.recent_refusals:
-        stdout.print(f"  [{iso_utc(refusal.at)}] 🚫 {refusal.message}", markup=False)
+        stdout.print(f"  [{when(refusal.at)}] 🚫 {refusal.message}", markup=False)

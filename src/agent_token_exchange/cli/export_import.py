@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from ..economy.accounts import wallet
 from ..errors import InvalidInput
 from ..files import read_text_file
 from ..formats.export import MAX_FILE_BYTES, WRITERS, parse_export, parse_time
@@ -19,7 +20,7 @@ from ..formats.scheme import read_scheme_exchange
 from ..service.home import find_home
 from ..service.lifecycle import import_exchange
 from .options import ExchangeOptions, exchange_options, open_from
-from .output import emit_json, stdout
+from .output import count, emit_json, stdout
 
 
 class Format(StrEnum):
@@ -57,6 +58,9 @@ def export(
     since_us = parse_time(since, "--since") if since is not None else None
     with open_from(opts) as ex:
         image = ex.export_image(since=since_us, agent=agent)
+        if agent is not None and not any(a.name == wallet(agent) for a in image.accounts):
+            raise InvalidInput(f"unknown agent {agent!r}: no wallet of that name here "
+                               f"(known: {', '.join(ex.agents())}); nothing written")
     text = WRITERS[format.value](image)
     if out is None:
         sys.stdout.write(text)
@@ -67,8 +71,9 @@ def export(
                    "transfers": len(image.transfers), "accounts": len(image.accounts),
                    "pools": len(image.pools), "refusals": len(image.refusals)})
     else:
-        stdout.print(f"✅ Exported {len(image.transfers)} transfers, {len(image.accounts)} "
-                     f"accounts and {len(image.pools)} pools to {out}")
+        stdout.print(f"✅ Exported {count(len(image.transfers), 'transfer')}, "
+                     f"{count(len(image.accounts), 'account')} and "
+                     f"{count(len(image.pools), 'pool')} to {out}")
 
 
 @exchange_options
@@ -104,9 +109,10 @@ def import_(
         return
     for note in notes:
         stdout.print(f"   {note}", markup=False)
-    stdout.print(f"✅ Imported {summary.transfers} transfers, {summary.accounts} accounts, "
-                 f"{summary.pools} pools, {summary.refusals} refusals and "
-                 f"{summary.idempotency_keys} idempotency keys into {paths.state}")
+    stdout.print(f"✅ Imported {count(summary.transfers, 'transfer')}, "
+                 f"{count(summary.accounts, 'account')}, {count(summary.pools, 'pool')}, "
+                 f"{count(summary.refusals, 'refusal')} and "
+                 f"{count(summary.idempotency_keys, 'idempotency key')} into {paths.state}")
     stdout.print(f"   audit head {summary.head_hash}")
     if summary.unconfigured:
         stdout.print("   ⚠️  not in config.toml (history kept; add them to use their wallets): "

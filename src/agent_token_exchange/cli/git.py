@@ -15,7 +15,7 @@ from ..integrations.commits import backfill as run_backfill
 from ..integrations.git import hooks_dir, repo_root
 from .hooks import HOOK, Project, Repo
 from .options import ExchangeOptions, command_group, exchange_options, open_from
-from .output import emit_json, stderr, stdout, table, tokens
+from .output import count, emit_json, stderr, stdout, table, tokens
 
 git_app = command_group("git", "Pay for git history.")
 
@@ -72,15 +72,15 @@ def backfill(
         emit_json(to_json(report))
         return
     title = (f"{'Would pay' if dry_run else 'Paid'} for {report.project} "
-             f"({report.commits} commits walked)")
+             f"({count(report.commits, 'commit')} walked)")
     grid = table(title, "Agent", "Commits", "Tokens", right=("Commits", "Tokens"))
     for row in report.agents:
-        grid.add_row(row.agent, str(row.commits), tokens(row.amount))
-    grid.add_row("total", str(report.paid), tokens(report.total))
+        grid.add_row(row.agent, f"{row.commits:,}", tokens(row.amount))
+    grid.add_row("total", f"{report.paid:,}", tokens(report.total))
     stdout.print(grid)
-    stdout.print(f"Already paid {report.already_paid}, merges {report.merges}, "
-                 f"empty {report.empty}, unknown authors {report.unknown_authors}, "
-                 f"refused {report.refused}."
+    stdout.print(f"Already paid {report.already_paid:,}, merges {report.merges:,}, "
+                 f"empty {report.empty:,}, unknown authors {report.unknown_authors:,}, "
+                 f"refused {report.refused:,}."
                  + (" Nothing was written (dry run)." if dry_run else ""), markup=False)
     for problem in report.problems[:10]:
         stderr.print(f"  {problem}", markup=False)

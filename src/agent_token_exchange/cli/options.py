@@ -119,17 +119,20 @@ _SHARED = ("home", "database", "server", "api_key", "json")
 
 
 def exchange_options(command: F | None = None, *, home: Any = Home,
-                     remote: bool = True) -> Any:
+                     remote: bool = True, names: tuple[str, ...] | None = None) -> Any:
     """Give ``command`` --home, --database, --server, --api-key and --json (only --home and
-    --json when not ``remote``; ``home`` replaces the --home option, for its own help).
+    --json when not ``remote``; only the options ``names`` lists when given; ``home``
+    replaces the --home option, for its own help).
     The command declares ``opts: ExchangeOptions`` instead, and receives them merged
     over the ones given before the command."""
     if command is None:
-        return functools.partial(exchange_options, home=home, remote=remote)
+        return functools.partial(exchange_options, home=home, remote=remote, names=names)
     options: dict[str, Any] = {"home": home, "database": Database, "server": Server,
                                "api_key": ApiKey, "json": Json}
     if not remote:
         options = {"home": home, "json": Json}
+    if names is not None:
+        options = {name: options[name] for name in names}
     defaults = {name: False if name == "json" else None for name in options}
     signature = inspect.signature(command, eval_str=True)
     own = [p for p in signature.parameters.values() if p.name != "opts"]

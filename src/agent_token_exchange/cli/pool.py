@@ -6,12 +6,21 @@ from typing import Annotated
 
 import typer
 
-from ..clock import iso_utc
-from ..economy.records import PoolDissolution, PoolLeave, PoolSpend, PoolView
+from ..economy.records import PoolView
 from ..formats.json_codec import to_json
-from ..money import display_amount, micro
+from . import replies
+from .arguments import (
+    Agent,
+    Amount,
+    Description,
+    IdempotencyKey,
+    InferenceTokens,
+    Member,
+    Model,
+    PoolId,
+)
 from .options import ExchangeOptions, command_group, exchange_options, respond
-from .output import stdout, table, tokens
+from .output import stdout, table, tokens, when
 
 # So that "-5" reaches the amount parser (which says why it is wrong) instead of being
 # taken for an unknown option.
@@ -24,81 +33,98 @@ pool_app = command_group(
 
 @pool_app.command("create", context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
 @exchange_options
-def create(name: str, creator: str, min_contribution: str,
-           open_to_all: Annotated[bool, typer.Option(
-               "--open", help="Anyone may join (default: only agents the creator invites).")
-           ] = False, *, opts: ExchangeOptions) -> None:
+def create(
+    name: Annotated[str, typer.Argument(metavar="NAME", show_default=False,
+                                        help="A name for the pool (its id is made for it).")],
+    creator: Annotated[str, typer.Argument(metavar="CREATOR", show_default=False,
+                                           help="The agent creating it; its first member.")],
+    min_contribution: Annotated[str, typer.Argument(
+        metavar="MIN_CONTRIBUTION", show_default=False,
+        help="The least a member may put in at once, in exchange tokens (100).")],
+    open_to_all: Annotated[bool, typer.Option(
+        "--open", help="Anyone may join (default: only agents the creator invites).")] = False,
+    idempotency_key: IdempotencyKey = None,
+    *, opts: ExchangeOptions,
+) -> None:
     """Create a pool; the creator is its first member. Invite-only unless --open.
 
     Example: token-exchange pool create opus-team claude 100
     """
-    respond(opts, lambda ex: ex.pool_create(name, creator, min_contribution,
-                                            open=open_to_all), _print_created)
+    respond(opts, lambda ex: ex.pool_create(name, creator, min_contribution, open=open_to_all,
+                                            idempotency_key=idempotency_key),
+            lambda view: replies.pool_created(view, creator))
 
 
 @pool_app.command("invite")
 @exchange_options
-def invite(pool_id: str, agent: str, *, opts: ExchangeOptions) -> None:
+def invite(pool_id: PoolId, agent: Agent, idempotency_key: IdempotencyKey = None, *,
+           opts: ExchangeOptions) -> None:
     """Invite an agent to join a pool (its creator invites).
 
     Example: token-exchange pool invite pool-1 builder
     """
-    respond(opts, lambda ex: ex.pool_invite(pool_id, agent), lambda view:
-            stdout.print(f"✅ {agent} may join {view.id} (`pool join {view.id} {agent}`)"))
+    respond(opts, lambda ex: ex.pool_invite(pool_id, agent, idempotency_key=idempotency_key),
+            lambda view: replies.pool_invited(view, agent))
 
 
 @pool_app.command("join")
 @exchange_options
-def join(pool_id: str, agent: str, *, opts: ExchangeOptions) -> None:
+def join(pool_id: PoolId, agent: Agent, idempotency_key: IdempotencyKey = None, *,
+         opts: ExchangeOptions) -> None:
     """Join an open pool, or one whose creator invited you (joining twice changes nothing).
 
     Example: token-exchange pool join pool-1 builder
     """
-    respond(opts, lambda ex: ex.pool_join(pool_id, agent), lambda view:
-            stdout.print(f"✅ {agent} is a member of {view.id}; members: "
-                         + ", ".join(m.agent for m in view.members)))
+    respond(opts, lambda ex: ex.pool_join(pool_id, agent, idempotency_key=idempotency_key),
+            lambda view: replies.pool_joined(view, agent))
 
 
 @pool_app.command("contribute", context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
 @exchange_options
-def contribute(pool_id: str, agent: str, amount: str, *, opts: ExchangeOptions) -> None:
+def contribute(pool_id: PoolId, agent: Member, amount: Amount,
+               idempotency_key: IdempotencyKey = None, *, opts: ExchangeOptions) -> None:
     """Move tokens from a member's wallet into the pool, to its stake (the reserve applies).
 
     Example: token-exchange pool contribute pool-1 claude 600
     """
-    respond(opts, lambda ex: ex.pool_contribute(pool_id, agent, amount), lambda done:
-            stdout.print(f"✅ {agent} contributed {tokens(done.amount)} to {pool_id} "
-                         f"(pool {tokens(done.pool_balance)}, {agent} {tokens(done.tokens)})"))
+    respond(opts, lambda ex: ex.pool_contribute(pool_id, agent, amount,
+                                                idempotency_key=idempotency_key),
+            replies.contribution)
 
 
 @pool_app.command("spend", context_settings=NEGATIVE_NUMBERS_ARE_ARGUMENTS)
 @exchange_options
-def spend(pool_id: str, model: str, token_count: str, description: str,
+def spend(pool_id: PoolId, model: Model, token_count: InferenceTokens,
+          description: Description,
           agent: Annotated[str | None, typer.Option(
-              "--agent", help="The member spending, who needs a stake (default: the "
-              "pool's creator).")] = None, *, opts: ExchangeOptions) -> None:
+              "--agent", metavar="AGENT", help="The member spending, who needs a stake "
+              "(default: the pool's creator).")] = None,
+          idempotency_key: IdempotencyKey = None, *, opts: ExchangeOptions) -> None:
     """Spend pool tokens on a model: drawn from each member's stake in proportion, each
     draw counted against that member's own limits.
 
     Example: token-exchange pool spend pool-1 claude-opus 10000 "complex analysis" --agent builder
     """
     respond(opts, lambda ex: ex.pool_spend(pool_id, model, token_count, description,
-                                           agent=agent), _print_spend)
+                                           agent=agent, idempotency_key=idempotency_key),
+            replies.pool_spend)
 
 
 @pool_app.command("leave")
 @exchange_options
-def leave(pool_id: str, agent: str, *, opts: ExchangeOptions) -> None:
+def leave(pool_id: PoolId, agent: Member, idempotency_key: IdempotencyKey = None, *,
+          opts: ExchangeOptions) -> None:
     """Leave a pool and take your stake back (a creator dissolves instead).
 
     Example: token-exchange pool leave pool-1 builder
     """
-    respond(opts, lambda ex: ex.pool_leave(pool_id, agent), _print_leave)
+    respond(opts, lambda ex: ex.pool_leave(pool_id, agent, idempotency_key=idempotency_key),
+            replies.pool_left)
 
 
 @pool_app.command("show")
 @exchange_options
-def show(pool_id: str, *, opts: ExchangeOptions) -> None:
+def show(pool_id: PoolId, *, opts: ExchangeOptions) -> None:
     """A pool's balance, members, contributions, stakes and invitations.
 
     Example: token-exchange pool show pool-1
@@ -119,36 +145,14 @@ def list_pools(*, opts: ExchangeOptions) -> None:
 
 @pool_app.command("dissolve")
 @exchange_options
-def dissolve(pool_id: str, *, opts: ExchangeOptions) -> None:
+def dissolve(pool_id: PoolId, idempotency_key: IdempotencyKey = None, *,
+             opts: ExchangeOptions) -> None:
     """Close a pool and return every member its stake (its creator dissolves).
 
     Example: token-exchange pool dissolve pool-1
     """
-    respond(opts, lambda ex: ex.pool_dissolve(pool_id), _print_dissolution)
-
-
-def _state(view: PoolView) -> str:
-    return "open to all" if view.open else "invite-only"
-
-
-def _print_created(view: PoolView) -> None:
-    who = "anyone may join" if view.open else f"invite with `pool invite {view.id} AGENT`"
-    stdout.print(f"✅ Created {view.id} ({view.name}) with {view.creator}; minimum "
-                 f"contribution {tokens(view.min_contribution)}; {who}")
-
-
-def _print_spend(done: PoolSpend) -> None:
-    stdout.print(f"✅ {done.pool_id} spent {display_amount(micro(done.amount))} tokens on "
-                 f"{done.model} for {done.inference_tokens} tokens (pool "
-                 f"{tokens(done.pool_balance)} left)")
-    for credit in done.credits:
-        stdout.print(f"   {credit.agent}: {credit.share_percent}% of it, "
-                     f"{tokens(credit.credited)} from its stake of {tokens(credit.stake)}")
-
-
-def _print_leave(done: PoolLeave) -> None:
-    stdout.print(f"✅ {done.agent} left {done.pool_id} with its stake of {tokens(done.amount)} "
-                 f"(now {tokens(done.tokens)}; pool {tokens(done.pool_balance)})")
+    respond(opts, lambda ex: ex.pool_dissolve(pool_id, idempotency_key=idempotency_key),
+            replies.dissolution)
 
 
 def _print_pools(views: list[PoolView]) -> None:
@@ -161,14 +165,12 @@ def _print_pools(views: list[PoolView]) -> None:
     stdout.print(grid)
 
 
-def _print_dissolution(done: PoolDissolution) -> None:
-    stdout.print(f"✅ Dissolved {done.pool_id}; returned {tokens(done.amount)} in stakes")
-    for refund in done.refunds:
-        stdout.print(f"   {refund.agent}: +{tokens(refund.amount)} (now {tokens(refund.tokens)})")
+def _state(view: PoolView) -> str:
+    return "open to all" if view.open else "invite-only"
 
 
 def _print_pool(view: PoolView) -> None:
-    state = f"dissolved {iso_utc(view.dissolved_at)}" if view.dissolved_at else _state(view)
+    state = f"dissolved {when(view.dissolved_at)}" if view.dissolved_at else _state(view)
     stdout.print(f"{view.id} — {view.name} (creator {view.creator}, {state})")
     stdout.print(f"Balance {tokens(view.balance)} · contributed {tokens(view.total_contributed)}"
                  f" · spent {tokens(view.total_spent)} · minimum {tokens(view.min_contribution)}")

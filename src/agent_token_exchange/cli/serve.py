@@ -9,15 +9,16 @@ from typing import Annotated
 import typer
 
 from ..errors import InvalidInput
-from .options import ExchangeOptions, exchange_options, local_home
-from .output import emit_json, stderr
+from .options import ExchangeOptions, exchange_options, local_home, open_local
+from .output import stderr
 
 
 def register(app: typer.Typer) -> None:
     app.command()(serve)
 
 
-@exchange_options
+# No --json (serve prints no result, it runs), no --server (it serves this machine's).
+@exchange_options(names=("home", "database"))
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port.", min=0, max=65535)] = 8787,
@@ -28,7 +29,9 @@ def serve(
 ) -> None:
     """Serve the exchange over HTTP: the API under /v1, /docs, and the dashboard at /.
 
-    Requests need a key from `token-exchange keys create`. The dashboard asks for one.
+    Requests need a key from `token-exchange keys create`. The dashboard asks for one,
+    or takes it from the address: http://127.0.0.1:8787/#key=KEY logs in at once (the
+    part after # never leaves the browser).
 
     Example: token-exchange serve --port 8787
     """
@@ -42,10 +45,17 @@ def serve(
     # sys.exit(3), which is our "integrity problem" code, after we said "Serving".
     listener = _listen(host, port)
     port = listener.getsockname()[1]  # the real one when --port 0
-    if opts.json:
-        emit_json({"url": f"http://{host}:{port}/", "home": str(home_dir)})
-    stderr.print(f"Serving the exchange at {home_dir} on http://{host}:{port}/ "
-                 "(API docs at /docs; Ctrl-C stops)", markup=False)
+    url = f"http://{_browsable(host)}:{port}/"
+    stderr.print(f"Serving the exchange at {home_dir} on {url} (API docs at {url}docs; "
+                 "Ctrl-C stops)", markup=False)
+    stderr.print(f"Dashboard: {url}#key=<key> (a key from `token-exchange keys create`)",
+                 markup=False, style="bold")
+    with open_local(opts) as ex:
+        active = [k for k in ex.keys.list() if k.active]
+    if not active:
+        stderr.print("⚠️  No API keys yet: every request will get 401. Create one (in another "
+                     "terminal): token-exchange keys create --admin", markup=False,
+                     style="yellow")
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
                                            timeout_graceful_shutdown=2))
     try:
@@ -54,6 +64,16 @@ def serve(
         pass
     finally:
         listener.close()
+
+
+def _browsable(host: str) -> str:
+    """The host part of a URL a browser on this machine can open: a wildcard address
+    means this machine; an IPv6 address goes in brackets."""
+    if host in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
 
 
 def _listen(host: str, port: int) -> socket.socket:

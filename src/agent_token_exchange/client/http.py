@@ -48,7 +48,8 @@ class ExchangeClient:
         self, url: str, key: str | None = None, *, timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self.url = url.rstrip("/")
+        # "localhost:8787" is what people type: a URL without a scheme is plain HTTP.
+        self.url = (url if "://" in url else f"http://{url}").rstrip("/")
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         self._config: Config | None = None
         self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout,

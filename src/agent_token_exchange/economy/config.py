@@ -26,10 +26,12 @@ from pydantic import (
 
 from ..errors import ConfigError
 from ..files import read_text_file
-from ..money import MAX_TOKENS, to_micro
+from ..money import MAX_TOKENS
+from . import config_cache
+from .limits import ConfigViews, ResolvedLimits  # noqa: F401 - ResolvedLimits: re-exported
 from .patterns import linear_pattern
+from .validation import NAME_PATTERN
 
-NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"
 MAX_CONFIG_BYTES = 1024**2
 AgentName = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 Tokens = Annotated[Decimal, Field(ge=0, le=MAX_TOKENS, decimal_places=6)]
@@ -126,7 +128,7 @@ class Git(_Strict):
     pay_merge_commits: bool = False
 
 
-class Config(_Strict):
+class Config(_Strict, ConfigViews):
     start_balance: Tokens
     rate_limits: RateLimits
     pools: Pools = Pools()
@@ -153,30 +155,11 @@ class Config(_Strict):
             raise ValueError("agents: at least one agent is required")
         return self
 
-    # -- derived views, in micro-tokens -------------------------------------------------
-
-    def limits_for(self, agent: str) -> ResolvedLimits:
-        """The agent's rate limits after its overrides, in micro-tokens."""
-        base = self.rate_limits
-        override = self.agents[agent].rate_limits or RateLimitOverride()
-        return ResolvedLimits(
-            hourly=to_micro(override.hourly if override.hourly is not None else base.hourly),
-            daily=to_micro(override.daily if override.daily is not None else base.daily),
-            burst=to_micro(override.burst if override.burst is not None else base.burst),
-            reserve=to_micro(override.reserve if override.reserve is not None else base.reserve),
-        )
+    # limits_for (ConfigViews, economy/limits.py): rate limits resolved once, in micro-tokens
 
     @classmethod
     def default(cls) -> Config:
         return parse_config_text(default_config_text(), source="default config")
-
-
-class ResolvedLimits(BaseModel):
-    model_config = ConfigDict(frozen=True)
-    hourly: int
-    daily: int
-    burst: int
-    reserve: int
 
 
 def default_config_text() -> str:
@@ -211,6 +194,10 @@ def config_error(exc: ValidationError, source: str) -> ConfigError:
 
 
 def load_config(path: Path) -> Config:
+    """Read and validate a config file, then keep the validated values beside it for the
+    processes that read it without pydantic (economy/config_cache.py)."""
     text = read_text_file(path, MAX_CONFIG_BYTES, "a config file", error=ConfigError,
                           hint="run `token-exchange init`")
-    return parse_config_text(text, source=str(path))
+    config = parse_config_text(text, source=str(path))
+    config_cache.remember(path, text.encode("utf-8"), config)
+    return config

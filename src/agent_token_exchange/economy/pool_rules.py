@@ -17,7 +17,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ..money import display_amount, display_limit
-from .config import ResolvedLimits
+from .limits import ResolvedLimits
 from .rules import ALLOWED, SpendDecision
 
 

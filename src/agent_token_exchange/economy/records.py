@@ -5,6 +5,11 @@ what the client decodes into.
 Amounts are ``Decimal`` tokens with six decimal places (``money.tokens``); micro-token
 integers stay inside the ledger and the service. Times (``Moment``) are integer
 microseconds since the epoch, UTC; JSON shows them as ISO-8601 at second precision.
+
+Every record a write returns has ``replayed``: False when this call did the write, True
+when it only returned what an earlier call with the same identity (an idempotency key, a
+commit SHA, an issue id) did. A replayed record keeps the first call's amounts and seq,
+but its balances (``tokens``, ``pool_balance``, a pool's figures) are read now.
 """
 
 from __future__ import annotations
@@ -59,6 +64,7 @@ class Payment:
     project: str | None = None
     reward: Decimal | None = None  # before a contract budget cap
     note: str = ""
+    replayed: bool = False  # see the module docstring
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,8 @@ class Charge:
     amount: Decimal
     tokens: Decimal
     seq: int | None
+    note: str = ""  # why this model, when the task type named none
+    replayed: bool = False  # see the module docstring
 
 
 @dataclass(frozen=True)
@@ -103,6 +111,7 @@ class PoolView:
     members: tuple[PoolMember, ...]
     open: bool = False
     invited: tuple[str, ...] = ()
+    replayed: bool = False  # from pool create/invite/join; reads are never replays
 
 
 @dataclass(frozen=True)
@@ -113,6 +122,7 @@ class PoolContribution:
     tokens: Decimal
     pool_balance: Decimal
     seq: int
+    replayed: bool = False  # see the module docstring
 
 
 @dataclass(frozen=True)
@@ -136,6 +146,7 @@ class PoolSpend:
     description: str
     seq: int
     credits: tuple[Credit, ...]
+    replayed: bool = False  # see the module docstring
 
 
 @dataclass(frozen=True)
@@ -155,6 +166,7 @@ class PoolLeave:
     tokens: Decimal
     pool_balance: Decimal
     seq: int | None
+    replayed: bool = False  # see the module docstring
 
 
 @dataclass(frozen=True)
@@ -162,6 +174,7 @@ class PoolDissolution:
     pool_id: str
     amount: Decimal
     refunds: tuple[Refund, ...]
+    replayed: bool = False  # see the module docstring
 
 
 @dataclass(frozen=True)
@@ -320,6 +333,7 @@ class ApiKey:
     label: str
     created_at: Moment
     revoked_at: Moment | None
+    replayed: bool = False  # revoke: the key was revoked already; nothing changed
 
     @property
     def active(self) -> bool:

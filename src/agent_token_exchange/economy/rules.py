@@ -10,11 +10,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from ..errors import InvalidInput
 from ..money import display_amount, display_limit, round_half_up, to_micro
-from .config import Config, Contract, ResolvedLimits
+from .limits import ResolvedLimits
 from .patterns import linear_pattern
+
+if TYPE_CHECKING:
+    from .config import Config, Contract
 
 # -- LLM costs --------------------------------------------------------------------------
 
@@ -23,6 +27,18 @@ def preferred_llm(config: Config, agent: str, task_type: str) -> str:
     """The model an agent uses for a task type: its preference, else its primary LLM."""
     spec = config.agents[agent]
     return spec.preferred_llms.get(task_type, spec.primary_llm)
+
+
+def model_note(config: Config, agent: str, task_type: str) -> str:
+    """Why a request that named no model got the one it did: nothing to say when the
+    agent has a model for the task type; else that its primary LLM stood in (any task
+    type is allowed, as in the seed), with the task types it has a model for."""
+    spec = config.agents[agent]
+    if task_type in spec.preferred_llms:
+        return ""
+    named = ", ".join(spec.preferred_llms) or "none"
+    return (f"{agent} has no model for task type {task_type!r}, so its primary model "
+            f"{spec.primary_llm} was used (task types with a model: {named})")
 
 
 def llm_cost(config: Config, model: str, token_count: int) -> int:

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..errors import InvalidInput
 
+NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"  # agents, contracts, refusal codes
 TASK_TYPE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 POOL_ID = re.compile(r"^pool-[1-9][0-9]{0,17}$")
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,200}$")

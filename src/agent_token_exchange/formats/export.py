@@ -148,7 +148,7 @@ RECORD_NAMES = {"accounts": "account", "transfers": "transfer", "pools": "pool",
                 "pool_invites": "pool_invite"}
 
 # Version 1 (before pool stakes and refusal counts): the same records less the fields
-# version 2 added (read as these values; stakes are then given as migration 4 gives them),
+# version 2 added (read as these values; stakes are then given as migration 5 gives them),
 # a credit's stake named "contributed", and no invites.
 _ADDED_IN_2: dict[str, dict[str, Any]] = {
     "pools": {"is_open": False}, "pool_members": {"stake": "0", "left_at": None},
@@ -416,7 +416,7 @@ def _build(header: dict[str, Any], sections: dict[str, list[Any]]) -> LedgerImag
 
 def _stakes_as_migrated(pools: list[PoolImageRow], members: list[PoolMemberRow],
                         transfers: list[LedgerTransfer]) -> list[PoolMemberRow]:
-    """A version 1 export's members with the stakes migration 4 gives: each open pool's
+    """A version 1 export's members with the stakes migration 5 gives: each open pool's
     balance in proportion to what its members contributed."""
     held: dict[str, int] = {}
     for t in transfers:

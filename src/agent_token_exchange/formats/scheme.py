@@ -41,7 +41,7 @@ from typing import Any
 
 from ..economy import pool_rules
 from ..economy.accounts import INFERENCE, MINT, Kind, figures_moved, pool_account, wallet
-from ..economy.config import NAME_PATTERN
+from ..economy.validation import NAME_PATTERN
 from ..errors import InvalidInput
 from ..files import read_text_file
 from ..ledger.dump import (
@@ -352,8 +352,9 @@ def _build(wallets: list[_Wallet], pools: list[_Pool],
                     amount=t.amount, description=text, project=t.project, model=t.model)
         report.append(
             f"{w.agent}: {display_amount(w.tokens)} tokens, earned {display_amount(w.earned)}, "
-            f"spent {display_amount(w.spent)}; {len(w.transactions)} transactions "
-            f"({skipped} pool contributions or zero amounts carried by pools.scm instead); "
+            f"spent {display_amount(w.spent)}; {len(w.transactions):,} "
+            f"transaction{'' if len(w.transactions) == 1 else 's'} "
+            f"({skipped:,} pool contributions or zero amounts carried by pools.scm instead); "
             f"start balance {display_amount(start)}"
             + (f", {display_amount(before_earned)} earned before the log" if before_earned
                else "")
@@ -365,7 +366,7 @@ def _build(wallets: list[_Wallet], pools: list[_Pool],
         number = int(match.group(1))
         pool_rows.append(PoolImageRow(pool.id, number, pool.name, pool.creator,
                                       pool.min_contribution or 1, pool.created_at, None))
-        # Stakes as the ledger's migration 4 gives a pool from before stakes: what it
+        # Stakes as the ledger's migration 5 gives a pool from before stakes: what it
         # holds, in proportion to what each member put in.
         stakes = pool_rules.stakes_from_contributions(
             pool.holds, {agent: pool.contributions.get(agent, 0) for agent in pool.members})

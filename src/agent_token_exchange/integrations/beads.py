@@ -298,7 +298,9 @@ def sync(ex: Exchange, tracker: Tracker, payees: Payees = ()) -> SyncReport:
             report.unpaid.append(issue.id)
             continue
         paid = pay(ex, issue, payees)
-        if paid.amount == 0:
+        if paid.replayed:  # settled by another writer since issue_settled looked
+            report.already_settled += 1
+        elif paid.amount == 0:
             report.zero += 1
         else:
             report.paid += 1

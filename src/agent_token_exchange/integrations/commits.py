@@ -137,7 +137,7 @@ def backfill(
             report.refused += 1
             report.problems.append(f"{commit.sha[:12]}: {exc.message}")
             continue
-        if paid.amount == 0:
+        if paid.amount == 0 or paid.replayed:
             report.already_paid += 1
         else:
             report.add(agent, paid.amount)
@@ -176,7 +176,10 @@ def post_commit_hook(home: Path | str | None, repo: Path | str | None,
             if paid is None:
                 line = f"token-exchange: {commit.sha[:12]} not paid: {reason}"
                 return False, line, {"sha": commit.sha, "paid": None, "reason": reason}
-        if paid.amount == 0:
+        if paid.replayed:
+            line = (f"token-exchange: {commit.sha[:12]} was already paid ({paid.agent} earned "
+                    f"{display_amount(micro(paid.amount))} tokens then); nothing paid again")
+        elif paid.amount == 0:
             line = f"token-exchange: {commit.sha[:12]} earns nothing more: {paid.note}"
         else:
             earned = display_amount(micro(paid.amount))
@@ -198,10 +201,11 @@ def _not_paid_now(exc: BaseException) -> tuple[bool, str, dict[str, object]]:
 def _open_for_hook(paths: ExchangePaths) -> Exchange:
     """The home's exchange, opened to wait at most ``HOOK_WAIT_SECONDS`` for the ledger:
     PostgreSQL's connect timeout, SQLite's busy timeout (the CLI and the server keep their
-    longer waits)."""
-    from ..service.lifecycle import open_exchange
+    longer waits). The config comes from its validated cache, so the hook starts without
+    pydantic."""
+    from ..service.hook_open import open_for_hook
 
     try:
-        return open_exchange(paths.home, wait_seconds=HOOK_WAIT_SECONDS)
+        return open_for_hook(paths, HOOK_WAIT_SECONDS)
     except IntegrityError as exc:
         raise IntegrityError(f"{exc.message}; {UNPAID_LATER}") from None

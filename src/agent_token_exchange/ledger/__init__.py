@@ -4,6 +4,8 @@ Rows stay inside this package; the service turns them into records."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from ..economy.accounts import Kind
@@ -30,7 +32,17 @@ def open_store(location: str | Path, *, durable: bool = True, create: bool = Fal
                        busy_timeout=wait_seconds or SQLiteStore.BUSY_TIMEOUT)
 
 
+def listen_for_commits(url: str, on_commit: Callable[[], None],
+                       stop: threading.Event) -> threading.Thread:
+    """Call ``on_commit`` whenever any process commits to the PostgreSQL ledger at ``url``
+    (LISTEN/NOTIFY, in a thread of its own), until ``stop`` is set. The driver is loaded
+    only here, when a server asks."""
+    from .postgres import listen_for_commits as listen
+
+    return listen(url, on_commit, stop)
+
+
 __all__ = [
     "Kind", "LedgerImage", "SCHEMA_VERSION", "SQLiteStore", "Store", "is_postgres_url",
-    "open_store", "redact",
+    "listen_for_commits", "open_store", "redact",
 ]

@@ -44,6 +44,16 @@ OVERFLOW_MESSAGE = (
 
 _COLUMNS = "name, kind, balance, earned, spent"
 
+# One transfer's move of both accounts: (source, -amount, amount, source, earned, source,
+# source_spent, destination_spent, source, destination).
+_MOVE = (
+    "UPDATE accounts SET "
+    "balance = balance + (CASE WHEN name = ? THEN ? ELSE ? END), "
+    "earned = earned + (CASE WHEN name = ? THEN 0 ELSE ? END), "
+    "spent = spent + (CASE WHEN name = ? THEN ? ELSE ? END) "
+    "WHERE name IN (?, ?) RETURNING name, balance, earned, spent"
+)
+
 
 class Accounts:
     """The ``accounts`` table."""
@@ -86,15 +96,12 @@ class Accounts:
     def move(self, kind: Kind | str, source: str, destination: str, amount: int) -> None:
         """Move both cached balances (and earned/spent) for one transfer."""
         source_spent, earned, destination_spent = figures_moved(kind, amount)
-        for name, row in (
-            (source, self._db.one(
-                "UPDATE accounts SET balance = balance - ?, spent = spent + ? WHERE name = ? "
-                "RETURNING balance, earned, spent", (amount, source_spent, source))),
-            (destination, self._db.one(
-                "UPDATE accounts SET balance = balance + ?, earned = earned + ?, "
-                "spent = spent + ? WHERE name = ? RETURNING balance, earned, spent",
-                (amount, earned, destination_spent, destination))),
-        ):
+        # Both sides in one statement (the spend path counts its statements).
+        rows = self._db.all(_MOVE, (source, -amount, amount, source, earned, source,
+                                    source_spent, destination_spent, source, destination))
+        moved = {row[0]: row[1:] for row in rows}
+        for name in (source, destination):
+            row = moved.get(name)
             # SQLite turns an integer that overflows 64 bits into a float without a word;
             # refuse the transfer (the caller's transaction rolls back) rather than keep it.
             if row is None or not all(type(v) is int and abs(v) <= MAX_LEDGER_INT for v in row):

@@ -26,10 +26,13 @@ HASHED_FIELDS = (
 )
 
 
+# One encoder for every hash (json.dumps with options builds a new one per call).
+_ENCODE = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
+
+
 def canonical(fields: dict[str, Any]) -> bytes:
     """The transfer's fields as compact ASCII JSON, in ``HASHED_FIELDS`` order."""
-    values = [fields[name] for name in HASHED_FIELDS]
-    return json.dumps(values, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+    return _ENCODE([fields[name] for name in HASHED_FIELDS]).encode("ascii")
 
 
 def transfer_hash(previous: str, fields: dict[str, Any]) -> str:

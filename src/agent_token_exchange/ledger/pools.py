@@ -225,7 +225,7 @@ class Pools:
         )
 
     def backfill_stakes(self) -> None:
-        """Migration 4: each member of a pool made before stakes gets the pool's balance
+        """Migration 5: each member of a pool made before stakes gets the pool's balance
         in proportion to what it contributed, the stakes summing to the balance exactly
         (a dissolved pool holds nothing, so its stakes are 0)."""
         for pool in self.all():

@@ -23,7 +23,8 @@ in the URL); the migration lock is keyed on the current schema.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -38,6 +39,10 @@ from .urls import redact
 # The migrations' advisory lock (the first of pg_advisory_xact_lock's two int4 keys); the
 # second key is hashtext(current_schema()), so exchanges in different schemas do not contend.
 MIGRATION_LOCK = 0x41545801
+
+# The channel a commit that wrote transfers or refusals notifies, so that every server
+# process's event stream wakes at once (server/events.py listens to it).
+EVENTS_CHANNEL = "atx_events"
 
 # Errors after which the whole operation may simply run again (service/operations.py).
 _RETRYABLE = (
@@ -144,6 +149,7 @@ class PostgresStore(Store):
     # reads after ``lock_accounts`` see the previous holder's writes. Reads: one snapshot.
     BEGIN_WRITE = "BEGIN ISOLATION LEVEL READ COMMITTED"
     BEGIN_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+    LOCK_ROW = " FOR UPDATE"
 
     def _rollback(self) -> None:
         # A connection that is gone has been rolled back by the server already.
@@ -157,12 +163,17 @@ class PostgresStore(Store):
 
     def lock_accounts(self, names: Iterable[str]) -> None:
         """Lock these accounts' rows until the transaction ends, in name order."""
-        wanted = sorted(set(names))
+        held = self._txn.locked if self._txn is not None else set()
+        wanted = sorted(set(names) - held)
         if wanted:
+            held.update(wanted)
             self.execute(
                 "SELECT name FROM accounts WHERE name = ANY(?) ORDER BY name FOR UPDATE",
                 (wanted,),
             )
+
+    def _announce(self) -> None:
+        self.execute(f"NOTIFY {EVENTS_CHANNEL}")
 
     def should_retry(self, exc: BaseException) -> bool:
         return isinstance(exc, _RETRYABLE)
@@ -181,3 +192,27 @@ def _first_line(exc: BaseException) -> str:
 
 
 __all__ = ["PostgresStore", "to_pyformat"]
+
+
+def listen_for_commits(url: str, on_commit: Callable[[], None],
+                       stop: threading.Event) -> threading.Thread:
+    """A thread that LISTENs on the events channel and calls ``on_commit`` whenever any
+    process commits a transfer or a refusal (and once on each (re)connection, for what
+    was committed meanwhile), until ``stop`` is set."""
+
+    def run() -> None:
+        while not stop.is_set():
+            try:
+                with psycopg.connect(url, autocommit=True,
+                                     application_name="agent-token-exchange events") as conn:
+                    conn.execute(f"LISTEN {EVENTS_CHANNEL}")
+                    on_commit()
+                    while not stop.is_set():
+                        for _ in conn.notifies(timeout=0.5):
+                            on_commit()
+            except psycopg.Error:
+                stop.wait(1.0)  # the server went away: streams still poll; try again
+
+    thread = threading.Thread(target=run, name="atx-events", daemon=True)
+    thread.start()
+    return thread

@@ -53,14 +53,18 @@ class Refusals:
     def record(self, *, at: int, agent: str | None, pool_id: str | None, operation: str,
                code: str, message: str, amount: int | None) -> None:
         """Record a refusal, folded into the same refusal's row of the last minute."""
+        self._db.note_event()
+        # Take the chain head's lock first (held to commit), as every transfer does: a
+        # refusal's number is then drawn in commit order, so an event stream that has sent
+        # refusal n never meets a smaller number committed later by another process. It
+        # also keeps two writers from folding the same repeat at once.
+        self._db.chain_head()
         count, first_at = 1, at
         same = self._repeat_of(at, agent, pool_id, operation, code)
         if same is not None:
-            # Deleted and written again under a new number; if another writer took the
-            # row first (only possible without the agent's lock), this one starts afresh.
-            cursor = self._db.execute("DELETE FROM refusals WHERE seq = ?", (same.seq,))
-            if cursor.rowcount == 1:
-                count, first_at = same.count + 1, same.since
+            # The row is deleted and written again under a new (the newest) number.
+            self._db.execute("DELETE FROM refusals WHERE seq = ?", (same.seq,))
+            count, first_at = same.count + 1, same.since
         self._db.execute(
             "INSERT INTO refusals (at, agent, pool_id, operation, code, message, amount, "
             "count, first_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -19,18 +19,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from ..errors import IntegrityError
 from .accounts import Accounts
+from .chain import GENESIS
 from .credentials import Credentials
 from .idempotency import IdempotencyRecords
-from .pools import Pools
 from .refusals import Refusals
-from .repair import Repair
 from .schema import MIGRATIONS, SCHEMA_VERSION, statements_for
 from .transfers import Transfers
 from .windows import Windows
+
+if TYPE_CHECKING:
+    from .pools import Pools
+    from .repair import Repair
 
 
 class Store:
@@ -44,17 +48,37 @@ class Store:
     # read (one consistent view), and how it rolls back.
     BEGIN_WRITE = "BEGIN"
     BEGIN_READ = "BEGIN"
+    conn: Any  # the driver's connection, opened by the dialect
     _in_transaction = False
+    # The chain's head is kept in the ``ledger_head`` row, read once per transaction and
+    # written once, at its end: its lock orders appends across processes on a server
+    # database, and everywhere it remembers the newest transfer, so an audit notices one
+    # deleted from the end. (A dialect without the row would read the newest transfer.)
+    HEAD_ROW = True
+    LOCK_ROW = ""  # how a read locks the row it reads until commit (SQLite: it need not)
+    _txn: _TransactionState | None = None
 
     def _attach_repositories(self) -> None:
         self.accounts = Accounts(self)
         self.transfers = Transfers(self)
-        self.pools = Pools(self)
         self.windows = Windows(self)
         self.idempotency = IdempotencyRecords(self)
         self.refusals = Refusals(self)
         self.credentials = Credentials(self)
-        self.repair = Repair(self)
+
+    # Repositories few operations need are loaded when first used (a quick command, the
+    # post-commit hook, never pays for them).
+    @cached_property
+    def pools(self) -> Pools:
+        from .pools import Pools
+
+        return Pools(self)
+
+    @cached_property
+    def repair(self) -> Repair:
+        from .repair import Repair
+
+        return Repair(self)
 
     # -- statements (for the repositories) -------------------------------------------------
 
@@ -86,6 +110,7 @@ class Store:
             raise RuntimeError("transactions do not nest")
         self.execute(self.BEGIN_WRITE)
         self._in_transaction = True
+        self._txn = _TransactionState()
         try:
             yield
         except BaseException:
@@ -93,12 +118,77 @@ class Store:
             raise
         else:
             try:
+                self._write_head()
+                if self._txn.events:
+                    self._announce()
                 self.execute("COMMIT")
             except BaseException:
                 self._rollback()
                 raise
         finally:
             self._in_transaction = False
+            self._txn = None
+
+    @contextmanager
+    def sharing(self, other: Store) -> Iterator[None]:
+        """Run this store's statements on ``other``'s connection, inside the transaction
+        ``other`` has open (the process's writer applies a batch of operations, each
+        written against its own exchange's store, in one transaction of its own)."""
+        if other is self:
+            yield
+            return
+        saved = (self.conn, self._in_transaction, self._txn)
+        self.conn, self._in_transaction, self._txn = (
+            other.conn, other._in_transaction, other._txn)
+        try:
+            yield
+        finally:
+            self.conn, self._in_transaction, self._txn = saved
+
+    # -- the chain's head, once per transaction ---------------------------------------------
+
+    def chain_head(self) -> tuple[int, str]:
+        """(seq, hash) of the newest transfer, as this transaction will leave it so far.
+        Read once per transaction (with the head row locked, where there is one) and then
+        kept here, so a batch of appends reads and writes the head once."""
+        txn = self._txn
+        if txn is None:  # a statement on its own (a test, a repair): read it as it is
+            return self._read_head(lock=False)
+        if txn.head is None:
+            txn.head = self._read_head(lock=True)
+        return txn.head
+
+    def advance_head(self, seq: int, digest: str) -> None:
+        txn = self._txn
+        if txn is None:
+            self.execute("UPDATE ledger_head SET last_seq = ?, last_hash = ? WHERE id = 1",
+                         (seq, digest))
+            return
+        txn.head, txn.head_moved, txn.events = (seq, digest), True, True
+
+    def _read_head(self, *, lock: bool) -> tuple[int, str]:
+        if self.HEAD_ROW:
+            row = self.one("SELECT last_seq, last_hash FROM ledger_head WHERE id = 1"
+                           + (self.LOCK_ROW if lock else ""))
+            assert row is not None, "ledger_head is missing: the schema is older than v3"
+            return int(row[0]), str(row[1])
+        row = self.one("SELECT seq, hash FROM transfers ORDER BY seq DESC LIMIT 1")
+        return (int(row[0]), str(row[1])) if row else (0, GENESIS)
+
+    def note_event(self) -> None:
+        """This transaction writes something event streams carry (a transfer, a refusal)."""
+        if self._txn is not None:
+            self._txn.events = True
+
+    def _announce(self) -> None:
+        """Tell other processes' event streams, at commit, that there is something new
+        (PostgreSQL's NOTIFY; SQLite has no such channel: streams there poll)."""
+
+    def _write_head(self) -> None:
+        txn = self._txn
+        if self.HEAD_ROW and txn is not None and txn.head_moved and txn.head is not None:
+            self.execute("UPDATE ledger_head SET last_seq = ?, last_hash = ? WHERE id = 1",
+                         txn.head)
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
@@ -128,15 +218,22 @@ class Store:
 
     # Savepoints let an operation undo its own writes on a refusal and still commit the
     # refusal event in the same transaction.
+    # The transaction's own state (the head, the locks held) rolls back with them.
     def savepoint(self, name: str) -> None:
         self.execute(f"SAVEPOINT {name}")
+        if self._txn is not None:
+            self._txn.saved.append((self._txn.head, self._txn.head_moved, set(self._txn.locked)))
 
     def rollback_to(self, name: str) -> None:
         self.execute(f"ROLLBACK TO SAVEPOINT {name}")
         self.execute(f"RELEASE SAVEPOINT {name}")
+        if self._txn is not None and self._txn.saved:
+            self._txn.head, self._txn.head_moved, self._txn.locked = self._txn.saved.pop()
 
     def release(self, name: str) -> None:
         self.execute(f"RELEASE SAVEPOINT {name}")
+        if self._txn is not None and self._txn.saved:
+            self._txn.saved.pop()
 
     def restart_numbering(self) -> None:
         """After rows were written with explicit ids (an import), make the database's own
@@ -201,6 +298,20 @@ class Store:
                 if migration.backfill is not None:
                     migration.backfill(self)
                 self._record_version(migration.number)
+
+
+class _TransactionState:
+    """What one write transaction has learnt so far: the chain's head (once read), whether
+    it moved, the accounts already locked, and their values at each open savepoint."""
+
+    __slots__ = ("events", "head", "head_moved", "locked", "saved")
+
+    def __init__(self) -> None:
+        self.head: tuple[int, str] | None = None
+        self.head_moved = False
+        self.events = False
+        self.locked: set[str] = set()
+        self.saved: list[tuple[tuple[int, str] | None, bool, set[str]]] = []
 
 
 __all__ = ["Store"]

@@ -37,6 +37,10 @@ _COLUMNS = (
 )
 
 
+_INSERT = (f"INSERT INTO transfers ({', '.join(HASHED_FIELDS)}, hash) "
+           f"VALUES ({', '.join('?' * (len(HASHED_FIELDS) + 1))})")
+
+
 class Transfers:
     """The ``transfers`` table and the chain's head (``ledger_head``)."""
 
@@ -61,43 +65,33 @@ class Transfers:
         """Append one transfer, chained to the one before, and move both cached balances;
         returns its sequence number.
 
-        The chain's head row gives the next seq and the previous hash in one primary-key
-        lookup; updating it first also serialises writers on a server database, so the
-        chain stays linear and seq has no gaps."""
-        row = self._db.one(
-            "UPDATE ledger_head SET last_seq = last_seq + 1 WHERE id = 1 "
-            "RETURNING last_seq, last_hash"
-        )
-        assert row is not None, "ledger_head is missing: the schema is older than v3"
+        The transaction's head (``Store.chain_head``: read once, with the head row locked
+        on a server database, so the chain stays linear and seq has no gaps) gives the
+        next seq and the previous hash; the head is written once, at commit."""
+        last_seq, previous = self._db.chain_head()
+        seq = last_seq + 1
         fields = {
-            "seq": int(row[0]), "at": at, "kind": kind.value, "source": source,
+            "seq": seq, "at": at, "kind": kind.value, "source": source,
             "destination": destination, "amount": amount, "description": description,
             "project": project, "model": model, "inference_tokens": inference_tokens,
             "pool_id": pool_id, "idempotency_key": idempotency_key,
         }
-        self.append(fields, transfer_hash(row[1], fields))
+        self.append(fields, transfer_hash(previous, fields))
         self._db.accounts.move(kind, source, destination, amount)
-        return int(row[0])
+        return seq
 
     def append(self, fields: dict[str, Any], digest: str) -> None:
         """Insert one transfer whose seq and hash are already known, and move the head to
         it. Balances are the caller's (``post``, or an import that moves them itself)."""
-        columns = ", ".join(HASHED_FIELDS)
-        self._db.execute(
-            f"INSERT INTO transfers ({columns}, hash) "
-            f"VALUES ({', '.join('?' * (len(HASHED_FIELDS) + 1))})",
-            (*(fields[name] for name in HASHED_FIELDS), digest),
-        )
-        self._db.execute(
-            "UPDATE ledger_head SET last_seq = ?, last_hash = ? WHERE id = 1",
-            (fields["seq"], digest),
-        )
+        self._db.execute(_INSERT, (*(fields[name] for name in HASHED_FIELDS), digest))
+        self._db.advance_head(int(fields["seq"]), digest)
 
     def head(self) -> tuple[int, str]:
         """(seq, hash) of the newest transfer; (0, GENESIS) for an empty ledger."""
-        row = self._db.one("SELECT last_seq, last_hash FROM ledger_head WHERE id = 1")
-        assert row is not None, "ledger_head is missing: the schema is older than v3"
-        return int(row[0]), str(row[1])
+        txn = self._db._txn
+        if txn is not None and txn.head is not None:
+            return txn.head
+        return self._db._read_head(lock=False)
 
     def touching(self, account: str, limit: int) -> list[Transfer]:
         """The newest ``limit`` transfers touching an account, newest first."""

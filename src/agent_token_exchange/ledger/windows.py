@@ -9,6 +9,14 @@ if TYPE_CHECKING:
     from .store import Store
 
 
+_LATEST = ("SELECT {0} FROM consumption WHERE agent = ? "
+           "ORDER BY at DESC, cumulative DESC LIMIT 1")
+_AS_OF = ("SELECT cumulative FROM consumption WHERE agent = ? AND at <= ? "
+          "ORDER BY at DESC, cumulative DESC LIMIT 1")
+_POSITION = (f"SELECT (SELECT balance FROM accounts WHERE name = ?), ({_LATEST.format('at')}), "
+             f"({_LATEST.format('cumulative')}), ({_AS_OF}), ({_AS_OF})")
+
+
 class Windows:
     """The ``consumption`` table."""
 
@@ -19,10 +27,21 @@ class Windows:
         """(time, cumulative) of the agent's latest consumption, or (0, 0)."""
         row = self._db.one(
             "SELECT at, cumulative FROM consumption WHERE agent = ? "
-            "ORDER BY cumulative DESC LIMIT 1",
+            "ORDER BY at DESC, cumulative DESC LIMIT 1",
             (agent,),
         )
         return (int(row[0]), int(row[1])) if row else (0, 0)
+
+    def position(self, agent: str, account: str, hour_start: int,
+                 day_start: int) -> tuple[int, int, int, int, int]:
+        """Everything a spend decides on, in one statement: (the account's balance, the
+        time and cumulative of the agent's latest consumption, and its cumulative as of
+        ``hour_start`` and as of ``day_start``), zeros where there is none."""
+        row = self._db.one(_POSITION, (account, agent, agent, agent, hour_start, agent,
+                                       day_start))
+        assert row is not None
+        balance, latest_at, latest_cum, hour_cum, day_cum = (int(v or 0) for v in row)
+        return balance, latest_at, latest_cum, hour_cum, day_cum
 
     def cumulative_at(self, agent: str, at: int) -> int:
         """The agent's cumulative consumption as of time ``at`` (inclusive)."""

@@ -1,7 +1,9 @@
 """Live events: every transfer and refusal as a server-sent event.
 
 The stream polls the ledger for rows past the last ones it sent, so it sees writes made
-by any process (the CLI, another server, a git hook), not just this server's. Each event's
+by any process (the CLI, another server, a git hook), not just this server's. On
+PostgreSQL every commit that wrote a transfer or a refusal also NOTIFYs a channel each
+server process LISTENs to (``listen_for_events``), which wakes its streams at once. Each event's
 id is ``<transfer seq>.<refusal seq>``; a client that reconnects with ``Last-Event-ID``
 resumes exactly where it stopped.
 """
@@ -14,7 +16,6 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-import anyio
 from anyio import to_thread
 
 from ..economy.records import LedgerTransfer, RefusalEvent
@@ -119,8 +120,9 @@ async def event_stream(
         if items:
             quiet = 0.0
             continue
-        await anyio.sleep(POLL_SECONDS)
-        quiet += POLL_SECONDS
+        waited = time.monotonic()
+        await exchanges.wakeups.wait(POLL_SECONDS)  # a NOTIFY, or the poll's time
+        quiet += time.monotonic() - waited
         if quiet >= KEEPALIVE_SECONDS:
             quiet = 0.0
             yield ": keepalive\n\n"

@@ -1,5 +1,6 @@
-"""What every route shares: the error statuses it documents, the caller-scoped
-idempotency key, and how a request names an agent (known, and the one it acts as)."""
+"""What the API's routes share: the caller-scoped idempotency key, the documented error
+responses, and the checks that turn a path's names into the exchange's (404 for an unknown
+agent or pool, the agent a request acts as)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,12 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header
 
+from ..economy.records import PoolView
 from ..economy.validation import IDEMPOTENCY_KEY
-from ..errors import InvalidInput, NotFound
+from ..errors import (
+    InvalidInput,
+    NotFound,
+)
 from ..service.api_keys import Principal
 from ..service.exchange import Exchange
 from . import schemas as s
@@ -56,8 +61,9 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+
+
 def known_agent(ex: Exchange, agent: str) -> str:
-    """The agent a path or body names, or 404."""
     if agent not in ex.config.agents:
         raise NotFound(f"unknown agent {agent[:64]!r} (known: {', '.join(ex.config.agents)})")
     return agent
@@ -72,3 +78,12 @@ def acting_agent(caller: Principal, ex: Exchange, named: str | None) -> str | No
         return named
     caller.require_agent(named or caller.agent or "")
     return caller.agent
+
+
+def known_pool(ex: Exchange, pool_id: str, viewer: str | None = None) -> PoolView:
+    """The pool (read once per request) as ``viewer`` may see it (service/access.py), or
+    404 (unknown) or 403 (not one of the viewer's pools)."""
+    try:
+        return ex.pool_show(pool_id, agent=viewer)
+    except InvalidInput as exc:
+        raise NotFound(exc.message) from None

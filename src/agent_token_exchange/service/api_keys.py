@@ -12,15 +12,20 @@ live in the ledger database but never touch an account.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import secrets
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..economy.records import ApiKey, IssuedKey
 from ..errors import Forbidden, InvalidInput, Unauthenticated
 from ..ledger.credentials import ApiKeyRow
 from .operations import Core
+
+if TYPE_CHECKING:
+    pass
 
 _KEY = re.compile(r"^atx_([0-9a-f]{12})_[A-Za-z0-9_-]{43}$")
 _KEY_ID = re.compile(r"^[0-9a-f]{12}$")
@@ -79,19 +84,23 @@ class KeyRing:
             return [_api_key(row) for row in self.store.credentials.all()]
 
     def revoke(self, key_id: str) -> ApiKey:
+        """Revoke a key at once; a key revoked already comes back ``replayed``."""
         if not isinstance(key_id, str) or not _KEY_ID.match(key_id):
             raise InvalidInput(f"key id must be 12 hexadecimal digits, got {str(key_id)[:40]!r}")
         credentials = self.store.credentials
 
-        def revoke(now: int) -> ApiKeyRow:
-            if credentials.get(key_id) is None:
+        def revoke(now: int) -> ApiKey:
+            before = credentials.get(key_id)
+            if before is None:
                 raise InvalidInput(f"unknown key {key_id!r}; `token-exchange keys list` shows them")
+            if before.revoked_at is not None:  # revoked already: say so, change nothing
+                return dataclasses.replace(_api_key(before), replayed=True)
             credentials.revoke(key_id, now)
             row = credentials.get(key_id)
             assert row is not None
-            return row
+            return _api_key(row)
 
-        return _api_key(self._core.write(revoke))
+        return self._core.write(revoke)
 
     def authenticate(self, key: str | None) -> Principal:
         """The caller behind a key; ``Unauthenticated`` for no, a malformed, an unknown or

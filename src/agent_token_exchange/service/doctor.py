@@ -8,13 +8,17 @@ the pool's balance) but not rebuilt. Nothing here ever changes or adds a transfe
 
 from __future__ import annotations
 
-from ..clock import DAY_US, HOUR_US
+from typing import TYPE_CHECKING
+
+from ..clock import DAY_US, HOUR_US, iso_utc
 from ..economy.accounts import MINT, pool_account, wallet
-from ..economy.config import Config
 from ..economy.records import DoctorReport, Finding
 from ..ledger import Store
 from ..money import display_amount
 from .audit import verify_chain
+
+if TYPE_CHECKING:
+    from ..economy.config import Config
 
 
 def run_doctor(store: Store, config: Config, *, fix: bool = False) -> DoctorReport:
@@ -53,7 +57,7 @@ def _check_chain(store: Store) -> list[Finding]:
     report = verify_chain(store)
     if not report.intact:
         return [_error("audit", report.problem)]
-    return [_ok("audit", f"hash chain intact over {report.transfers} transfers "
+    return [_ok("audit", f"hash chain intact over {_count(report.transfers, 'transfer')} "
                          f"(head {report.head_hash[:16]}…)")]
 
 
@@ -91,7 +95,8 @@ def _check_cached_figures(
                 fixed=fix,
             ))
     if not findings:
-        findings.append(_ok("cache", f"{len(accounts)} cached balances equal their transfers"))
+        findings.append(_ok("cache", f"{_count(len(accounts), 'cached balance')} equal "
+                                     "their transfers"))
     return balances, findings
 
 
@@ -166,7 +171,8 @@ def _check_idempotency(store: Store) -> list[Finding]:
             findings.append(_error("idempotency", f"key {key!r} points at transfer #{seq}, "
                                                   "which does not carry it"))
     if not findings:
-        findings.append(_ok("idempotency", f"{len(records)} idempotency keys, each applied once"))
+        findings.append(_ok("idempotency", f"{_count(len(records), 'idempotency key')}, "
+                                           "each applied once"))
     return findings
 
 
@@ -217,7 +223,7 @@ def _window_overruns(
             if total > limit:
                 findings.append(_warning(
                     "windows", f"{agent}: {display_amount(total)} consumed in the {label} window "
-                               f"ending {at}, over today's limit {display_amount(limit)}"))
+                               f"ending {iso_utc(at)}, over today's limit {display_amount(limit)}"))
                 break
     for _, _, amount in spends:
         if amount > limits.burst:
@@ -225,3 +231,8 @@ def _window_overruns(
                                                 f"exceeds today's burst limit"))
             break
     return findings
+
+
+def _count(n: int, noun: str) -> str:
+    """'1 idempotency key', '2,000 transfers'."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from decimal import Decimal
-from typing import Self
+from functools import cached_property
+from typing import TYPE_CHECKING, Self
 
 from ..clock import Clock, SystemClock
-from ..economy.config import Config
 from ..economy.records import (
     AgentStatus,
     Charge,
@@ -42,16 +42,19 @@ from ..economy.records import (
     Wallet,
 )
 from ..ledger import Store
-from ..ledger.dump import LedgerImage
 from . import provision
 from .api_keys import KeyRing
-from .audit import AuditReport
-from .doctor import run_doctor
 from .earning import Earning
 from .operations import Core
-from .pools import PoolOperations
-from .queries import Queries
-from .spending import Spending
+
+if TYPE_CHECKING:
+    from ..economy.config import Config
+    from ..ledger.dump import LedgerImage
+    from .audit import AuditReport
+    from .pools import PoolOperations
+    from .queries import Queries
+    from .spending import Spending
+    from .writer import Writer
 
 
 class Exchange:
@@ -62,19 +65,40 @@ class Exchange:
 
     ``write_lock``, when given, is held around each write transaction: exchanges that
     share one (a server's, one per request in flight) queue their writes on it before
-    they meet the database's own lock."""
+    they meet the database's own lock. ``writer``, when given, is the process's writer
+    (service/writer.py): operations queue to it and commit in batches."""
 
     def __init__(self, store: Store, config: Config, clock: Clock | None = None, *,
-                 write_lock: AbstractContextManager[object] | None = None) -> None:
+                 write_lock: AbstractContextManager[object] | None = None,
+                 writer: Writer | None = None) -> None:
         self.store = store
         self.config = config
         self.clock: Clock = clock or SystemClock()
-        self._core = Core(store, config, self.clock, write_lock=write_lock)
+        self._core = Core(store, config, self.clock, write_lock=write_lock, writer=writer)
         self._earning = Earning(self._core)
-        self._spending = Spending(self._core)
-        self._pools = PoolOperations(self._core)
-        self._queries = Queries(self._core)
-        self._keys = KeyRing(self._core)
+
+    # The roles a quick command may not need are loaded when first used.
+    @cached_property
+    def _spending(self) -> Spending:
+        from .spending import Spending
+
+        return Spending(self._core)
+
+    @cached_property
+    def _pools(self) -> PoolOperations:
+        from .pools import PoolOperations
+
+        return PoolOperations(self._core)
+
+    @cached_property
+    def _queries(self) -> Queries:
+        from .queries import Queries
+
+        return Queries(self._core)
+
+    @cached_property
+    def _keys(self) -> KeyRing:
+        return KeyRing(self._core)
 
     @property
     def write_lock(self) -> AbstractContextManager[object]:
@@ -105,6 +129,8 @@ class Exchange:
 
     def doctor(self, fix: bool = False) -> DoctorReport:
         """Check every invariant; with ``fix`` rebuild what is derived (never a transfer)."""
+        from .doctor import run_doctor
+
         if not fix:  # one consistent view, blocking no writer
             with self.store.snapshot():
                 return run_doctor(self.store, self.config)

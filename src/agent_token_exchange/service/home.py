@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InvalidInput
+from ..ledger.urls import is_postgres_url
 
 STATE_DIR = ".exchange"
 ENV_HOME = "TOKEN_EXCHANGE_HOME"
@@ -55,6 +56,16 @@ class ExchangePaths:
         if self.database_url_file.exists():
             return self.database_url_file.read_text("utf-8").strip() or None
         return None
+
+    def checked_database_url(self, explicit: str | None = None) -> str | None:
+        """``database_url``, or InvalidInput when what names it is no PostgreSQL URL."""
+        url = self.database_url(explicit)
+        if url is not None and not is_postgres_url(url):
+            raise InvalidInput(
+                f"database must be a postgresql:// URL, got {url[:80]!r} "
+                "(leave it out to use SQLite in the exchange home)"
+            )
+        return url
 
     def record_database_url(self, url: str) -> None:
         """Remember the URL, so later commands in this home need no --database."""

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any, TypeVar
 
 from ..errors import Refused
 from ..formats.json_codec import from_exact_json, to_exact_json
+from ..money import display_amount
 
 R = TypeVar("R")
 
@@ -37,8 +39,11 @@ def client_key(key: str) -> str:
     return f"client:{key}"
 
 
+_ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
+
+
 def request_hash(operation: str, request: dict[str, Any]) -> str:
-    canonical = json.dumps({"op": operation, **request}, sort_keys=True, separators=(",", ":"))
+    canonical = _ENCODE({"op": operation, **request})
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -74,3 +79,28 @@ def refusal_record(exc: Refused) -> dict[str, Any]:
 def refusal_from_record(record: dict[str, Any]) -> Refused:
     """The refusal a first attempt met, rebuilt by its code from the error registry."""
     return Refused.from_dict(record)
+
+
+def conflict_message(key: str, first: dict[str, Any]) -> str:
+    """Plain words for a key reused with a different request: what the key already
+    settled (``first``: its stored outcome) and that nothing changed."""
+    kind, _, name = key.partition(":")
+    if kind == "commit":
+        if "agent" in first and "amount" in first:
+            what = (f"already paid: {display_amount(int(first['amount']))} tokens to "
+                    f"{first['agent']} for {str(first.get('description', ''))[:60]!r}"
+                    + (f" in {first['project']}" if first.get("project") else ""))
+        else:  # its first outcome was a refusal (a contract's budget ran out)
+            what = f"already sent and refused ({first.get('message', 'refused')})"
+        return (f"commit {name[:12]}… was {what}; this request names a different author, "
+                "project or message, and a commit pays once: nothing changed")
+    if kind == "issue":
+        return f"issue {name} was already settled for a different request; nothing changed"
+    if kind == "client":
+        # The server scopes a client's key by its caller ("agent:claude/job-1"): show the
+        # key as the client sent it.
+        sent = re.sub(r"^(admin|agent:[^/]+)/", "", name)
+        return (f"idempotency key {sent!r} was already used for a different request; "
+                "nothing changed (a key applies one request once: send a new key for a "
+                "new request)")
+    return f"{key!r} was already used for a different request; nothing changed"

@@ -13,21 +13,23 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Callable
+import threading
 from contextlib import AbstractContextManager
 
 from ..clock import Clock
+from ..economy import config_cache
 from ..economy.accounts import INFERENCE, MINT
-from ..economy.config import NAME_PATTERN, Config, default_config_text, load_config
+from ..economy.config import Config, default_config_text, load_config
 from ..economy.records import ImportSummary
-from ..economy.validation import POOL_ID
+from ..economy.validation import NAME_PATTERN, POOL_ID
 from ..errors import InvalidInput
-from ..ledger import is_postgres_url, open_store
+from ..ledger import open_store
 from ..ledger.dump import LedgerImage, load_image
 from .doctor import run_doctor
 from .exchange import Exchange
 from .home import ExchangePaths, paths_for
 from .operations import Core
+from .writer import Writer
 
 
 def init_exchange(
@@ -178,6 +180,8 @@ def _remove_created(paths: ExchangePaths, state: bool, config: bool, database: b
         if made:
             for suffix in ("", "-wal", "-shm"):
                 path.with_name(path.name + suffix).unlink(missing_ok=True)
+    if config:  # and the validated copy loading it left beside it
+        config_cache.cache_path(paths.config).unlink(missing_ok=True)
     if state:
         with contextlib.suppress(OSError):
             paths.state.rmdir()
@@ -219,37 +223,61 @@ def scratch_exchange(path: str | os.PathLike[str], config: Config, clock: Clock 
 
 def exchange_opener(
     home: str | os.PathLike[str], *, clock: Clock | None = None, database: str | None = None,
-    write_lock: AbstractContextManager[object] | None = None,
-) -> Callable[[], Exchange]:
-    """A function that opens one more ``Exchange`` over the home's ledger each time it is
+    write_lock: AbstractContextManager[object] | None = None, batched: bool = True,
+) -> ExchangeOpener:
+    """Something that opens one more ``Exchange`` over the home's ledger each time it is
     called (a server opens one per request in flight). The config is read once, now, so a
     config edited meanwhile cannot give two of them two economies; all share
-    ``write_lock``. The ledger is found as ``open_exchange`` finds it."""
+    ``write_lock`` and, when ``batched``, one writer with its own connection (group
+    commit, service/writer.py). The ledger is found as ``open_exchange`` finds it."""
     paths = paths_for(home)
     location = _database_url(paths, database) or paths.database
     config = load_config(paths.config)
+    return ExchangeOpener(location, config, clock, write_lock, batched)
 
-    def open_one() -> Exchange:
-        store = open_store(location)
+
+class ExchangeOpener:
+    """Opens exchanges over one ledger that share one config, lock and writer."""
+
+    def __init__(self, location: str | os.PathLike[str], config: Config, clock: Clock | None,
+                 write_lock: AbstractContextManager[object] | None, batched: bool) -> None:
+        self.location = location
+        self.config = config
+        self.clock = clock
+        self.write_lock = write_lock
+        self.writer: Writer | None = None
+        self._batched = batched
+        self._guard = threading.Lock()
+
+    def __call__(self) -> Exchange:
+        store = open_store(self.location)
         try:
-            return Exchange(store, config, clock, write_lock=write_lock)
+            return Exchange(store, self.config, self.clock, write_lock=self.write_lock,
+                            writer=self._writer())
         except BaseException:
             store.close()
             raise
 
-    return open_one
+    def _writer(self) -> Writer | None:
+        if not self._batched:
+            return None
+        with self._guard:
+            if self.writer is None:
+                self.writer = Writer(open_store(self.location))
+            return self.writer
+
+    def close(self) -> None:
+        """Stop the writer (after what is queued) and close its connection."""
+        with self._guard:
+            writer, self.writer = self.writer, None
+        if writer is not None:
+            writer.close()
 
 
 def _database_url(paths: ExchangePaths, explicit: str | None) -> str | None:
-    url = paths.database_url(explicit)
-    if url is not None and not is_postgres_url(url):
-        raise InvalidInput(
-            f"database must be a postgresql:// URL, got {url[:80]!r} "
-            "(leave it out to use SQLite in the exchange home)"
-        )
-    return url
+    return paths.checked_database_url(explicit)
 
 
 
-__all__ = ["exchange_opener", "import_exchange", "init_exchange", "open_exchange",
-           "scratch_exchange"]
+__all__ = ["ExchangeOpener", "exchange_opener", "import_exchange", "init_exchange",
+           "open_exchange", "scratch_exchange"]

@@ -14,44 +14,45 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..clock import DAY_US, HOUR_US, Clock
 from ..economy import rules
 from ..economy.accounts import wallet
-from ..economy.config import NAME_PATTERN, Config
-from ..economy.validation import IDEMPOTENCY_KEY, POOL_ID
+from ..economy.validation import IDEMPOTENCY_KEY, NAME_PATTERN, POOL_ID
 from ..errors import (
-    Conflict,
     InvalidInput,
     NotAllowed,
-    Refused,
     refusal,
 )
 from ..ledger import Store
 from ..ledger.pools import PoolRow
 from ..money import tokens
 from . import idempotency
-from .idempotency import refusal_from_record, refusal_record
+from .writer import MAX_ATTEMPTS, Job, Writer, apply_batch
+
+if TYPE_CHECKING:
+    from ..economy.config import Config
+    from ..ledger.pools import PoolRow
 
 R = TypeVar("R")
 
-# How often an operation runs again after the database aborted it (serialization failure,
-# a deadlock it broke, two first uses of one key racing). Operations are idempotent.
-MAX_ATTEMPTS = 20
 
 
 class Core:
     """The store, config and clock one exchange runs on, and the one write path."""
 
     def __init__(self, store: Store, config: Config, clock: Clock, *,
-                 write_lock: AbstractContextManager[object] | None = None) -> None:
+                 write_lock: AbstractContextManager[object] | None = None,
+                 writer: Writer | None = None) -> None:
         self.store = store
         self.config = config
         self.clock = clock
         # Held around each attempt of every write: a server's exchanges share one, so its
         # writers queue in arrival order before the database's own lock.
         self.write_lock: AbstractContextManager[object] = write_lock or nullcontext()
+        # The process's writer, when this exchange queues its operations to one.
+        self.writer = writer
 
     # -- the transaction around every write -------------------------------------------------
 
@@ -61,26 +62,40 @@ class Core:
         pool_id: str | None = None, amount: int | None = None,
         accounts: Iterable[str] | Callable[[], list[str]] = (),
     ) -> R:
-        """Run ``body`` in one transaction, applying each idempotency key at most once.
+        """Run ``body`` in one transaction, applying each idempotency key at most once:
+        a replay returns the first result marked ``replayed``, its balances read now.
 
-        A refusal rolls back whatever ``body`` wrote, then records the refusal event (and,
+        A refusal undoes whatever ``body`` wrote, then records the refusal event (and,
         under a key, the refusal as the key's first result) before it is raised.
 
+        With a ``writer`` (a server's exchanges share one per process) the operation
+        queues to it and is applied in a batch with others, one transaction and one fsync
+        for all, decided in order (service/writer.py); without one it is a batch of one on
+        this exchange's own connection. Either way the caller hears back only once the
+        transaction holding it has committed.
+
         Concurrency: the transaction first locks ``accounts``, every agent, pool or contract
-        account the operation may touch, in one fixed order (by name), so the checks that
-        follow (balance, windows, pool members, the key) read state no other writer can
-        change before this one commits. The system accounts (mint, inference) are never
-        checked, so they are not locked up front: the store touches them only after the
-        chain's head row (ledger_head), which comes after every account lock and is held
-        to commit.
-        So every lock is taken in one global order and no two operations wait on each other
-        in a cycle. Where the database still aborts a transaction (a serialization failure,
-        a deadlock it broke, two first uses of one key racing), the whole operation runs
-        again; it is idempotent, so a retry never applies anything twice."""
+        account the operation may touch, in one fixed order (by name; a batch locks all its
+        operations' accounts at once), so the checks that follow (balance, windows, pool
+        members, the key) read state no other writer can change before this one commits.
+        The system accounts (mint, inference) are never checked, so they are not locked up
+        front: the store touches them only after the chain's head (ledger_head, locked at
+        the transaction's first append), which comes after every account lock and is held
+        to commit. So every lock is taken in one global order and no two operations wait on
+        each other in a cycle. Where the database still aborts a transaction (a
+        serialization failure, a deadlock it broke, two first uses of one key racing), the
+        whole batch runs again; operations are idempotent, so a retry never applies
+        anything twice."""
         # Only a keyed request is ever compared with an earlier one.
         request_hash = idempotency.request_hash(operation, request) if key is not None else ""
-        return self.retrying(lambda: self._operate_once(
-            operation, request_hash, key, body, record_type, agent, pool_id, amount, accounts))
+        job = Job(self, operation, request_hash, key, body, record_type, agent, pool_id,
+                  amount, accounts)
+        if self.writer is not None:
+            result: R = self.writer.submit(job)
+            return result
+        apply_batch(self.store, [job], hold=lambda: self.write_lock)
+        outcome: R = job.outcome()
+        return outcome
 
     def write(self, body: Callable[[int], R], *,
               lock: Callable[[], Iterable[str]] | None = None) -> R:
@@ -100,62 +115,10 @@ class Core:
                 with self.write_lock:
                     return attempt_once()
             except Exception as exc:
-                again = isinstance(exc, _LockSetMoved) or self.store.should_retry(exc)
-                if attempt == MAX_ATTEMPTS or not again:
+                if attempt == MAX_ATTEMPTS or not self.store.should_retry(exc):
                     raise
                 time.sleep(random.uniform(0, 0.001 * attempt))  # de-synchronise the racers
         raise AssertionError("unreachable: the last attempt returns or raises")
-
-    def _operate_once(
-        self, operation: str, request_hash: str, key: str | None, body: Callable[[int], R],
-        record_type: type[R], agent: str | None, pool_id: str | None, amount: int | None,
-        accounts: Iterable[str] | Callable[[], list[str]],
-    ) -> R:
-        store = self.store
-        refusal: Refused | None = None
-        with store.transaction():
-            if callable(accounts):
-                # The set depends on data (a pool's contributors): lock what was read, and
-                # start over if it moved before the locks were held.
-                locked = accounts()
-                store.lock_accounts(locked)
-                if set(accounts()) != set(locked):
-                    raise _LockSetMoved
-            else:
-                store.lock_accounts(accounts)
-            now = self.clock.now_us()
-            if key is not None:
-                previous = store.idempotency.get(key)
-                if previous is not None:
-                    if previous.request_hash != request_hash:
-                        raise Conflict(
-                            f"idempotency key {key!r} was already used for a different request"
-                        )
-                    if previous.outcome == "refused":
-                        raise refusal_from_record(previous.result)
-                    return idempotency.result_from_record(record_type, previous.result)
-            store.savepoint("operation")
-            try:
-                result = body(now)
-            except Refused as exc:
-                store.rollback_to("operation")
-                refusal = exc
-                store.refusals.record(
-                    at=now, agent=agent, pool_id=pool_id, operation=operation,
-                    code=exc.code, message=exc.message, amount=amount,
-                )
-                if key is not None:
-                    store.idempotency.save(
-                        key, request_hash, "refused", refusal_record(exc), None, now)
-            else:
-                store.release("operation")
-                if key is not None:
-                    store.idempotency.save(key, request_hash, "ok",
-                                           idempotency.result_record(result),
-                                           getattr(result, "seq", None) or None, now)
-                return result
-        assert refusal is not None
-        raise refusal
 
     # -- names and figures every role checks ----------------------------------------------
 
@@ -227,10 +190,6 @@ def raise_if_refused(decision: rules.SpendDecision) -> None:
         return
     raise refusal(decision.code or "refused", decision.message, used=tokens(decision.used),
                   limit=tokens(decision.limit), needed=tokens(decision.needed))
-
-
-class _LockSetMoved(Exception):
-    """The accounts an operation must lock changed while it was locking them."""
 
 
 __all__ = ["MAX_ATTEMPTS", "Core", "client_key", "raise_if_refused"]

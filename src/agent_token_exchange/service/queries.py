@@ -12,7 +12,6 @@ from decimal import Decimal
 from ..clock import DAY_US, HOUR_US
 from ..economy import pool_rules, rules
 from ..economy.accounts import contract_account, pool_account, wallet
-from ..economy.config import NAME_PATTERN
 from ..economy.records import (
     AgentStatus,
     HistoryEntry,
@@ -24,7 +23,7 @@ from ..economy.records import (
     RewardPreview,
     Wallet,
 )
-from ..economy.validation import hex_id, project_name, text_field, whole_number
+from ..economy.validation import NAME_PATTERN, hex_id, project_name, text_field, whole_number
 from ..errors import Forbidden, InvalidInput
 from ..ledger.dump import LedgerImage, read_image
 from ..ledger.refusals import refusal_event

@@ -68,7 +68,7 @@ def _clock_axis(ax: Any, result: RunResult) -> None:
     ax.xaxis.set_major_locator(mdates.HourLocator(interval=step, tz=UTC))
     ax.xaxis.set_major_formatter(mdates.DateFormatter(
         "%H:%M" if result.hours <= 24 else "%d %b\n%H:%M", tz=UTC))
-    ax.set_xlabel(f"time of day (UTC), from {start:%Y-%m-%d %H:%M}")
+    ax.set_xlabel(f"time of day (UTC), from {start:%Y-%m-%dT%H:%M:%SZ}")
 
 
 def block_spans(result: RunResult) -> list[tuple[int, int, int, str]]:

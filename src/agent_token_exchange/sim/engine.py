@@ -25,7 +25,7 @@ from ..economy.accounts import wallet
 from ..economy.config import Config
 from ..economy.records import LedgerTransfer
 from ..errors import IntegrityError, RateLimited, Refused, refusal_rule
-from ..money import display_limit, format_amount, micro, to_micro
+from ..money import format_amount, micro, to_micro
 from ..service.exchange import Exchange
 from ..service.lifecycle import scratch_exchange
 from .scenario import PoolPlan, Scenario, build_config, team_names, template_of
@@ -374,7 +374,7 @@ class _Run:
         message = seed_message(exc)
         at = self.clock.now_us()
         self.refusals.append(RefusalLog(at, agent, kind, message,
-                                        f"[{self._log_time(at)}] WARN: {message}"))
+                                        f"[{self._log_time(at)}] WARN: {agent}: {message}"))
         self._block().refused += 1
         self.tally[agent]["refused_" + kind] += 1
 
@@ -427,7 +427,7 @@ def every_transfer(ex: Exchange, page: int = 5000) -> list[LedgerTransfer]:
 def seed_message(exc: Refused) -> str:
     """The seed's wording and number look: 'Transaction exceeds burst limit (660.0 > 500)'."""
     if isinstance(exc, RateLimited):
-        limit = display_limit(micro(exc.limit))
+        limit = format_amount(micro(exc.limit))  # the seed's look: 1000, not 1,000
         if exc.kind == "burst":
             return f"Transaction exceeds burst limit ({seed_number(micro(exc.needed))} > {limit})"
         what = "Hourly" if exc.kind == "hourly" else "Daily"

@@ -172,7 +172,7 @@ def _run_sections(run: dict[str, Any]) -> list[str]:
                   u["inference_tokens"], amount(u["spent"])]
                  for u in run["model_usage"][:400]], {3, 4, 5})]
     events = run["rate_limit_events"]
-    log = "\n".join(escape(e["agent"] + " " + e["log"]) for e in events[:200])
+    log = "\n".join(escape(e["log"]) for e in events[:200])
     more = f"\n… {len(events) - 200:,} more" if len(events) > 200 else ""
     out += [f"<h2>Rate-limit events ({len(events):,})</h2>",
             f"<pre>{log or 'none'}{more}</pre>"]
@@ -246,7 +246,7 @@ def write_html(path: Path, payload: dict[str, Any], charts: list[tuple[str, Path
     title = f"Agent economy: {agents} agents over {payload['hours']} hours"
     seeds = _seeds({"seed": payload["seed"], "runs": runs,
                     **({"seeds": payload["summary"]["seeds"]} if "summary" in payload else {})})
-    start = payload["start"].replace("T", " ").replace("Z", " UTC")
+    start = payload["start"]  # ISO-8601 UTC with Z, as every output writes a time
     intro = (f"Scenario “{payload['scenario']}”, from {start}; "
              + (f"{runs} runs ({seeds})" if runs > 1 else seeds)
              + (f" per value of {payload['sweep']['key']}" if "sweep" in payload else ""))

@@ -140,11 +140,17 @@ def _table(title: str, *columns: str, right: tuple[str, ...] = ()) -> Table:
     return grid
 
 
+def _count(n: int, noun: str) -> str:
+    """'1 refusal', '1,204 transactions'."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def print_run(console: Console, result: RunResult, *, max_agents: int = 30) -> None:
     agents = result.agents
     console.print(f"Simulation '{result.scenario}': {result.hours} hours from "
-                  f"{iso_utc(result.start_us)}, seed {result.seed}, {len(agents)} agents, "
-                  f"{len(result.transfers):,} transactions")
+                  f"{iso_utc(result.start_us)}, seed {result.seed}, "
+                  f"{_count(len(agents), 'agent')}, "
+                  f"{_count(len(result.transfers), 'transaction')}")
     balances = _table("Final Balances", "Agent", "Start", "Earned", "Spent", "Final", "Net",
                       right=("Start", "Earned", "Spent", "Final", "Net"))
     for a in agents[:max_agents]:
@@ -168,7 +174,7 @@ def print_run(console: Console, result: RunResult, *, max_agents: int = 30) -> N
     console.print(usage)
 
     events = result.rate_limit_events
-    console.print(f"Rate limiting: {len(events)} refusals "
+    console.print(f"Rate limiting: {_count(len(events), 'refusal')} "
                   f"({_kind_counts(result)})")
     for event in events[:SHOWN_EVENTS]:
         console.print("  " + event.log, markup=False)
