@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench bench-git bench-postgres bench-sim bd-rewards bd-preview bd-close bench-audit bench-api bench-hook bench-simulate bench-gateway wrk chromium clean
+.PHONY: install demo test lint soak bench bench-git bench-postgres bench-sim bd-rewards bd-preview bd-close bench-audit bench-api bench-hook bench-simulate bench-gateway wrk chromium clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ chromium:
 
 test: lint chromium
 	$(BIN)/pytest
+
+# The state machine's long run: SOAK_STEPS random steps (default 100,000) on SQLite and
+# again on PostgreSQL, every invariant after every step; prints the steps and the time.
+SOAK_STEPS ?= 100000
+soak: $(STAMP)
+	TOKEN_EXCHANGE_SOAK_STEPS=$(SOAK_STEPS) $(BIN)/pytest -q -s -p no:cacheprovider tests/test_soak.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_spend.py

@@ -22,6 +22,7 @@ tx llm claude reasoning 44000          # 660 tokens: over the 500 burst limit, r
 tx llm claude reasoning 30000
 tx llm claude reasoning 13000          # the rolling hour is nearly used up, refused
 tx pool create opus-team claude 100
+tx pool invite pool-1 builder         # invite-only: the creator invites
 tx pool join pool-1 builder
 tx pool contribute pool-1 claude 600
 tx pool contribute pool-1 builder 400

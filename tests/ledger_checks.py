@@ -15,6 +15,7 @@ from agent_token_exchange import Exchange
 from agent_token_exchange.clock import DAY_US, HOUR_US
 from agent_token_exchange.economy.accounts import MINT
 from agent_token_exchange.ledger.accounts import Account
+from agent_token_exchange.ledger.pools import PoolCreditRow
 from agent_token_exchange.ledger.transfers import Transfer
 
 
@@ -73,6 +74,23 @@ def ledger_state(ex: Exchange) -> tuple[Any, ...]:
         return (snapshot(ex), *last_seqs(ex), tuple(repr(p) for p in ex.pool_list()))
 
 
+def consumption(ex: Exchange, agent: str) -> list[tuple[int, int]]:
+    """(time, amount) of each consumption in an agent's windows: its own inference spends
+    and its draws on pool spends, oldest first."""
+    return [(at, amount) for at, amount, _ in ex.store.windows.rows(agent)]
+
+
+def pool_draws(ex: Exchange) -> list[PoolCreditRow]:
+    """Every member's part of every pool spend as stored (its stake before the spend, what
+    was drawn, whether the draw counted as the member's consumption)."""
+    return ex.store.pools.all_credits()
+
+
+def refusal_rows(ex: Exchange) -> int:
+    """How many rows the refusal log holds (a row may count several refusals)."""
+    return ex.store.refusals.count()
+
+
 def kept_outcomes(ex: Exchange) -> dict[str, str]:
     """Each idempotency key with the outcome kept under it (ok, a refusal code, …)."""
     return {key: outcome for key, outcome, _ in ex.store.idempotency.outcomes()}
@@ -112,6 +130,12 @@ def tamper_with_balance(ex: Exchange, name: str, delta: int) -> None:
     with ex.store.transaction():
         ex.store.execute("UPDATE accounts SET balance = balance + ? WHERE name = ?",
                          (delta, name))
+
+
+def tamper_with_stake(ex: Exchange, pool_id: str, agent: str, stake: int) -> None:
+    """Set a member's stake behind the exchange's back (for doctor to find)."""
+    with ex.store.transaction():
+        ex.store.pools.set_stake(pool_id, agent, stake)
 
 
 def plant_refusal(ex: Exchange, **fields: Any) -> None:

@@ -20,7 +20,7 @@ SHA_abc123 = "abc123".ljust(40, "0")  # a full object id
 def _busy(ex, clock) -> None:
     ex.commit("claude@aygp-dr.ai", "agent-token-exchange", "fix: the bug", sha=SHA_abc123)
     ex.llm("zero", "coding", 5000)
-    pool = ex.pool_create("opus-team", "claude", 100)
+    pool = ex.pool_create("opus-team", "claude", 100, open=True)
     ex.pool_join(pool.id, "builder")
     ex.pool_contribute(pool.id, "claude", 600)
     ex.pool_contribute(pool.id, "builder", 400)

@@ -89,24 +89,37 @@ def test_commit_llm_award_json_carry_amount_and_tokens(cli):
 
 
 def test_pool_commands_json(cli):
-    """The pool commands' JSON carries ids, amounts, credit shares, members and the dissolve refund.
-    """
+    """The pool commands' JSON carries ids, amounts, draws, stakes, members, invitations, a
+    leaver's stake and the dissolve refund."""
     created = cli("pool", "create", "opus-team", "claude", "100", "--json").json
-    assert created["id"] == "pool-1"
+    assert created["id"] == "pool-1" and created["open"] is False
+    refused = cli("pool", "join", "pool-1", "builder", "--json")
+    assert refused.code == 1 and refused.json["error"]["code"] == "not_allowed"
+    assert cli("pool", "invite", "pool-1", "builder", "--json").json["invited"] == ["builder"]
+    assert cli("pool", "invite", "pool-1", "zero", "--json").code == 0
     assert cli("pool", "join", "pool-1", "builder", "--json").code == 0
+    assert cli("pool", "join", "pool-1", "zero", "--json").code == 0
     contributed = cli("pool", "contribute", "pool-1", "claude", "600", "--json").json
     assert (contributed["amount"], contributed["tokens"]) == ("600", "9400")
     cli("pool", "contribute", "pool-1", "builder", "400")
+    cli("pool", "contribute", "pool-1", "zero", "100")
     spent = cli("pool", "spend", "pool-1", "claude-opus", "10000", "complex analysis",
-                "--json").json
+                "--agent", "builder", "--json").json
     assert spent["amount"] == "150"
-    assert {c["agent"]: c["share_percent"] for c in spent["credits"]} == {
-        "claude": "60.00", "builder": "40.00"}
+    assert {c["agent"]: (c["stake"], c["credited"]) for c in spent["credits"]} == {
+        "claude": ("600", "81.818182"), "builder": ("400", "54.545454"),
+        "zero": ("100", "13.636364")}
+    left = cli("pool", "leave", "pool-1", "zero", "--json").json
+    assert (left["amount"], left["tokens"]) == ("86.363636", "9986.363636")
     shown = cli("pool", "show", "pool-1", "--json").json
-    assert shown["balance"] == "850" and len(shown["members"]) == 2
+    assert shown["balance"] == "863.636364" and len(shown["members"]) == 2
+    assert {m["agent"]: m["stake"] for m in shown["members"]} == {
+        "claude": "518.181818", "builder": "345.454546"}
+    assert "Stake" in cli("pool", "show", "pool-1").out
     assert len(cli("pool", "list", "--json").json["pools"]) == 1
     dissolved = cli("pool", "dissolve", "pool-1", "--json").json
-    assert dissolved["amount"] == "850"
+    assert dissolved["amount"] == "863.636364"
+    assert cli("pool", "create", "all", "zero", "1", "--open", "--json").json["open"] is True
 
 
 def test_human_output_has_the_seeds_feel(cli):

@@ -72,6 +72,13 @@ MIRRORED: list[tuple[tuple[str, ...], Callable[[Any], dict[str, Any]]]] = [
     (("pool", "create", "opus-team", "claude", "100"),
      lambda ex: one(ex.pool_create("opus-team", "claude", "100"))),
     (("pool", "join", "pool-1", "builder"), lambda ex: one(ex.pool_join("pool-1", "builder"))),
+    (("pool", "invite", "pool-1", "builder"),
+     lambda ex: one(ex.pool_invite("pool-1", "builder"))),
+    (("pool", "join", "pool-1", "builder"), lambda ex: one(ex.pool_join("pool-1", "builder"))),
+    (("pool", "invite", "pool-1", "zero"), lambda ex: one(ex.pool_invite("pool-1", "zero"))),
+    (("pool", "join", "pool-1", "zero"), lambda ex: one(ex.pool_join("pool-1", "zero"))),
+    (("pool", "leave", "pool-1", "zero"), lambda ex: one(ex.pool_leave("pool-1", "zero"))),
+    (("pool", "leave", "pool-1", "spark"), lambda ex: one(ex.pool_leave("pool-1", "spark"))),
     (("pool", "contribute", "pool-1", "claude", "600"),
      lambda ex: one(ex.pool_contribute("pool-1", "claude", "600"))),
     (("pool", "spend", "pool-1", "claude-opus", "1000", "alone"),
@@ -80,6 +87,11 @@ MIRRORED: list[tuple[tuple[str, ...], Callable[[Any], dict[str, Any]]]] = [
      lambda ex: one(ex.pool_contribute("pool-1", "builder", "400"))),
     (("pool", "spend", "pool-1", "claude-opus", "10000", "complex analysis"),
      lambda ex: one(ex.pool_spend("pool-1", "claude-opus", 10000, "complex analysis"))),
+    (("pool", "spend", "pool-1", "claude-sonnet", "1000", "review", "--agent", "builder"),
+     lambda ex: one(ex.pool_spend("pool-1", "claude-sonnet", 1000, "review",
+                                  agent="builder"))),
+    (("pool", "spend", "pool-1", "claude-sonnet", "1000", "x", "--agent", "zero"),
+     lambda ex: one(ex.pool_spend("pool-1", "claude-sonnet", 1000, "x", agent="zero"))),
     (("pool", "show", "pool-1"), lambda ex: one(ex.pool_show("pool-1"))),
     (("pool", "show", "pool-9"), lambda ex: one(ex.pool_show("pool-9"))),
     (("pool", "list"), lambda ex: many("pools", ex.pool_list())),
@@ -98,8 +110,8 @@ MIRRORED: list[tuple[tuple[str, ...], Callable[[Any], dict[str, Any]]]] = [
 # Every command that acts on an exchange through one Exchange method is mirrored above.
 COMMANDS_WITH_A_METHOD = {
     "status", "balance", "history", "limits", "llm", "award", "commit", "doctor",
-    "audit verify", "pool create", "pool join", "pool contribute", "pool spend", "pool show",
-    "pool list", "pool dissolve"}
+    "audit verify", "pool create", "pool invite", "pool join", "pool contribute", "pool spend",
+    "pool leave", "pool show", "pool list", "pool dissolve"}
 
 
 def command_path(argv: tuple[str, ...]) -> str:
@@ -130,4 +142,4 @@ def test_each_command_prints_what_its_method_returns(tmp_path, make_database_url
         assert timeless(printed) == timeless(expected), argv
         assert code == expected_code, argv
         refused += not expected["ok"]
-    assert refused == 7  # the refusals and bad input in MIRRORED were met, not skipped
+    assert refused == 10  # the refusals and bad input in MIRRORED were met, not skipped

@@ -73,7 +73,7 @@ def test_sigkill_at_random_moments_loses_nothing_reported_done(home, tmp_path):
     """A writer killed by SIGKILL at random moments loses no operation it reported done and leaves a
     healthy ledger with an intact audit chain."""
     with open_exchange(home) as ex:
-        pool = ex.pool_create("crash", "claude", 1)
+        pool = ex.pool_create("crash", "claude", 1, open=True)
         ex.pool_join(pool.id, "builder")
     done_log = tmp_path / "done.log"
     rng = random.Random(5)

@@ -182,13 +182,14 @@ def test_idempotency_key_replays_first_result_and_first_refusal(exchange):
     assert_invariants(exchange)
 
 
-def test_pool_lifecycle_credits_and_refunds_pro_rata(exchange):
-    """A pool spends only with two contributors, credits members pro rata, refunds pro rata on
-    dissolve and then refuses contributions."""
+def test_pool_lifecycle_draws_stakes_pro_rata_and_returns_them(exchange):
+    """A pool spends only with two members staking its minimum, draws from the stakes pro
+    rata, returns what is left of each stake on dissolve and then refuses contributions."""
     pool = exchange.pool_create("opus-team", "claude", 100)
+    exchange.pool_invite(pool.id, "builder")
     exchange.pool_join(pool.id, "builder")
     exchange.pool_contribute(pool.id, "claude", 600)
-    with pytest.raises(NotAllowed, match="needs 2 contributing members"):
+    with pytest.raises(NotAllowed, match="needs 2 members with a stake"):
         exchange.pool_spend(pool.id, "claude-opus", 10000, "alone")
     exchange.pool_contribute(pool.id, "builder", 400)
     spend = exchange.pool_spend(pool.id, "claude-opus", 10000, "complex analysis")
@@ -207,7 +208,7 @@ def test_pool_lifecycle_credits_and_refunds_pro_rata(exchange):
 def test_pool_rules_refuse_non_members_small_and_oversized(exchange):
     """A pool refuses non-members, contributions below its minimum, spends above its balance and
     unknown pool ids."""
-    pool = exchange.pool_create("p", "claude", 100)
+    pool = exchange.pool_create("p", "claude", 100, open=True)
     with pytest.raises(NotAllowed, match="not a member"):
         exchange.pool_contribute(pool.id, "zero", 200)
     with pytest.raises(NotAllowed, match="below"):
@@ -224,7 +225,7 @@ def test_pool_rules_refuse_non_members_small_and_oversized(exchange):
 
 def test_dissolve_refund_is_exact_to_the_micro_token(exchange):
     """Dissolving a pool refunds exactly what is left, to the micro-token."""
-    pool = exchange.pool_create("p", "claude", "0.000001")
+    pool = exchange.pool_create("p", "claude", "0.000001", open=True)
     for agent in ("builder", "zero"):
         exchange.pool_join(pool.id, agent)
     for agent in ("claude", "builder", "zero"):
@@ -256,18 +257,19 @@ def test_history_shows_the_seeds_wallet_view(exchange):
     assert grant.type == "grant"
 
 
-def test_dissolve_remainder_goes_to_the_largest_contributor(exchange):
-    """On dissolve, refunds are floored and the remainder micro-token goes to the largest
-    contributor."""
-    pool = exchange.pool_create("p", "claude", 1)
+def test_a_spends_remainder_goes_to_the_largest_remainder_and_dissolve_returns_stakes(exchange):
+    """A spend's draws are floored and the micro-token left goes to the largest remainder;
+    dissolving then returns each stake exactly."""
+    pool = exchange.pool_create("p", "claude", 1, open=True)
     exchange.pool_join(pool.id, "builder")
     exchange.pool_contribute(pool.id, "claude", 2)
     exchange.pool_contribute(pool.id, "builder", 1)
-    exchange.pool_spend(pool.id, "llama3.2", 1, "tiny")  # 100 micro-tokens
+    spend = exchange.pool_spend(pool.id, "llama3.2", 1, "tiny")  # 100 micro-tokens
+    # 100 split 2:1 is 66.67 / 33.33: floors 66 and 33, the last micro-token to claude.
+    assert {c.agent: c.credited for c in spend.credits} == {
+        "claude": Decimal("0.000067"), "builder": Decimal("0.000033")}
     refunds = {r.agent: r.amount for r in exchange.pool_dissolve(pool.id).refunds}
-    # 2,999,900 micro-tokens split 2:1 is 1,999,933.33 / 999,966.67: floors, remainder 1
-    # micro-token to claude.
-    assert refunds == {"claude": Decimal("1.999934"), "builder": Decimal("0.999966")}
+    assert refunds == {"claude": Decimal("1.999933"), "builder": Decimal("0.999967")}
 
 
 def test_a_reward_of_nothing_settles_without_a_transfer(tmp_path, clock):

@@ -46,16 +46,20 @@ def test_a_reused_sha_with_another_message_is_refused_in_plain_words(cli):
 
 
 def test_every_write_replays_under_an_idempotency_key(cli):
-    """llm, award and each pool write take --idempotency-key: the second run changes nothing,
-    says "Already …" and reports "replayed": true in JSON."""
+    """llm, award and each pool write (invite and leave too) take --idempotency-key: the
+    second run changes nothing, says "Already …" and reports "replayed": true in JSON."""
     writes = [
         ("llm", "zero", "coding", "5000"),
         ("award", "builder", "150", "beads", "Closed issue"),
         ("pool", "create", "opus-team", "claude", "100"),
+        ("pool", "invite", "pool-1", "builder"),
         ("pool", "join", "pool-1", "builder"),
         ("pool", "contribute", "pool-1", "claude", "600"),
         ("pool", "contribute", "pool-1", "builder", "400"),
         ("pool", "spend", "pool-1", "claude-opus", "10000", "complex analysis"),
+        ("pool", "invite", "pool-1", "zero"),
+        ("pool", "join", "pool-1", "zero"),
+        ("pool", "leave", "pool-1", "zero"),
         ("pool", "dissolve", "pool-1"),
     ]
     for number, write in enumerate(writes):

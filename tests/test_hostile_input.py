@@ -28,7 +28,7 @@ def _ledger(ex) -> str:
 
 @pytest.fixture
 def busy(exchange, clock):
-    pool = exchange.pool_create("team", "claude", 1)
+    pool = exchange.pool_create("team", "claude", 1, open=True)
     exchange.pool_join(pool.id, "builder")
     exchange.pool_contribute(pool.id, "claude", 100)
     exchange.pool_contribute(pool.id, "builder", 100)
@@ -152,7 +152,7 @@ def test_hostile_values_at_the_cli_are_one_line_exit_2(cli, home, args):
     """Hostile values at the CLI exit 2 with a one-line error or JSON error and leave the ledger
     unchanged."""
     with open_exchange(home) as ex:
-        pool = ex.pool_create("team", "claude", 1)
+        pool = ex.pool_create("team", "claude", 1, open=True)
         ex.pool_join(pool.id, "builder")
         before = _ledger(ex)
     for extra in ((), ("--json",)):

@@ -12,7 +12,7 @@ import tempfile
 from fractions import Fraction
 from math import floor
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
@@ -26,7 +26,7 @@ from agent_token_exchange import (
 )
 from agent_token_exchange.money import tokens
 
-from .ledger_checks import assert_invariants, snapshot
+from .ledger_checks import assert_invariants, consumption, snapshot
 
 T = 1_000_000
 HOUR, DAY = 3600 * T, 86400 * T  # in micro-seconds, same scale as the clock
@@ -44,6 +44,9 @@ STEPS_SECONDS = [1, 59, 1799, 3599, 3600, 3601, 7200, 86_399, 86_401]
 # 500.00); 33,334 = 500.01 (over the burst); 13,000 = 195; plus anything.
 COUNTS = st.one_of(st.sampled_from([1, 5, 13_000, 30_000, 33_333, 33_334, 40_000]),
                    st.integers(1, 40_000))
+# Pool spends whose draws reach a member's burst (500) and hourly (1,000) limits: on
+# claude-opus 10,000-80,000 tokens cost 150-1,200.
+POOL_COUNTS = st.integers(10_000, 80_000)
 # Contributions near the reserve: a wallet of 10,000 keeps 500 back.
 CONTRIBUTIONS = st.one_of(st.sampled_from([1, 100, 2_000, 4_500, 9_499, 9_500, 9_501]),
                           st.integers(1, 10_000))
@@ -54,8 +57,14 @@ def half_up(value: Fraction) -> int:
 
 
 class ExchangeMachine(RuleBasedStateMachine):
+    # How many times the invariants were checked (once after set-up, then after every
+    # step), across all runs: the soak reports steps from it.
+    checks = 0
+    runs = 0
+
     def __init__(self) -> None:
         super().__init__()
+        ExchangeMachine.runs += 1
         self.dir = tempfile.mkdtemp(prefix="atx-stateful-")
         self.clock = SimulatedClock()
         init_exchange(self.dir, clock=self.clock)
@@ -184,44 +193,97 @@ class ExchangeMachine(RuleBasedStateMachine):
             self.llm(agent, model, count, None)
             self.clock.advance(gap)
 
-    @precondition(lambda self: len([p for p in self.pools if p["open"]]) < 2)
-    @rule(creator=st.sampled_from(AGENTS), minimum=st.sampled_from([1, 100, 300]))
-    def pool_create(self, creator, minimum):
-        """Creating a pool numbers it after the pools before it."""
-        view = self.expect(("ok",), lambda: self.ex.pool_create("team", creator, minimum))
-        assert view.id == f"pool-{len(self.pools) + 1}"
-        self.pools.append({"id": view.id, "members": {creator}, "contrib": {}, "balance": 0,
-                           "min": minimum * T, "open": True})
+    # -- pools: consent, stakes, pro-rata draws within each member's limits ---------------
+
+    def _pool(self, index: int) -> dict:
+        return self.pools[len(self.pools) - 1 - index % len(self.pools)]  # favour the newest
+
+    @precondition(lambda self: len([p for p in self.pools if p["alive"]]) < 2)
+    @rule(creator=st.sampled_from(AGENTS), minimum=st.sampled_from([1, 100, 300]),
+          is_open=st.booleans())
+    def pool_create(self, creator, minimum, is_open):
+        """Creating a pool numbers it after the pools before it; its creator is its first
+        member, with no stake."""
+        view = self.expect(("ok",), lambda: self.ex.pool_create("team", creator, minimum,
+                                                                open=is_open))
+        assert view.id == f"pool-{len(self.pools) + 1}" and view.open is is_open
+        self.pools.append({"id": view.id, "creator": creator, "open": is_open,
+                           "alive": True, "stakes": {creator: 0}, "invited": set(),
+                           "min": minimum * T})
+
+    @precondition(lambda self: self.pools)
+    @rule(index=st.integers(0, 9), agent=st.sampled_from(AGENTS),
+          by=st.one_of(st.none(), st.sampled_from(AGENTS)))
+    def pool_invite(self, index, agent, by):
+        """Only the creator invites (by default the creator acts); inviting a member changes
+        nothing, and a dissolved pool invites no one."""
+        pool = self._pool(index)
+        if not pool["alive"] or (by is not None and by != pool["creator"]):
+            outcome = ("refused", "not_allowed")
+        else:
+            outcome = ("ok",)
+        invited = self.expect(outcome, lambda: self.ex.pool_invite(pool["id"], agent, by=by))
+        if invited is not None and agent not in pool["stakes"]:
+            pool["invited"].add(agent)
 
     @precondition(lambda self: self.pools)
     @rule(index=st.integers(0, 9), agent=st.sampled_from(AGENTS))
     def pool_join(self, index, agent):
-        """Joining an open pool succeeds and joining a dissolved one is refused."""
-        index = len(self.pools) - 1 - index % len(self.pools)  # favour the newest pool
-        pool = self.pools[index % len(self.pools)]
-        outcome = ("ok",) if pool["open"] else ("refused", "not_allowed")
+        """An agent joins an open pool or one it was invited to (using the invitation);
+        otherwise, or once dissolved, it is refused; a member joining again changes
+        nothing."""
+        pool = self._pool(index)
+        member = agent in pool["stakes"]
+        if not pool["alive"] or not (member or pool["open"] or agent in pool["invited"]):
+            outcome = ("refused", "not_allowed")
+        else:
+            outcome = ("ok",)
         if self.expect(outcome, lambda: self.ex.pool_join(pool["id"], agent)) is not None:
-            pool["members"].add(agent)
+            pool["stakes"].setdefault(agent, 0)
+            pool["invited"].discard(agent)
 
     @precondition(lambda self: self.pools)
     @rule(index=st.integers(0, 9), member=st.booleans(), data=st.data(), amount=CONTRIBUTIONS)
     def pool_contribute(self, index, member, data, amount):
         """Mostly members (drawn from the pool), sometimes anyone."""
-        pool = self.pools[len(self.pools) - 1 - index % len(self.pools)]
-        choices = sorted(pool["members"]) if member else AGENTS
+        pool = self._pool(index)
+        choices = sorted(pool["stakes"]) if member else AGENTS
         self._contribute(pool, data.draw(st.sampled_from(choices)), amount)
 
     @precondition(lambda self: self.pools)
     @rule(pair=st.permutations(AGENTS), amounts=st.tuples(CONTRIBUTIONS, CONTRIBUTIONS))
     def fund_newest_pool_together(self, pair, amounts):
-        """Two agents join the newest pool and contribute, so pool spends can happen."""
+        """The newest pool's creator invites two agents, who join and contribute, so pool
+        spends can happen."""
         for agent, amount in zip(pair[:2], amounts, strict=True):
+            self.pool_invite(0, agent, None)
             self.pool_join(0, agent)
             self._contribute(self.pools[-1], agent, amount)
 
+    @rule(creator=st.sampled_from(AGENTS), is_open=st.booleans(),
+          amounts=st.tuples(CONTRIBUTIONS, CONTRIBUTIONS, CONTRIBUTIONS),
+          spends=st.lists(st.tuples(POOL_COUNTS, st.one_of(st.none(), st.sampled_from(AGENTS)),
+                                    st.sampled_from([0, 60, 600, 3600])), min_size=1,
+                          max_size=6))
+    def team_pool_at_work(self, creator, is_open, amounts, spends):
+        """A team pool in use: the newest open pool (or a new one) gets every agent in and
+        contributing, then spends on claude-opus by several members with time between, so
+        draws meet members' burst and hourly limits."""
+        if not any(p["alive"] for p in self.pools):
+            self.pool_create(creator, 100, is_open)
+        pool = next(p for p in reversed(self.pools) if p["alive"])
+        index = len(self.pools) - 1 - self.pools.index(pool)
+        for agent, amount in zip(AGENTS, amounts, strict=True):
+            self.pool_invite(index, agent, None)
+            self.pool_join(index, agent)
+            self._contribute(pool, agent, amount)
+        for count, actor, gap in spends:
+            self.pool_spend(index, "claude-opus", count, actor)
+            self.clock.advance(gap)
+
     def _contribute(self, pool, agent, amount):
         micro = amount * T
-        if not pool["open"] or agent not in pool["members"] or micro < pool["min"]:
+        if not pool["alive"] or agent not in pool["stakes"] or micro < pool["min"]:
             outcome = ("refused", "not_allowed")
         elif micro > self.wallet[agent]:
             outcome = ("refused", "insufficient_funds")
@@ -231,52 +293,111 @@ class ExchangeMachine(RuleBasedStateMachine):
             outcome = ("ok",)
         if self.expect(outcome, lambda: self.ex.pool_contribute(pool["id"], agent, amount)):
             self.wallet[agent] -= micro
-            pool["balance"] += micro
-            pool["contrib"][agent] = pool["contrib"].get(agent, 0) + micro
+            pool["stakes"][agent] += micro
+
+    def _draws(self, cost: int, stakes: dict[str, int]) -> dict[str, int]:
+        """The cost split over the stakes by largest remainder, in exact fractions."""
+        total = sum(stakes.values())
+        exact = {a: Fraction(cost * s, total) for a, s in stakes.items() if s > 0}
+        draws = {a: floor(x) for a, x in exact.items()}
+        by_remainder = sorted(exact, key=lambda a: (-(exact[a] - draws[a]), -stakes[a], a))
+        for agent in by_remainder[:cost - sum(draws.values())]:
+            draws[agent] += 1
+        return draws
+
+    def _window_used(self, agent: str, at: int) -> tuple[int, int]:
+        rows = self.consumed[agent]
+        return (sum(a for t, a in rows if t > at - HOUR), sum(a for t, a in rows if t > at - DAY))
+
+    def _spend_decision(self, pool, actor, cost):
+        """(outcome, draws, at): the pool rules in the service's order, then each draw
+        against its member's burst, hourly and daily limits, members by name."""
+        stakes = pool["stakes"]
+        if not pool["alive"] or stakes.get(actor, 0) <= 0:
+            return ("refused", "not_allowed"), {}, 0
+        if sum(1 for s in stakes.values() if s >= pool["min"]) < 2:
+            return ("refused", "not_allowed"), {}, 0
+        if cost > sum(stakes.values()):
+            return ("refused", "insufficient_funds"), {}, 0
+        draws = self._draws(cost, stakes)
+        drawing = sorted(a for a, d in draws.items() if d > 0)
+        at = max([self.clock.now_us()] + [t for a in drawing for t, _ in self.consumed[a]])
+        for agent in drawing:
+            hourly, daily = self._window_used(agent, at)
+            if draws[agent] > LIMITS["burst"]:
+                return ("refused", "burst_limit"), draws, at
+            if hourly + draws[agent] > LIMITS["hourly"]:
+                return ("refused", "hourly_limit"), draws, at
+            if daily + draws[agent] > LIMITS["daily"]:
+                return ("refused", "daily_limit"), draws, at
+        return ("ok",), draws, at
 
     @precondition(lambda self: self.pools)
     @rule(index=st.integers(0, 9), model=st.sampled_from(sorted(PRICE)),
-          count=st.one_of(COUNTS, st.integers(1, 1_000_000)))
-    def pool_spend(self, index, model, count):
-        """A pool spend needs two contributors and enough balance, and credits exactly its cost to
-        the contributors."""
-        pool = self.pools[len(self.pools) - 1 - index % len(self.pools)]
+          count=st.one_of(COUNTS, st.integers(1, 1_000_000), POOL_COUNTS),
+          actor=st.one_of(st.none(), st.sampled_from(AGENTS)))
+    def pool_spend(self, index, model, count, actor):
+        """A member with a stake spends while two members stake the minimum; the cost is
+        drawn from the stakes by largest remainder, and each draw must fit its member's
+        own limits (else the whole spend is refused and nothing moves)."""
+        pool = self._pool(index)
         cost = half_up(count * PRICE[model] * T / 1000)
-        if not pool["open"] or len(pool["contrib"]) < 2:
-            outcome = ("refused", "not_allowed")
-        elif cost > pool["balance"]:
-            outcome = ("refused", "insufficient_funds")
-        else:
-            outcome = ("ok",)
-        result = self.expect(outcome, lambda: self.ex.pool_spend(pool["id"], model, count, "x"))
-        if result is not None:
-            pool["balance"] -= cost
-            credited = {c.agent: c.credited for c in result.credits}
-            assert sum(credited.values()) == tokens(cost) and set(credited) == set(pool["contrib"])
+        acting = actor or pool["creator"]
+        outcome, draws, at = self._spend_decision(pool, acting, cost)
+        event(f"pool_spend: {outcome[-1]}")
+        result = self.expect(outcome, lambda: self.ex.pool_spend(pool["id"], model, count,
+                                                                  "x", agent=actor))
+        if result is None:
+            return
+        assert {c.agent: c.credited for c in result.credits if c.credited} == {
+            a: tokens(d) for a, d in draws.items() if d}
+        assert result.amount == tokens(cost)
+        for agent, drawn in draws.items():
+            pool["stakes"][agent] -= drawn
+            if drawn:
+                self.consumed[agent].append((at, drawn))
 
     @precondition(lambda self: self.pools)
-    @rule(index=st.integers(0, 9), really=st.integers(0, 3))
-    def pool_dissolve(self, index, really):
-        """Dissolving refunds the balance pro rata to contributions, the remainder to the largest,
-        and a second dissolve is refused."""
+    @rule(index=st.integers(0, 9), agent=st.sampled_from(AGENTS))
+    def pool_leave(self, index, agent):
+        """A member other than the creator leaves with exactly its stake; anyone else, or
+        any leaving of a dissolved pool, is refused."""
+        pool = self._pool(index)
+        if not pool["alive"] or agent not in pool["stakes"] or agent == pool["creator"]:
+            outcome = ("refused", "not_allowed")
+        else:
+            outcome = ("ok",)
+        event(f"pool_leave: {outcome[-1]}")
+        result = self.expect(outcome, lambda: self.ex.pool_leave(pool["id"], agent))
+        if result is not None:
+            stake = pool["stakes"].pop(agent)
+            assert result.amount == tokens(stake)
+            self.wallet[agent] += stake
+
+    @precondition(lambda self: self.pools)
+    @rule(index=st.integers(0, 9), really=st.integers(0, 3),
+          actor=st.one_of(st.none(), st.sampled_from(AGENTS)))
+    def pool_dissolve(self, index, really, actor):
+        """Only the creator dissolves (by default the creator acts); every member gets its
+        stake back exactly, and a second dissolve is refused."""
         if really:  # dissolve one time in four, so pools live long enough to be used
             return
         pool = self.pools[index % len(self.pools)]
-        outcome = ("ok",) if pool["open"] else ("refused", "not_allowed")
-        result = self.expect(outcome, lambda: self.ex.pool_dissolve(pool["id"]))
+        if not pool["alive"] or (actor is not None and actor != pool["creator"]):
+            outcome = ("refused", "not_allowed")
+        else:
+            outcome = ("ok",)
+        event(f"pool_dissolve: {outcome[-1]}")
+        result = self.expect(outcome, lambda: self.ex.pool_dissolve(pool["id"], agent=actor))
         if result is None:
             return
-        total, weights = pool["balance"], pool["contrib"]
-        if total:
-            weight_sum = sum(weights.values())
-            shares = {a: total * w // weight_sum for a, w in weights.items()}
-            largest = max(sorted(weights), key=lambda a: weights[a])
-            shares[largest] += total - sum(shares.values())
-            assert {r.agent: r.amount for r in result.refunds} == {
-                a: tokens(s) for a, s in shares.items() if s}
-            for agent, share in shares.items():
-                self.wallet[agent] += share
-        pool["balance"], pool["open"] = 0, False
+        assert {r.agent: r.amount for r in result.refunds} == {
+            a: tokens(s) for a, s in pool["stakes"].items() if s}
+        for agent, stake in pool["stakes"].items():
+            self.wallet[agent] += stake
+            pool["stakes"][agent] = 0
+        pool["alive"] = False
+        pool["invited"].clear()
 
     @rule(seconds=st.sampled_from(STEPS_SECONDS))
     def advance_clock(self, seconds):
@@ -300,17 +421,33 @@ class ExchangeMachine(RuleBasedStateMachine):
 
     @invariant()
     def ledger_matches_model_and_invariants_hold(self):
-        """After every step each wallet and pool balance equals the model's and every ledger
-        invariant holds."""
+        """After every step each wallet, each agent's consumption (its spends and its pool
+        draws), each pool's members, stakes, invitations and balance (the sum of its stakes)
+        equal the model's, and every ledger invariant holds."""
+        ExchangeMachine.checks += 1
         for agent in AGENTS:
             assert self.ex.balance(agent).tokens == tokens(self.wallet[agent]), agent
+            assert consumption(self.ex, agent) == self.consumed[agent], agent
         for pool in self.pools:
-            assert self.ex.pool_show(pool["id"]).balance == tokens(pool["balance"])
+            view = self.ex.pool_show(pool["id"])
+            assert {m.agent: m.stake for m in view.members} == {
+                a: tokens(s) for a, s in pool["stakes"].items()}, pool["id"]
+            assert view.balance == tokens(sum(pool["stakes"].values())), pool["id"]
+            assert set(view.invited) == pool["invited"], pool["id"]
+            assert (view.dissolved_at is None) is pool["alive"]
         assert_invariants(self.ex)
 
 
+STEPS = 50
+# The suite's run: 100 examples of 50 steps. The soak (`make soak`, tests/test_soak.py)
+# runs the same machine under the "soak" profile, batch after batch, until it has made
+# $TOKEN_EXCHANGE_SOAK_STEPS steps on each store; nothing is replayed from Hypothesis's
+# example database there, so every batch explores afresh.
+settings.register_profile("suite", max_examples=100, stateful_step_count=STEPS, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow,
+                                                 HealthCheck.filter_too_much])
+settings.register_profile("soak", settings.get_profile("suite"), max_examples=500,
+                          database=None, print_blob=True)
+
 TestExchangeInvariants = ExchangeMachine.TestCase
-TestExchangeInvariants.settings = settings(
-    max_examples=100, stateful_step_count=50, deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
+TestExchangeInvariants.settings = settings.get_profile("suite")

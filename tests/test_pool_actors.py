@@ -13,6 +13,7 @@ from .ledger_checks import account, assert_invariants, snapshot
 
 def _pool_of_two(ex):
     pool = ex.pool_create("team", "claude", "10").id
+    ex.pool_invite(pool, "builder")
     ex.pool_join(pool, "builder")
     ex.pool_contribute(pool, "claude", "100")
     ex.pool_contribute(pool, "builder", "100")

@@ -94,14 +94,16 @@ def test_the_json_codec_writes_amounts_as_decimal_strings_and_reads_them_back():
     the record (times at second precision)."""
     view = PoolView("pool-1", "team", "claude", Decimal("0.5"), Decimal("450.000000"),
                     Decimal("450"), Decimal(0), 1_767_225_600_000_000, None,
-                    (PoolMember("claude", Decimal("450"), "100.00"),))
+                    (PoolMember("claude", Decimal("450"), Decimal("450"), "100.00"),),
+                    open=True, invited=("zero",))
     data = to_json(view)
     assert data == {
         "id": "pool-1", "name": "team", "creator": "claude", "min_contribution": "0.5",
         "balance": "450", "total_contributed": "450", "total_spent": "0",
         "created_at": "2026-01-01T00:00:00Z", "dissolved_at": None,
-        "members": [{"agent": "claude", "contributed": "450", "share_percent": "100.00"}],
-        "replayed": False}
+        "members": [{"agent": "claude", "contributed": "450", "stake": "450",
+                     "share_percent": "100.00"}],
+        "open": True, "invited": ["zero"], "replayed": False}
     assert from_json(PoolView, data) == view
 
 

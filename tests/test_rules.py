@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from agent_token_exchange.economy import rules
+from agent_token_exchange.economy import pool_rules, rules
 from agent_token_exchange.economy.config import Config, default_config_text, parse_config_text
 from agent_token_exchange.money import MICRO
 
@@ -25,11 +25,11 @@ def test_claude_hotfix_on_nexushive_earns_600():
     assert (reward.contract, reward.bonus_class) == ("nexushive-setup", "emergency")
 
 
-def test_pool_600_400_credits_60_40():
-    """A pool funded 600 + 400 credits 60 % / 40 % of a spend."""
-    assert rules.proportional_split(100 * T, {"a": 600 * T, "b": 400 * T}) == {
+def test_pool_stakes_600_400_pay_60_40_of_a_spend():
+    """A pool whose stakes are 600 + 400 draws 60 % / 40 % of a spend."""
+    assert pool_rules.largest_remainder_split(100 * T, {"a": 600 * T, "b": 400 * T}) == {
         "a": 60 * T, "b": 40 * T}
-    assert rules.share_percent(600, 1000) == Decimal("60.00")
+    assert pool_rules.share_percent(600, 1000) == Decimal("60.00")
 
 
 @pytest.mark.parametrize(
@@ -183,10 +183,33 @@ def test_per_agent_overrides_apply():
     assert config.limits_for("zero").burst == 500 * T
 
 
-def test_proportional_split_sums_exactly_with_remainder_to_largest():
-    """A proportional split sums exactly, with the remainder going to the largest share."""
-    shares = rules.proportional_split(101, {"a": 1, "b": 1, "c": 2})
-    assert shares == {"a": 25, "b": 25, "c": 51}
+def test_largest_remainder_split_sums_exactly_and_never_exceeds_a_weight():
+    """A split gives each leftover micro-token to the largest remainders (ties: the larger
+    weight, then the name), sums exactly, and never takes more than a weight."""
+    assert pool_rules.largest_remainder_split(101, {"a": 1, "b": 1, "c": 2}) == {
+        "a": 25, "b": 25, "c": 51}
+    # 10 over 3:3:1 is 4.29 / 4.29 / 1.43: floors 4, 4, 1 and one left, to the largest
+    # remainder, the smallest weight's 0.43.
+    assert pool_rules.largest_remainder_split(10, {"b": 3, "a": 3, "c": 1}) == {
+        "a": 4, "b": 4, "c": 2}
+    # 3 over 1:1 is 1.5 each: a tie of remainders and weights, the name decides.
+    assert pool_rules.largest_remainder_split(3, {"b": 1, "a": 1}) == {"a": 2, "b": 1}
+    # 7 over 5:1:1 is 5 / 1 / 1 exactly.
+    assert pool_rules.largest_remainder_split(7, {"a": 5, "b": 1, "c": 1}) == {
+        "a": 5, "b": 1, "c": 1}
+    # 2 over 1:1:1: the two largest remainders (all equal: by name) get one each.
+    assert pool_rules.largest_remainder_split(2, {"c": 1, "b": 1, "a": 1}) == {
+        "a": 1, "b": 1, "c": 0}
+
+
+def test_stakes_from_contributions_sum_to_the_balance_exactly():
+    """Stakes given to a pool from before stakes: its balance in proportion to what each put
+    in, summing to the balance exactly; nothing held gives nothing."""
+    stakes = pool_rules.stakes_from_contributions(1_000 * T + 1, {"a": 1_900 * T, "b": 100 * T,
+                                                                  "c": 0})
+    assert sum(stakes.values()) == 1_000 * T + 1 and stakes["c"] == 0
+    assert stakes == {"a": 950 * T + 1, "b": 50 * T, "c": 0}
+    assert pool_rules.stakes_from_contributions(0, {"a": 5}) == {"a": 0}
 
 
 def test_headroom_is_the_tightest_limit():
@@ -199,22 +222,62 @@ def test_headroom_is_the_tightest_limit():
                                       daily_used=0) == 0
 
 
-def test_pool_rules_members_minimum_contributors_and_funds():
-    """Pool rules refuse non-members, contributions below the minimum, spends with too few
-    contributors and spends above the balance."""
-    assert rules.check_contribution("pool-1", "zero", is_member=False, amount=T,
-                                    minimum=T).code == "not_allowed"
-    assert rules.check_contribution("pool-1", "zero", is_member=True, amount=T - 1,
-                                    minimum=T).code == "not_allowed"
-    assert rules.check_contribution("pool-1", "zero", is_member=True, amount=T,
-                                    minimum=T).allowed
-    lone = rules.check_pool_spend("pool-1", contributors=1, min_members=2, cost=T, balance=T)
-    assert lone.code == "not_allowed" and "needs 2 contributing members" in lone.message
-    short = rules.check_pool_spend("pool-1", contributors=2, min_members=2, cost=T + 1,
-                                   balance=T)
-    assert short.code == "insufficient_funds"
-    assert rules.check_pool_spend("pool-1", contributors=2, min_members=2, cost=T,
-                                  balance=T).allowed
+def test_pool_rules_members_minimum_stakes_and_funds():
+    """Pool rules refuse non-members, contributions below the minimum, spenders without a
+    stake, spends with too few members staking the minimum and spends above the balance."""
+    assert pool_rules.check_contribution("pool-1", "zero", is_member=False, amount=T,
+                                         minimum=T).code == "not_allowed"
+    assert pool_rules.check_contribution("pool-1", "zero", is_member=True, amount=T - 1,
+                                         minimum=T).code == "not_allowed"
+    assert pool_rules.check_contribution("pool-1", "zero", is_member=True, amount=T,
+                                         minimum=T).allowed
+
+    def spend(actor, stakes, cost=T, balance=None):
+        return pool_rules.check_pool_spend(
+            "pool-1", actor, stakes=stakes, minimum=T, min_members=2, cost=cost,
+            balance=sum(stakes.values()) if balance is None else balance)
+
+    assert "not a member" in spend("zero", {"a": T, "b": T}).message
+    assert "has no stake" in spend("c", {"a": T, "b": T, "c": 0}).message
+    lone = spend("a", {"a": 2 * T, "b": T - 1})  # b stakes less than the minimum
+    assert lone.code == "not_allowed" and "needs 2 members with a stake" in lone.message
+    assert spend("b", {"a": T, "b": 1, "c": T}).allowed  # any positive stake may spend
+    assert spend("a", {"a": T, "b": T}, cost=2 * T + 1).code == "insufficient_funds"
+    assert spend("a", {"a": T, "b": T}, cost=2 * T).allowed
+
+
+def test_a_draw_must_fit_its_members_burst_hourly_and_daily_limits():
+    """A member's draw is checked against its own burst, hourly and daily limits, and the
+    refusal names the member."""
+    def draw(amount, hourly=0, daily=0):
+        return pool_rules.check_draw("pool-1", "builder", LIMITS, draw=amount,
+                                     hourly_used=hourly, daily_used=daily)
+
+    burst = draw(500 * T + 1)
+    assert burst.code == "burst_limit" and "builder" in burst.message
+    hourly = draw(200 * T, hourly=900 * T)
+    assert hourly.code == "hourly_limit" and "for builder" in hourly.message
+    assert draw(100 * T, hourly=900 * T).allowed
+    assert draw(100 * T, daily=9_950 * T).code == "daily_limit"
+
+
+def test_consent_rules_invite_join_leave_and_dissolve():
+    """The creator invites and dissolves; an invited agent or anyone for an open pool joins;
+    a member other than the creator leaves."""
+    assert pool_rules.check_invite("pool-1", "claude", creator="claude").allowed
+    assert pool_rules.check_invite("pool-1", "zero", creator="claude").code == "not_allowed"
+    assert pool_rules.check_join("pool-1", "zero", is_open=False, invited=False,
+                                 creator="claude").code == "not_allowed"
+    assert pool_rules.check_join("pool-1", "zero", is_open=False, invited=True,
+                                 creator="claude").allowed
+    assert pool_rules.check_join("pool-1", "zero", is_open=True, invited=False,
+                                 creator="claude").allowed
+    assert pool_rules.check_leave("pool-1", "zero", is_member=True, creator="claude").allowed
+    assert pool_rules.check_leave("pool-1", "claude", is_member=True,
+                                  creator="claude").code == "not_allowed"
+    assert pool_rules.check_leave("pool-1", "zero", is_member=False,
+                                  creator="claude").code == "not_allowed"
+    assert pool_rules.check_dissolve("pool-1", "zero", creator="claude").code == "not_allowed"
 
 
 def test_a_commit_reward_is_capped_by_the_budget_left():

@@ -25,7 +25,7 @@ def test_a_day_of_work_balances_on_either_store(exchange: Exchange) -> None:
         exchange.llm("claude", "coding", 20_000, idempotency_key="k1")
     with pytest.raises(RateLimited):
         exchange.llm("claude", "coding", 40_000)  # 600 > burst 500
-    pool = exchange.pool_create("opus-team", "claude", 100)
+    pool = exchange.pool_create("opus-team", "claude", 100, open=True)
     exchange.pool_join(pool.id, "builder")
     exchange.pool_contribute(pool.id, "claude", 600)
     exchange.pool_contribute(pool.id, "builder", 400)

@@ -36,11 +36,13 @@ def _day_of_work(ex, clock) -> None:
     ex.pay_issue("bd-7", "spark", priority=2, issue_type="bug", title="crash")
     clock.advance(seconds=1, micros=7)
     first = ex.pool_create("opus-team", "claude", 100, idempotency_key="pool-a")
+    ex.pool_invite(first.id, "builder")
     ex.pool_join(first.id, "builder")
     ex.pool_contribute(first.id, "claude", 600)
     ex.pool_contribute(first.id, "builder", 400)
     ex.pool_spend(first.id, "claude-opus", 1000, "complex analysis")
-    second = ex.pool_create("small", "zero", "0.5")
+    ex.pool_invite(first.id, "spark")  # an invitation not yet taken up is exported too
+    second = ex.pool_create("small", "zero", "0.5", open=True)
     ex.pool_join(second.id, "lambda")
     ex.pool_contribute(second.id, "zero", "3.333333")
     ex.pool_contribute(second.id, "lambda", 2)
@@ -188,7 +190,9 @@ def test_export_to_stdout_equals_the_file(busy_home, tmp_path, cli):
 @pytest.mark.parametrize("text, message", [
     ("", "not an export"),
     ("{", "not valid JSON"),
-    ('{"format": "something-else"}', "not a complete export"),
+    ('{"format": "something-else"}', "not an export: format is 'something-else'"),
+    ('{"format":"agent-token-exchange/export","version":2,"accounts":[]}',
+     "not a complete export"),
     ("record,oops\nexport,1\n", "columns"),
     ('{"format":"agent-token-exchange/export","version":1,"complete":true,"accounts":[],'
      '"transfers":[{"seq":1}],"pools":[],"pool_members":[],"pool_credits":[],"refusals":[],'
@@ -220,17 +224,23 @@ def test_image_of_an_empty_filter_still_serialises(exchange):
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-@pytest.mark.parametrize("name", ["export_v1.json", "export_v1.csv"])
-def test_an_export_written_before_records_imports_and_exports_the_same_bytes(name, tmp_path,
-                                                                             clock):
-    """A version-1 export written when the image held ledger rows (tests/fixtures) still
-    imports, and exporting the imported exchange gives the very same file."""
-    text = (FIXTURES / name).read_text()
-    import_exchange(tmp_path / "copy", parse_export(text), clock=clock)
-    with open_exchange(tmp_path / "copy", clock=clock) as ex:
-        assert ex.audit().intact
-        assert_invariants(ex)
-        assert WRITERS[name.rsplit(".", 1)[1]](ex.export_image()) == text
+@pytest.mark.parametrize("kind", ["json", "csv"])
+def test_an_export_written_before_stakes_imports_and_exports_as_version_2(kind, tmp_path,
+                                                                          clock):
+    """A version-1 export (tests/fixtures, written before records and before pool stakes)
+    still imports, its pool staked as the ledger's migration would, and the imported
+    exchange exports the version-2 fixture byte for byte, which imports and exports the
+    same bytes again."""
+    old = (FIXTURES / f"export_v1.{kind}").read_text()
+    new = (FIXTURES / f"export_v2.{kind}").read_text()
+    for text, home in ((old, tmp_path / "from-v1"), (new, tmp_path / "from-v2")):
+        import_exchange(home, parse_export(text), clock=clock)
+        with open_exchange(home, clock=clock) as ex:
+            assert ex.audit().intact
+            assert_invariants(ex)
+            view = ex.pool_show("pool-1")
+            assert sum(m.stake for m in view.members) == view.balance
+            assert WRITERS[kind](ex.export_image()) == new
 
 
 def test_the_export_holds_the_records_the_service_returns(busy_home, clock):

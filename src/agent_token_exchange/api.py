@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # for annotations only: importing this module stays cheap
         Payment,
         PoolContribution,
         PoolDissolution,
+        PoolLeave,
         PoolSpend,
         PoolView,
         Quote,
@@ -77,9 +78,9 @@ class ExchangeAPI(Protocol):
     def recent_transfers(self, limit: int = 200, *,
                          agent: str | None = None) -> list[LedgerTransfer]: ...
 
-    def pool_show(self, pool_id: str) -> PoolView: ...
+    def pool_show(self, pool_id: str, *, agent: str | None = None) -> PoolView: ...
 
-    def pool_list(self) -> list[PoolView]: ...
+    def pool_list(self, *, agent: str | None = None) -> list[PoolView]: ...
 
     def preview_commit(self, agent: str, project: str, message: str) -> RewardPreview: ...
 
@@ -130,12 +131,21 @@ class ExchangeAPI(Protocol):
 
     def pool_create(
         self, name: str, creator: str, min_contribution: Decimal | str | int,
-        *, idempotency_key: str | None = None,
+        *, open: bool = False, idempotency_key: str | None = None,
+    ) -> PoolView: ...
+
+    def pool_invite(
+        self, pool_id: str, agent: str, *, by: str | None = None,
+        idempotency_key: str | None = None,
     ) -> PoolView: ...
 
     def pool_join(
         self, pool_id: str, agent: str, *, idempotency_key: str | None = None
     ) -> PoolView: ...
+
+    def pool_leave(
+        self, pool_id: str, agent: str, *, idempotency_key: str | None = None
+    ) -> PoolLeave: ...
 
     def pool_contribute(
         self, pool_id: str, agent: str, amount: Decimal | str | int,

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ..ledger_checks import assert_invariants
+import openai
+import pytest
+
+from ..ledger_checks import assert_invariants, snapshot
 from .conftest import GatewayUnderTest
 
 HELLO = [{"role": "user", "content": "Write a haiku about double-entry bookkeeping."}]
@@ -112,24 +115,23 @@ def test_models_lists_what_the_gateway_serves(gateway: GatewayUnderTest):
     assert [m.id for m in gateway.anthropic().models.list()] == ids
 
 
-def test_a_pool_pays_for_a_members_request(gateway: GatewayUnderTest):
-    """With X-Exchange-Pool a member's request is paid by the pool, under the pool's
-    rules: its balance drops by the exact charge, the member's wallet not at all, and the
-    contributors are credited pro rata."""
+def test_a_pool_paid_request_is_refused_until_holds_draw_on_stakes(
+        gateway: GatewayUnderTest):
+    """X-Exchange-Pool is refused before the provider is called, with what to do instead:
+    pool spends now draw on members' stakes within each member's limits, which a gateway
+    hold does not do yet; nothing is charged."""
     with gateway.exchange() as ex:
-        pool = ex.pool_create("gpt team", "zero", "10")
+        pool = ex.pool_create("gpt team", "zero", "10", open=True)
         ex.pool_join(pool.id, "spark")
         ex.pool_contribute(pool.id, "zero", "60")
         ex.pool_contribute(pool.id, "spark", "40")
-    wallet, held = gateway.balance("zero"), gateway.balance(pool.id)
-    answer = gateway.openai().chat.completions.create(
-        model="gpt-split", messages=HELLO, extra_headers={"X-Exchange-Pool": pool.id})
-    expected = gateway.cost("gpt-split", answer.usage.prompt_tokens,
-                            answer.usage.completion_tokens)
-    assert held - gateway.balance(pool.id) == expected
-    assert gateway.balance("zero") == wallet
+        before = snapshot(ex)
+    calls = gateway.provider.calls
+    with pytest.raises(openai.APIStatusError) as caught:
+        gateway.openai().chat.completions.create(
+            model="gpt-split", messages=HELLO, extra_headers={"X-Exchange-Pool": pool.id})
+    assert "cannot pay for gateway requests yet" in caught.value.message
+    assert gateway.provider.calls == calls
     with gateway.exchange() as ex:
-        spend = ex.recent_transfers(1)[0]
-        assert (spend.kind, spend.pool_id, spend.amount) == ("pool_spend", pool.id, expected)
-        assert spend.input_tokens == answer.usage.prompt_tokens
+        assert snapshot(ex) == before
         assert_invariants(ex)

@@ -20,7 +20,8 @@ class Route:
     owner: str | None  # the agent whose key may call it; None = admin only
     intruder: str  # a valid agent key that must be refused (403)
     # A rule of the exchange itself, not the key's rights, refuses the intruder: the
-    # service refuses a non-member's pool spend (402 not_allowed, a refusal event kept).
+    # service refuses a non-member's pool spend or a non-creator's invitation (402
+    # not_allowed, a refusal event kept).
     by_rule: bool = False
 
 
@@ -35,6 +36,8 @@ ROUTES = [
                                   "issue_type": "bug"}, None, "claude"),
     Route("pool create", "/v1/pools", {"name": "team", "creator": "claude",
                                        "min_contribution": "10"}, "claude", "builder"),
+    Route("pool invite", "/v1/pools/pool-1/invite", {"agent": "observer"}, "claude",
+          "builder", by_rule=True),  # builder is a member of pool-1, not its creator
     Route("pool join", "/v1/pools/pool-1/join", {"agent": "spark"}, "spark", "zero"),
     Route("pool contribute", "/v1/pools/pool-1/contribute", {"agent": "claude",
                                                              "amount": "10"},
@@ -42,6 +45,7 @@ ROUTES = [
     Route("pool spend", "/v1/pools/pool-1/spend", {"model": "llama3.2", "token_count": 1000,
                                                    "description": "matrix"},
           "claude", "lambda", by_rule=True),  # lambda is not a member of pool-1
+    Route("pool leave", "/v1/pools/pool-2/leave", {"agent": "builder"}, "builder", "claude"),
     Route("pool dissolve", "/v1/pools/pool-2/dissolve", None, "claude",
           "builder"),  # builder is a member of pool-2, not its creator
     Route("doctor", "/v1/doctor", {"fix": True}, None, "claude"),
@@ -51,16 +55,19 @@ WRONG_KEYS = ["atx_000000000000_" + "A" * 43, "not-a-key", "atx_"]
 
 @pytest.fixture(scope="module")
 def matrix_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    """pool-1 (claude + builder, both contributed) and pool-2 (claude, builder joined)."""
+    """pool-1 and pool-2 (claude + builder, invited, both contributed); spark is invited to
+    pool-1."""
     svc, server = start_service(tmp_path_factory.mktemp("matrix"))
     with svc.as_admin() as http:
         for pool in ("pool-1", "pool-2"):
             assert http.post("/v1/pools", json={"name": pool, "creator": "claude",
                                                 "min_contribution": "10"}).status_code == 200
+            http.post(f"/v1/pools/{pool}/invite", json={"agent": "builder"})
             http.post(f"/v1/pools/{pool}/join", json={"agent": "builder"})
             for agent in ("claude", "builder"):
                 http.post(f"/v1/pools/{pool}/contribute", json={"agent": agent,
                                                                 "amount": "100"})
+        http.post("/v1/pools/pool-1/invite", json={"agent": "spark"})
     yield svc
     server.stop()
 
@@ -97,10 +104,11 @@ def test_another_agents_key_is_403_and_changes_nothing(matrix_service: Service, 
 
 
 @pytest.mark.parametrize("route", [r for r in ROUTES if r.by_rule], ids=lambda r: r.name)
-def test_a_non_member_is_refused_by_the_service_and_moves_nothing(matrix_service: Service,
+def test_a_pool_rule_refuses_the_intruder_and_moves_nothing(matrix_service: Service,
                                                                    route):
-    """A non-member's pool spend is refused by the service's pool rule (402 not_allowed):
-    no balance, transfer or pool changes; only the refusal event is recorded."""
+    """A non-member's pool spend, or a member's invitation to a pool it did not create, is
+    refused by the service's pool rules (402 not_allowed): no balance, transfer or pool
+    changes; only the refusal event is recorded."""
     accounts, seq, refusal_seq, pools = matrix_service.ledger_state()
     response = post(matrix_service, route, matrix_service.keys[route.intruder])
     assert response.status_code == 402, response.text

@@ -42,6 +42,7 @@ def test_client_records_equal_the_librarys(fresh_service: Service):
     svc = fresh_service
     with ExchangeClient(svc.url, svc.admin) as remote:
         remote.pool_create("team", "claude", "100")
+        remote.pool_invite("pool-1", "builder")
         remote.pool_join("pool-1", "builder")
         remote.pool_contribute("pool-1", "claude", "600")
         remote.pool_contribute("pool-1", "builder", 400)
@@ -149,7 +150,7 @@ def test_remote_cli_prints_what_the_local_cli_prints(service: Service, capsys, c
     """Reads: the same output from --server as from --home, in JSON and as tables."""
     with ExchangeClient(service.url, service.admin) as admin:
         if not admin.pool_list():
-            admin.pool_create("shared", "claude", "10")
+            admin.pool_create("shared", "claude", "10", open=True)
             admin.pool_join("pool-1", "zero")
     flags = ["--json"] if as_json else []
     local = run_cli(capsys, *command, *flags, "--home", str(service.home))

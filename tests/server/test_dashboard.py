@@ -68,6 +68,7 @@ def test_dashboard_shows_balances_and_a_spend_appears_live(fresh_service: Servic
     with svc.as_admin() as http:
         http.post("/v1/pools", json={"name": "opus-team", "creator": "claude",
                                      "min_contribution": "100"})
+        http.post("/v1/pools/pool-1/invite", json={"agent": "builder"})
         http.post("/v1/pools/pool-1/join", json={"agent": "builder"})
         http.post("/v1/pools/pool-1/contribute", json={"agent": "claude", "amount": "600"})
         http.post("/v1/pools/pool-1/contribute", json={"agent": "builder", "amount": "400"})
@@ -140,6 +141,7 @@ def busy_service(svc: Service) -> None:
     with svc.as_admin() as http:
         http.post("/v1/pools", json={"name": "opus-team", "creator": "claude",
                                      "min_contribution": "100"})
+        http.post("/v1/pools/pool-1/invite", json={"agent": "builder"})
         http.post("/v1/pools/pool-1/join", json={"agent": "builder"})
         http.post("/v1/pools/pool-1/contribute", json={"agent": "claude", "amount": "600"})
     for agent, count in (("claude", 20_000), ("builder", 5_000), ("zero", 50_000)):
@@ -295,3 +297,23 @@ def test_the_dashboard_uses_the_charts_palette():
     css = (STATIC / "style.css").read_text()
     block = css.split("/* palette: begin */\n")[1].split("/* palette: end */")[0]
     assert block.rstrip("\n") == palette.css_variables()
+
+
+def test_a_repeated_refusal_is_one_line_with_its_count(fresh_service: Service, page: Page):
+    """An agent refused again and again shows as one flow line counting the repeats, and
+    the refusals tile counts every one; a repeat arriving live replaces the line."""
+    svc = fresh_service
+    too_much = {"task_type": "coding", "token_count": 10**7}
+    with svc.as_agent("claude") as http:
+        for _ in range(3):
+            assert http.post("/v1/agents/claude/llm", json=too_much).status_code == 429
+    open_dashboard(page, svc, svc.admin)
+    lines = page.locator("#flow li.refusal")
+    expect(lines).to_have_count(1)
+    expect(lines.first).to_contain_text("refused llm ×3")
+    expect(page.locator("#tile-refusals")).to_have_text("3")
+    with svc.as_agent("claude") as http:
+        assert http.post("/v1/agents/claude/llm", json=too_much).status_code == 429
+    expect(lines.first).to_contain_text("refused llm ×4", timeout=5_000)
+    expect(lines).to_have_count(1)
+    expect(page.locator("#tile-refusals")).to_have_text("4", timeout=5_000)

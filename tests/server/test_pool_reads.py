@@ -17,9 +17,9 @@ def pool_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
     real = Exchange.pool_show
 
-    def counted(self: Exchange, pool_id: str):
+    def counted(self: Exchange, pool_id: str, **kwargs):
         calls.append(pool_id)
-        return real(self, pool_id)
+        return real(self, pool_id, **kwargs)
 
     monkeypatch.setattr(Exchange, "pool_show", counted)
     return calls
@@ -32,6 +32,8 @@ def test_each_pool_route_reads_the_pool_once(fresh_service: Service, pool_reads:
                                               "min_contribution": "10"}).status_code == 200
         assert claude.post("/v1/pools/pool-1/contribute",
                            json={"agent": "claude", "amount": "50"}).status_code == 200
+        assert claude.post("/v1/pools/pool-1/invite",
+                           json={"agent": "builder"}).status_code == 200
     with fresh_service.as_agent("builder") as builder:  # a pool spends with 2 contributors
         assert builder.post("/v1/pools/pool-1/join", json={"agent": "builder"}).status_code == 200
         assert builder.post("/v1/pools/pool-1/contribute",

@@ -10,6 +10,7 @@ from ..economy.records import (
     Payment,
     PoolContribution,
     PoolDissolution,
+    PoolLeave,
     PoolSpend,
     PoolView,
 )
@@ -51,12 +52,33 @@ def charge(spent: Charge) -> None:
 
 
 def pool_created(view: PoolView, creator: str) -> None:
+    who = ("anyone may join" if view.open
+           else f"invite-only: `token-exchange pool invite {view.id} AGENT`")
     line = (f"{view.id} ({view.name}) with {creator}; minimum contribution "
-            f"{tokens(view.min_contribution)}")
+            f"{tokens(view.min_contribution)}; {who}")
     if view.replayed:
         replayed(f"Already created: {line}; nothing changed")
     else:
         done(f"Created {line}")
+
+
+def pool_invited(view: PoolView, agent: str) -> None:
+    line = f"{agent} may join {view.id} (`token-exchange pool join {view.id} {agent}`)"
+    if view.replayed:
+        replayed(f"Already invited: {line}")
+    elif agent in {m.agent for m in view.members}:
+        done(f"{agent} is already a member of {view.id}; nothing changed")
+    else:
+        done(line)
+
+
+def pool_left(left: PoolLeave) -> None:
+    line = (f"{left.agent} left {left.pool_id} with its stake of {tokens(left.amount)}")
+    figures = f"{left.agent} {tokens(left.tokens)}, pool {tokens(left.pool_balance)}"
+    if left.replayed:
+        replayed(f"Already left: {line}; nothing moved again ({figures})")
+    else:
+        done(f"{line} ({figures})")
 
 
 def pool_joined(view: PoolView, agent: str) -> None:
@@ -85,14 +107,15 @@ def pool_spend(spent: PoolSpend) -> None:
     else:
         done(f"{line} (pool {tokens(spent.pool_balance)} left)")
     for credit in spent.credits:
-        note(f"{credit.agent}: {credit.share_percent}% credit ({tokens(credit.credited)} tokens)")
+        note(f"{credit.agent}: {credit.share_percent}% of it, {tokens(credit.credited)} from "
+             f"its stake of {tokens(credit.stake)} (its own consumption)")
 
 
 def dissolution(closed: PoolDissolution) -> None:
     if closed.replayed:
-        replayed(f"Already dissolved {closed.pool_id} (refunded {tokens(closed.amount)} "
-                 "then); nothing refunded again")
+        replayed(f"Already dissolved {closed.pool_id} (returned {tokens(closed.amount)} in "
+                 "stakes then); nothing returned again")
     else:
-        done(f"Dissolved {closed.pool_id}; refunded {tokens(closed.amount)}")
+        done(f"Dissolved {closed.pool_id}; returned {tokens(closed.amount)} in stakes")
     for refund in closed.refunds:
         note(f"{refund.agent}: +{tokens(refund.amount)} (balance {tokens(refund.tokens)})")

@@ -27,6 +27,7 @@ from ..economy.records import (
     Payment,
     PoolContribution,
     PoolDissolution,
+    PoolLeave,
     PoolSpend,
     PoolView,
     Quote,
@@ -91,11 +92,11 @@ class ExchangeClient:
         data = self._get("/v1/refusals", after=after_seq, limit=limit, agent=agent)
         return [from_json(RefusalEvent, r) for r in data["refusals"]]
 
-    def pool_show(self, pool_id: str) -> PoolView:
-        return from_json(PoolView, self._get(f"/v1/pools/{_part(pool_id)}"))
+    def pool_show(self, pool_id: str, *, agent: str | None = None) -> PoolView:
+        return from_json(PoolView, self._get(f"/v1/pools/{_part(pool_id)}", agent=agent))
 
-    def pool_list(self) -> list[PoolView]:
-        return [from_json(PoolView, p) for p in self._get("/v1/pools")["pools"]]
+    def pool_list(self, *, agent: str | None = None) -> list[PoolView]:
+        return [from_json(PoolView, p) for p in self._get("/v1/pools", agent=agent)["pools"]]
 
     def preview_commit(self, agent: str, project: str, message: str) -> RewardPreview:
         return from_json(RewardPreview, self._get(
@@ -191,16 +192,30 @@ class ExchangeClient:
 
     def pool_create(
         self, name: str, creator: str, min_contribution: Decimal | str | int,
-        *, idempotency_key: str | None = None,
+        *, open: bool = False, idempotency_key: str | None = None,
     ) -> PoolView:
-        body = {"name": name, "creator": creator, "min_contribution": _amount(min_contribution)}
+        body = {"name": name, "creator": creator, "min_contribution": _amount(min_contribution),
+                "open": open}
         return from_json(PoolView, self._post("/v1/pools", body, idempotency_key))
+
+    def pool_invite(
+        self, pool_id: str, agent: str, *, by: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> PoolView:
+        return from_json(PoolView, self._post(
+            f"/v1/pools/{_part(pool_id)}/invite", {"agent": agent, "by": by}, idempotency_key))
 
     def pool_join(
         self, pool_id: str, agent: str, *, idempotency_key: str | None = None
     ) -> PoolView:
         return from_json(PoolView, self._post(
             f"/v1/pools/{_part(pool_id)}/join", {"agent": agent}, idempotency_key))
+
+    def pool_leave(
+        self, pool_id: str, agent: str, *, idempotency_key: str | None = None
+    ) -> PoolLeave:
+        return from_json(PoolLeave, self._post(
+            f"/v1/pools/{_part(pool_id)}/leave", {"agent": agent}, idempotency_key))
 
     def pool_contribute(
         self, pool_id: str, agent: str, amount: Decimal | str | int,

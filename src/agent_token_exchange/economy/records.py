@@ -90,13 +90,21 @@ class Charge:
 
 @dataclass(frozen=True)
 class PoolMember:
+    """A member: ``contributed`` is all it ever put in, ``stake`` what of the pool's
+    balance is its own (what leaving returns), ``share_percent`` its stake's share, which
+    is its share of the next spend."""
+
     agent: str
     contributed: Decimal
+    stake: Decimal
     share_percent: str
 
 
 @dataclass(frozen=True)
 class PoolView:
+    """A pool: ``open`` when anyone may join (else its creator invites, and ``invited``
+    names who may join); ``balance`` is the sum of the members' stakes."""
+
     id: str
     name: str
     creator: str
@@ -107,7 +115,9 @@ class PoolView:
     created_at: Moment
     dissolved_at: Moment | None
     members: tuple[PoolMember, ...]
-    replayed: bool = False  # from pool create/join; reads are never replays
+    open: bool = False
+    invited: tuple[str, ...] = ()
+    replayed: bool = False  # from pool create/invite/join; reads are never replays
 
 
 @dataclass(frozen=True)
@@ -123,10 +133,11 @@ class PoolContribution:
 
 @dataclass(frozen=True)
 class Credit:
-    """One contributor's credit for a pool spend."""
+    """One member's draw on a pool spend: ``stake`` before the spend, ``credited`` what
+    the spend drew from it (its own consumption), ``share_percent`` its share of it."""
 
     agent: str
-    contributed: Decimal
+    stake: Decimal
     credited: Decimal
     share_percent: str
 
@@ -152,6 +163,19 @@ class Refund:
 
 
 @dataclass(frozen=True)
+class PoolLeave:
+    """A member left a pool and took its stake back (``seq`` None when it held none)."""
+
+    pool_id: str
+    agent: str
+    amount: Decimal
+    tokens: Decimal
+    pool_balance: Decimal
+    seq: int | None
+    replayed: bool = False  # see the module docstring
+
+
+@dataclass(frozen=True)
 class PoolDissolution:
     pool_id: str
     amount: Decimal
@@ -161,6 +185,9 @@ class PoolDissolution:
 
 @dataclass(frozen=True)
 class RefusalEvent:
+    """A refusal, or ``count`` identical ones (same agent, operation, code and pool) from
+    ``first_at`` to ``at``: repeats within a minute are one event with a count."""
+
     seq: int
     at: Moment
     agent: str | None
@@ -169,6 +196,8 @@ class RefusalEvent:
     code: str
     message: str
     amount: Decimal | None
+    count: int = 1
+    first_at: Moment | None = None
 
 
 @dataclass(frozen=True)

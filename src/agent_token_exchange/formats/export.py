@@ -2,14 +2,18 @@
 
 Both formats hold the same records in the same order — accounts (every wallet, pool,
 contract and system account with its balance, earned and spent), transfers (with their
-audit hashes), pools, pool members, pool credits, refusals and idempotency keys — so
-``export → import → export`` gives the same bytes. Amounts are exact decimal token
-strings ("150", "0.000001", "-190000"); times are UTC ISO-8601 with microseconds.
+audit hashes), pools, pool members (with their stakes), pool credits (each spend's
+draws), refusals (with their counts), idempotency keys and pool invites — so
+``export → import → export`` gives the same bytes. Version 1 files (before stakes and
+refusal counts) are read too, their stakes given as the ledger's migration gives them.
+Amounts are exact decimal token strings ("150", "0.000001", "-190000"); times are UTC
+ISO-8601 with microseconds.
 
 JSON is one object: a header (``format``, ``version``, ``complete``, ``since``,
 ``agent``) and one array per section. CSV is one table a spreadsheet can filter: the
 first column names the record (``export`` for the header row, then ``account``,
-``transfer``, ``pool``, ``pool_member``, ``pool_credit``, ``refusal``, ``idempotency``);
+``transfer``, ``pool``, ``pool_member``, ``pool_credit``, ``refusal``, ``idempotency``,
+``pool_invite``);
 the other columns are the union of the records' fields, empty where a record has none.
 """
 
@@ -21,10 +25,12 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import fields as dataclass_fields
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..economy.accounts import Kind
+from ..economy.accounts import Kind, pool_account
+from ..economy.pool_rules import stakes_from_contributions
 from ..errors import InvalidInput
 from ..ledger.dump import (
     MAX_LEDGER_INT,
@@ -34,13 +40,14 @@ from ..ledger.dump import (
     LedgerTransfer,
     PoolCreditRow,
     PoolImageRow,
+    PoolInviteRow,
     PoolMemberRow,
     RefusalEvent,
 )
-from ..money import DECIMALS, MAX_MICRO, MICRO, format_amount, format_tokens, tokens
+from ..money import DECIMALS, MAX_MICRO, MICRO, format_amount, format_tokens, micro, tokens
 
 FORMAT = "agent-token-exchange/export"
-VERSION = 1
+VERSION = 2  # 2: pool stakes, invites and open pools; refusal counts. 1 is still read.
 MAX_FILE_BYTES = 2 * 1024**3
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -106,8 +113,8 @@ def _text(value: Any, what: str) -> str:
 
 # Each section: the record's dataclass, and for each field how it is written and read.
 # Kinds: text, opt (text or null), int, optint, money, signed, optmoney (micro-tokens),
-# tokens, opttokens (a record's Decimal tokens), time, opttime, json. Both kinds of amount
-# are written alike, so a file reads the same whichever the image holds.
+# tokens, opttokens (a record's Decimal tokens), time, opttime, json, bool. Both kinds of
+# amount are written alike, so a file reads the same whichever the image holds.
 SECTIONS: dict[str, tuple[type, dict[str, str]]] = {
     "accounts": (AccountRow, {"name": "text", "kind": "text", "created_at": "time",
                               "balance": "signed", "earned": "signed", "spent": "signed"}),
@@ -118,22 +125,62 @@ SECTIONS: dict[str, tuple[type, dict[str, str]]] = {
                              "pool_id": "opt", "idempotency_key": "opt", "hash": "opt"}),
     "pools": (PoolImageRow, {"id": "text", "number": "int", "name": "text", "creator": "text",
                              "min_contribution": "money", "created_at": "time",
-                             "dissolved_at": "opttime"}),
+                             "dissolved_at": "opttime", "is_open": "bool"}),
     "pool_members": (PoolMemberRow, {"pool_id": "text", "agent": "text", "joined_at": "time",
-                                     "contributed": "signed"}),
-    "pool_credits": (PoolCreditRow, {"seq": "int", "agent": "text", "contributed": "signed",
-                                     "credited": "signed"}),
+                                     "contributed": "signed", "stake": "money",
+                                     "left_at": "opttime"}),
+    "pool_credits": (PoolCreditRow, {"seq": "int", "agent": "text", "stake": "signed",
+                                     "credited": "signed", "consumed": "bool"}),
     "refusals": (RefusalEvent, {"seq": "int", "at": "time", "agent": "opt",
                                 "pool_id": "opt", "operation": "text", "code": "text",
-                                "message": "text", "amount": "opttokens"}),
+                                "message": "text", "amount": "opttokens", "count": "int",
+                                "first_at": "opttime"}),
     "idempotency": (IdempotencyRow, {"key": "text", "request_hash": "text", "outcome": "text",
                                      "result": "json", "first_seq": "optint",
                                      "created_at": "time"}),
+    "pool_invites": (PoolInviteRow, {"pool_id": "text", "agent": "text",
+                                     "invited_at": "time"}),
 }
 # The CSV record name of each section.
 RECORD_NAMES = {"accounts": "account", "transfers": "transfer", "pools": "pool",
                 "pool_members": "pool_member", "pool_credits": "pool_credit",
-                "refusals": "refusal", "idempotency": "idempotency"}
+                "refusals": "refusal", "idempotency": "idempotency",
+                "pool_invites": "pool_invite"}
+
+# Version 1 (before pool stakes and refusal counts): the same records less the fields
+# version 2 added (read as these values; stakes are then given as migration 5 gives them),
+# a credit's stake named "contributed", and no invites.
+_ADDED_IN_2: dict[str, dict[str, Any]] = {
+    "pools": {"is_open": False}, "pool_members": {"stake": "0", "left_at": None},
+    "pool_credits": {"consumed": False}, "refusals": {"count": 1, "first_at": None},
+}
+_RENAMED_IN_2 = {"pool_credits": ("contributed", "stake")}
+
+
+def _sections(version: int) -> dict[str, dict[str, str]]:
+    """Each section's fields and kinds in a version of the format."""
+    if version == VERSION:
+        return {section: spec for section, (_, spec) in SECTIONS.items()}
+    out = {}
+    for section, (_, spec) in SECTIONS.items():
+        if section == "pool_invites":
+            continue
+        fields = {name: kind for name, kind in spec.items()
+                  if name not in _ADDED_IN_2.get(section, {})}
+        if section in _RENAMED_IN_2:
+            old, new = _RENAMED_IN_2[section]
+            fields = {old if name == new else name: kind for name, kind in fields.items()}
+        out[section] = fields
+    return out
+
+
+def _upgrade_row(section: str, row: dict[str, Any]) -> dict[str, Any]:
+    """A version 1 record with version 2's fields."""
+    row = {**row, **_ADDED_IN_2.get(section, {})}
+    if section in _RENAMED_IN_2:
+        old, new = _RENAMED_IN_2[section]
+        row[new] = row.pop(old)
+    return row
 HEADER_FIELDS = ("format", "version", "complete", "since", "agent")
 
 
@@ -168,6 +215,12 @@ def _decode(kind: str, value: Any, what: str) -> Any:
         if not isinstance(value, dict):
             raise InvalidInput(f"{what} must be a JSON object")
         return value
+    if kind == "bool":
+        if value in (True, "true"):
+            return True
+        if value in (False, "false"):
+            return False
+        raise InvalidInput(f"{what} must be true or false, got {str(value)[:40]!r}")
     raise AssertionError(kind)
 
 
@@ -193,9 +246,9 @@ def to_json(image: LedgerImage) -> str:
     return json.dumps(document, ensure_ascii=False, indent=1, sort_keys=False) + "\n"
 
 
-def csv_columns() -> list[str]:
+def csv_columns(version: int = VERSION) -> list[str]:
     columns = ["record", *HEADER_FIELDS]
-    for _, spec in SECTIONS.values():
+    for spec in _sections(version).values():
         columns += [name for name in spec if name not in columns]
     return columns
 
@@ -246,8 +299,9 @@ def _from_json(text: str) -> LedgerImage:
         raise InvalidInput(f"not valid JSON: {str(exc)[:120]}") from None
     if not isinstance(document, dict):
         raise InvalidInput("not an export: the JSON is not an object")
+    _check_format(document)
     sections = {}
-    for section in SECTIONS:
+    for section in _sections(_version(document)):
         rows = document.get(section)
         if not isinstance(rows, list):
             raise InvalidInput(f"not a complete export: the {section!r} list is missing")
@@ -260,14 +314,19 @@ def _no_constant(name: str) -> Any:
 
 
 def _from_csv(text: str) -> LedgerImage:
-    columns = csv_columns()
     try:
-        rows = list(csv.DictReader(io.StringIO(text)))
+        reader = csv.DictReader(io.StringIO(text))
+        version = next((v for v in (VERSION, 1) if reader.fieldnames == csv_columns(v)), 0)
+        rows = list(reader)
     except csv.Error as exc:
         raise InvalidInput(f"not valid CSV: {exc}") from None
+    if not version:
+        raise InvalidInput("CSV line 1: the columns are not an export's columns")
+    columns = csv_columns(version)
     header: dict[str, Any] | None = None
-    sections: dict[str, list[dict[str, Any]]] = {section: [] for section in SECTIONS}
-    by_record = {record: section for section, record in RECORD_NAMES.items()}
+    specs = _sections(version)
+    sections: dict[str, list[dict[str, Any]]] = {section: [] for section in specs}
+    by_record = {RECORD_NAMES[section]: section for section in specs}
     for number, row in enumerate(rows, start=2):
         if None in row or set(row) != set(columns):
             raise InvalidInput(f"CSV line {number}: the columns are not an export's columns")
@@ -279,7 +338,7 @@ def _from_csv(text: str) -> LedgerImage:
         if record not in by_record:
             raise InvalidInput(f"CSV line {number}: unknown record {record[:40]!r}")
         section = by_record[record]
-        _, spec = SECTIONS[section]
+        spec = specs[section]
         values = {}
         for name, kind in spec.items():
             value = _csv_value(row[name])
@@ -292,6 +351,10 @@ def _from_csv(text: str) -> LedgerImage:
         sections[section].append(values)
     if header is None:
         raise InvalidInput("not an export: the CSV has no `export` header row")
+    _check_format(header)
+    if _version(header) != version:
+        raise InvalidInput(f"the CSV's columns are version {version}'s, its header says "
+                           f"version {str(header.get('version'))[:10]}")
     return _build(header, sections)
 
 
@@ -303,25 +366,44 @@ def _csv_value(cell: str) -> Any:
     return cell
 
 
-def _build(header: dict[str, Any], sections: dict[str, list[Any]]) -> LedgerImage:
+def _check_format(header: dict[str, Any]) -> None:
     if header.get("format") != FORMAT:
         raise InvalidInput(f"not an export: format is {str(header.get('format'))[:60]!r}, "
                            f"expected {FORMAT!r}")
-    if str(header.get("version")) != str(VERSION):
-        raise InvalidInput(f"export version {str(header.get('version'))[:10]} is not one this "
-                           f"program reads (it reads {VERSION})")
-    built: dict[str, list[Any]] = {}
+    _version(header)
+
+
+def _version(header: dict[str, Any]) -> int:
+    version = str(header.get("version"))
+    if version not in {"1", str(VERSION)}:
+        raise InvalidInput(f"export version {version[:10]} is not one this program reads (it "
+                           f"reads 1 and {VERSION})")
+    return int(version)
+
+
+def _build(header: dict[str, Any], sections: dict[str, list[Any]]) -> LedgerImage:
+    version = _version(header)
+    specs = _sections(version)
+    built: dict[str, list[Any]] = {"pool_invites": []}
     for section, rows in sections.items():
         record_type, spec = SECTIONS[section]
         out = []
         for index, row in enumerate(rows, start=1):
             where = f"{section} record {index}"
-            if not isinstance(row, dict) or set(row) != set(spec):
-                raise InvalidInput(f"{where}: expected the fields {', '.join(spec)}")
+            if not isinstance(row, dict) or set(row) != set(specs[section]):
+                raise InvalidInput(f"{where}: expected the fields {', '.join(specs[section])}")
+            if version != VERSION:
+                row = _upgrade_row(section, row)
             values = {name: _decode(kind, row[name], f"{where}: {name}")
                       for name, kind in spec.items()}
             out.append(_make(record_type, values))
         built[section] = out
+    for refusal in built["refusals"]:
+        if refusal.count < 1:
+            raise InvalidInput(f"refusal #{refusal.seq}: count must be at least 1")
+    if version == 1:
+        built["pool_members"] = _stakes_as_migrated(built["pools"], built["pool_members"],
+                                                    built["transfers"])
     for transfer in built["transfers"]:
         if transfer.kind not in {k.value for k in Kind}:
             raise InvalidInput(f"transfer #{transfer.seq}: unknown kind {transfer.kind[:40]!r}")
@@ -330,6 +412,25 @@ def _build(header: dict[str, Any], sections: dict[str, list[Any]]) -> LedgerImag
                        since=None if header.get("since") is None
                        else parse_time(header["since"], "since"),
                        agent=header.get("agent"))
+
+
+def _stakes_as_migrated(pools: list[PoolImageRow], members: list[PoolMemberRow],
+                        transfers: list[LedgerTransfer]) -> list[PoolMemberRow]:
+    """A version 1 export's members with the stakes migration 5 gives: each open pool's
+    balance in proportion to what its members contributed."""
+    held: dict[str, int] = {}
+    for t in transfers:
+        held[t.destination] = held.get(t.destination, 0) + micro(t.amount)
+        held[t.source] = held.get(t.source, 0) - micro(t.amount)
+    stakes: dict[tuple[str, str], int] = {}
+    for pool in pools:
+        if pool.dissolved_at is not None:
+            continue
+        mine = {m.agent: m.contributed for m in members if m.pool_id == pool.id}
+        for agent, stake in stakes_from_contributions(
+                held.get(pool_account(pool.id), 0), mine).items():
+            stakes[(pool.id, agent)] = stake
+    return [replace(m, stake=stakes.get((m.pool_id, m.agent), 0)) for m in members]
 
 
 def _make(record_type: type, values: dict[str, Any]) -> Any:

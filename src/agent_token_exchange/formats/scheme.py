@@ -39,7 +39,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from ..economy import rules
+from ..economy import pool_rules
 from ..economy.accounts import INFERENCE, MINT, Kind, figures_moved, pool_account, wallet
 from ..economy.validation import NAME_PATTERN
 from ..errors import InvalidInput
@@ -366,9 +366,13 @@ def _build(wallets: list[_Wallet], pools: list[_Pool],
         number = int(match.group(1))
         pool_rows.append(PoolImageRow(pool.id, number, pool.name, pool.creator,
                                       pool.min_contribution or 1, pool.created_at, None))
+        # Stakes as the ledger's migration 5 gives a pool from before stakes: what it
+        # holds, in proportion to what each member put in.
+        stakes = pool_rules.stakes_from_contributions(
+            pool.holds, {agent: pool.contributions.get(agent, 0) for agent in pool.members})
         for agent in pool.members:
             members.append(PoolMemberRow(pool.id, agent, pool.created_at,
-                                         pool.contributions.get(agent, 0)))
+                                         pool.contributions.get(agent, 0), stakes[agent]))
         for agent, amount in pool.contributions.items():
             if amount:
                 add(pool.created_at, 1, kind=Kind.POOL_CONTRIBUTION, source=wallet(agent),
@@ -398,8 +402,8 @@ def _build(wallets: list[_Wallet], pools: list[_Pool],
         seq = next(t.seq for t in transfers if t.kind == Kind.POOL_SPEND and
                    t.pool_id == pool.id)
         weights = {a: c for a, c in pool.contributions.items() if c > 0}
-        shares = rules.proportional_split(next(t.amount for t in transfers if t.seq == seq),
-                                          weights)
+        shares = pool_rules.largest_remainder_split(
+            next(t.amount for t in transfers if t.seq == seq), weights)
         for agent in sorted(weights):
             credits.append(PoolCreditRow(seq, agent, weights[agent], shares[agent]))
     if ledger is not None:

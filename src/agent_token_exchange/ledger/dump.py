@@ -6,8 +6,8 @@ keys, which no public record shows whole, are the ledger's own rows.
 
 ``read_image`` takes one from a store (what ``export`` writes); ``load_image`` writes
 one into an empty store (what ``import`` does: ``service/lifecycle.py`` calls it inside
-the one transaction it opens for the import). Derived rows — cached balances, pool
-contributions, consumption windows — are rebuilt from the transfers on load, and the
+the one transaction it opens for the import). Derived rows — cached balances,
+consumption windows — are rebuilt from the transfers (and pool draws) on load, and the
 image's own figures are checked against them, so a hand-edited file cannot smuggle in a
 balance. Every row is read and written through the store's repositories.
 """
@@ -23,7 +23,7 @@ from ..money import format_amount
 from .accounts import MAX_LEDGER_INT, AccountRow
 from .chain import GENESIS, HASHED_FIELDS, transfer_hash
 from .idempotency import IdempotencyRow
-from .pools import PoolCreditRow, PoolMemberRow, PoolRow
+from .pools import PoolCreditRow, PoolInviteRow, PoolMemberRow, PoolRow
 from .refusals import refusal_event, refusal_row
 from .store import Store
 from .transfers import Transfer, transfer_record, transfer_row
@@ -44,6 +44,7 @@ class LedgerImage:
     pool_credits: list[PoolCreditRow] = field(default_factory=list)
     refusals: list[RefusalEvent] = field(default_factory=list)
     idempotency: list[IdempotencyRow] = field(default_factory=list)
+    pool_invites: list[PoolInviteRow] = field(default_factory=list)
     complete: bool = True
     since: int | None = None
     agent: str | None = None
@@ -63,6 +64,8 @@ def read_image(store: Store, *, since: int | None = None, agent: str | None = No
              if (mine is None or p.id in mine) and (since is None or p.created_at >= since)]
     kept = {p.id for p in pools}
     members = [m for m in members if m.pool_id in kept]
+    invites = [i for i in store.pools.all_invites()
+               if i.pool_id in kept and (agent is None or i.agent == agent)]
     kept_seqs = {t.seq for t in transfers}
     credits = [c for c in store.pools.all_credits()
                if c.seq in kept_seqs and (agent is None or c.agent == agent)]
@@ -71,7 +74,8 @@ def read_image(store: Store, *, since: int | None = None, agent: str | None = No
     idempotency = [] if agent is not None else [
         r for r in store.idempotency.all() if since is None or r.created_at >= since]
     return LedgerImage(accounts, transfers, pools, members, credits, refusals, idempotency,
-                       complete=since is None and agent is None, since=since, agent=agent)
+                       invites, complete=since is None and agent is None, since=since,
+                       agent=agent)
 
 
 def load_image(store: Store, image: LedgerImage) -> str:
@@ -87,7 +91,7 @@ def load_image(store: Store, image: LedgerImage) -> str:
         store.accounts.create(account.name, account.kind, account.created_at)
     for pool in image.pools:
         store.pools.create(pool.id, pool.number, pool.name, pool.creator,
-                           pool.min_contribution, pool.created_at)
+                           pool.min_contribution, pool.created_at, is_open=pool.is_open)
         if pool.dissolved_at is not None:
             store.pools.mark_dissolved(pool.id, pool.dissolved_at)
     transfers = [transfer_row(t) for t in image.transfers]
@@ -106,17 +110,18 @@ def load_image(store: Store, image: LedgerImage) -> str:
                             transfer.amount)
         previous, expected = digest, expected + 1
     for member in image.pool_members:
-        store.pools.add_member(member.pool_id, member.agent, member.joined_at)
-        store.pools.set_contribution(member.pool_id, member.agent, member.contributed)
+        store.pools.restore_member(member)
+    for invite in image.pool_invites:
+        store.pools.invite(invite.pool_id, invite.agent, invite.invited_at)
     for credit in image.pool_credits:
-        store.pools.record_credit(credit.seq, credit.agent, credit.contributed,
-                                  credit.credited)
+        store.pools.record_credit(credit.seq, credit.agent, credit.stake, credit.credited,
+                                  consumed=credit.consumed)
     for refusal in image.refusals:
         store.refusals.insert(refusal_row(refusal))
     for record in image.idempotency:
         store.idempotency.save(record.key, record.request_hash, record.outcome,
                                record.result, record.first_seq, record.created_at)
-    _rebuild_windows(store, transfers)
+    _rebuild_windows(store, transfers, image.pool_credits)
     _check_figures(store, image.accounts)
     store.restart_numbering()
     return previous
@@ -142,6 +147,9 @@ def _check_references(image: LedgerImage) -> None:
     for m in image.pool_members:
         if m.pool_id not in pools:
             raise InvalidInput(f"member {m.agent} of {m.pool_id!r}: no such pool in the file")
+    for i in image.pool_invites:
+        if i.pool_id not in pools:
+            raise InvalidInput(f"invite of {i.agent} to {i.pool_id!r}: no such pool in the file")
     seqs = {t.seq for t in image.transfers}
     for c in image.pool_credits:
         if c.seq not in seqs:
@@ -152,13 +160,20 @@ def _check_references(image: LedgerImage) -> None:
                                "which the file lacks")
 
 
-def _rebuild_windows(store: Store, transfers: list[Transfer]) -> None:
+def _rebuild_windows(store: Store, transfers: list[Transfer],
+                     credits: list[PoolCreditRow]) -> None:
+    """Each agent's consumption: its inference spends and its draws on pool spends."""
+    at_of = {t.seq: t.at for t in transfers}
+    rows: list[tuple[int, int, str, int]] = [
+        (t.seq, t.at, t.source.removeprefix("agent:"), t.amount) for t in transfers
+        if t.kind == Kind.INFERENCE.value and t.destination == INFERENCE]
+    rows += [(c.seq, at_of[c.seq], c.agent, c.credited) for c in credits
+             if c.consumed and c.credited > 0]
     spends: dict[str, list[tuple[int, int, int]]] = {}
-    for t in transfers:
-        if t.kind == Kind.INFERENCE.value and t.destination == INFERENCE:
-            spends.setdefault(t.source.removeprefix("agent:"), []).append((t.seq, t.at, t.amount))
-    for agent, rows in sorted(spends.items()):
-        store.windows.rebuild(agent, rows)
+    for seq, at, agent, amount in sorted(rows):
+        spends.setdefault(agent, []).append((seq, at, amount))
+    for agent, mine in sorted(spends.items()):
+        store.windows.rebuild(agent, mine)
 
 
 def _check_figures(store: Store, accounts: list[AccountRow]) -> None:
@@ -179,6 +194,6 @@ def _check_figures(store: Store, accounts: list[AccountRow]) -> None:
 # formats/scheme.py, which turn them into files and back).
 __all__ = [
     "MAX_LEDGER_INT", "AccountRow", "IdempotencyRow", "LedgerImage", "LedgerTransfer",
-    "PoolCreditRow", "PoolImageRow", "PoolMemberRow", "RefusalEvent", "Transfer", "load_image",
-    "read_image", "transfer_record",
+    "PoolCreditRow", "PoolImageRow", "PoolInviteRow", "PoolMemberRow", "RefusalEvent",
+    "Transfer", "load_image", "read_image", "transfer_record",
 ]

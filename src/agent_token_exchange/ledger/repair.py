@@ -68,3 +68,15 @@ class Repair:
                 (Kind.INFERENCE.value,),
             )
         ]
+
+    def pool_draws(self) -> list[tuple[int, int, str, int]]:
+        """(seq, at, agent account, amount) of every pool draw counted as its member's
+        consumption, in order: with ``inference_spends``, every row the windows hold."""
+        return [
+            (int(s), int(a), f"agent:{agent}", int(m))
+            for s, a, agent, m in self._db.all(
+                "SELECT t.seq, t.at, c.agent, c.credited FROM pool_credits c "
+                "JOIN transfers t ON t.seq = c.transfer_seq "
+                "WHERE c.consumed = 1 AND c.credited > 0 ORDER BY t.seq",
+            )
+        ]

@@ -305,6 +305,48 @@ MIGRATIONS: list[Migration] = [
             "CREATE INDEX reservations_by_charge ON reservations (charge_seq)",
         ],
     ),
+    Migration(
+        6,
+        "pool consent and stakes: open pools, invites, members' stakes, draws as consumption",
+        [
+            # Invite-only unless created open; pools made before this were joined freely,
+            # and from now on take new members by invitation.
+            "ALTER TABLE pools ADD COLUMN is_open INTEGER NOT NULL DEFAULT 0 "
+            "CHECK (is_open IN (0, 1))",
+            """
+            CREATE TABLE pool_invites (
+                pool_id     TEXT NOT NULL REFERENCES pools(id),
+                agent       TEXT NOT NULL,
+                invited_at  {bigint} NOT NULL,
+                PRIMARY KEY (pool_id, agent)
+            )
+            """,
+            # A member's stake: what of the pool's balance is its own. The pool's balance
+            # is the sum of its stakes (doctor checks it). left_at: a member that left.
+            "ALTER TABLE pool_members ADD COLUMN stake {bigint} NOT NULL DEFAULT 0 "
+            "CHECK (stake >= 0)",
+            "ALTER TABLE pool_members ADD COLUMN left_at {bigint}",
+            # A spend draws from each member in proportion to its stake (the weight was
+            # the lifetime contribution before); a draw now counts as the member's own
+            # consumption, in its windows (one transfer, a consumption row per member:
+            # migration 4's key has room for that).
+            "ALTER TABLE pool_credits RENAME COLUMN contributed TO stake",
+            "ALTER TABLE pool_credits ADD COLUMN consumed INTEGER NOT NULL DEFAULT 0 "
+            "CHECK (consumed IN (0, 1))",
+        ],
+        backfill=lambda store: store.pools.backfill_stakes(),
+    ),
+    Migration(
+        7,
+        "refusal counts: repeats of one refusal within a minute are one row",
+        [
+            "ALTER TABLE refusals ADD COLUMN count {bigint} NOT NULL DEFAULT 1 "
+            "CHECK (count >= 1)",
+            "ALTER TABLE refusals ADD COLUMN first_at {bigint} NOT NULL DEFAULT 0",
+            "UPDATE refusals SET first_at = at",
+            "CREATE INDEX refusals_by_kind ON refusals (agent, operation, code, seq)",
+        ],
+    ),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1].number

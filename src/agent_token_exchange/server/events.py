@@ -21,6 +21,7 @@ from anyio import to_thread
 from ..economy.records import LedgerTransfer, RefusalEvent
 from ..errors import InvalidInput
 from ..formats.json_codec import to_json
+from ..service import access
 from ..service.api_keys import Principal
 from ..service.exchange import Exchange
 from .auth import Exchanges
@@ -67,7 +68,7 @@ def _poll(exchanges: Exchanges, caller: Principal,
           cursor: Cursor) -> tuple[list[LedgerTransfer], list[RefusalEvent]]:
     """The next events after ``cursor`` the caller may see: every one for an admin, those
     touching its own wallet for an agent (chosen by the query, before the batch limit)."""
-    agent = None if caller.admin else caller.agent
+    agent = access.reader(caller)
     with exchanges.lend() as ex:
         return (ex.transfers_since(cursor.transfer_seq, BATCH, agent=agent),
                 ex.refusals_since(cursor.refusal_seq, BATCH, agent=agent))

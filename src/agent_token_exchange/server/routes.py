@@ -10,10 +10,10 @@ from fastapi.responses import StreamingResponse
 
 from ..economy.records import BudgetLeft
 from ..errors import (
-    Forbidden,
     NotFound,
 )
 from ..formats.json_codec import to_json
+from ..service import access
 from . import schemas as s
 from .auth import Caller, ExchangeDep, run_write
 from .events import Cursor, event_stream, latest_cursor
@@ -22,9 +22,7 @@ from .routing import (
     WRITE_ERRORS,
     IdempotencyKey,
     ScopedIdempotencyKey,
-    acting_agent,
     known_agent,
-    known_pool,
 )
 
 
@@ -45,8 +43,10 @@ def api_router() -> APIRouter:
 
     @api.get("/agents/{agent}", response_model=s.Wallet, responses=ERRORS, tags=["agents"])
     def balance(agent: str, caller: Caller, ex: ExchangeDep) -> dict[str, Any]:
-        """An agent's wallet (`token-exchange balance`)."""
-        return to_json(ex.balance(known_agent(ex, agent)))
+        """An agent's wallet (`token-exchange balance`): its own key or an admin's."""
+        agent = known_agent(ex, agent)
+        access.require_own(caller, agent)
+        return to_json(ex.balance(agent))
 
     @api.get("/agents/{agent}/history", response_model=s.History, responses=ERRORS,
              tags=["agents"])
@@ -54,14 +54,17 @@ def api_router() -> APIRouter:
                 limit: Annotated[int, Query(ge=1, le=100_000)] = 20) -> dict[str, Any]:
         """An agent's transactions, newest first: its own key or an admin's."""
         agent = known_agent(ex, agent)
-        caller.require_agent(agent)
+        access.require_own(caller, agent)
         return {"agent": agent, "transactions": [to_json(e) for e in ex.history(agent, limit)]}
 
     @api.get("/agents/{agent}/limits", response_model=s.Limits, responses=ERRORS,
              tags=["agents"])
     def limits(agent: str, caller: Caller, ex: ExchangeDep) -> dict[str, Any]:
-        """Rate-limit position: hourly and daily use, burst, reserve, headroom, refusals."""
-        return to_json(ex.limits(known_agent(ex, agent)))
+        """Rate-limit position: hourly and daily use, burst, reserve, headroom, refusals
+        (its own key or an admin's)."""
+        agent = known_agent(ex, agent)
+        access.require_own(caller, agent)
+        return to_json(ex.limits(agent))
 
     @api.get("/agents/{agent}/quote", response_model=s.Quote, responses=ERRORS,
              tags=["agents"])
@@ -84,9 +87,7 @@ def api_router() -> APIRouter:
         first. An agent's key sees its own."""
         if agent is not None:
             agent = known_agent(ex, agent)
-        if not caller.admin:
-            caller.require_agent(agent or caller.agent or "")
-            agent = caller.agent
+        agent = access.reader(caller, agent)  # filtered in the query, then paged
         if after is not None:
             rows = ex.refusals_since(after, limit, agent=agent)
         else:
@@ -100,20 +101,10 @@ def api_router() -> APIRouter:
                   agent: Annotated[str | None, Query(max_length=64)] = None) -> dict[str, Any]:
         """Ledger transfers oldest first: after a seq, or the newest ``limit``; with
         ``agent``, those touching its wallet. An agent's key sees its own."""
-        mine = acting_agent(caller, ex, agent)  # filtered in the query, then paged
+        mine = access.reader(caller, None if agent is None else known_agent(ex, agent))
         rows = (ex.recent_transfers(limit, agent=mine) if after is None
                 else ex.transfers_since(after, limit, agent=mine))
         return {"transfers": [to_json(t) for t in rows]}
-
-    @api.get("/pools", response_model=s.PoolList, responses=ERRORS, tags=["pools"])
-    def pools(caller: Caller, ex: ExchangeDep) -> dict[str, Any]:
-        """Every pool with its members and credit shares."""
-        return {"pools": [to_json(v) for v in ex.pool_list()]}
-
-    @api.get("/pools/{pool_id}", response_model=s.PoolView, responses=ERRORS, tags=["pools"])
-    def pool_show(pool_id: str, caller: Caller, ex: ExchangeDep) -> dict[str, Any]:
-        """A pool's balance, members, contributions and credit shares."""
-        return to_json(known_pool(ex, pool_id))
 
     @api.get("/rewards/preview", response_model=s.RewardPreview, responses=ERRORS,
              tags=["earning"])
@@ -249,86 +240,6 @@ def api_router() -> APIRouter:
                 labels=tuple(body.labels), close_reason=body.close_reason,
                 tombstoned=body.tombstoned, title=body.title,
             ))
-
-        return await run_write(request, run)
-
-    @api.post("/pools", response_model=s.PoolView, responses=WRITE_ERRORS, tags=["pools"])
-    async def pool_create(request: Request,
-        body: s.PoolCreateRequest, caller: Caller, ex: ExchangeDep,
-                    idempotency_key: ScopedIdempotencyKey) -> dict[str, Any]:
-        """Create a pool; the creator (the key's agent) is its first member."""
-
-        def run() -> dict[str, Any]:
-            caller.require_agent(body.creator)
-            return to_json(ex.pool_create(body.name, body.creator, body.min_contribution,
-                                  idempotency_key=idempotency_key))
-
-        return await run_write(request, run)
-
-    @api.post("/pools/{pool_id}/join", response_model=s.PoolView, responses=WRITE_ERRORS,
-              tags=["pools"])
-    async def pool_join(request: Request,
-        pool_id: str, body: s.PoolMemberRequest, caller: Caller, ex: ExchangeDep,
-                  idempotency_key: ScopedIdempotencyKey) -> dict[str, Any]:
-        """Join a pool as the key's agent."""
-
-        def run() -> dict[str, Any]:
-            nonlocal pool_id
-            pool_id = known_pool(ex, pool_id).id
-            caller.require_agent(body.agent)
-            return to_json(ex.pool_join(pool_id, body.agent, idempotency_key=idempotency_key))
-
-        return await run_write(request, run)
-
-    @api.post("/pools/{pool_id}/contribute", response_model=s.PoolContribution,
-              responses=WRITE_ERRORS, tags=["pools"])
-    async def pool_contribute(request: Request,
-        pool_id: str, body: s.PoolContributeRequest, caller: Caller,
-                        ex: ExchangeDep, idempotency_key: ScopedIdempotencyKey
-                        ) -> dict[str, Any]:
-        """Move tokens from the key's agent's wallet into the pool (reserve applies)."""
-
-        def run() -> dict[str, Any]:
-            nonlocal pool_id
-            pool_id = known_pool(ex, pool_id).id
-            caller.require_agent(body.agent)
-            return to_json(ex.pool_contribute(pool_id, body.agent, body.amount,
-                                      idempotency_key=idempotency_key))
-
-        return await run_write(request, run)
-
-    @api.post("/pools/{pool_id}/spend", response_model=s.PoolSpend, responses=WRITE_ERRORS,
-              tags=["pools"])
-    async def pool_spend(request: Request,
-        pool_id: str, body: s.PoolSpendRequest, caller: Caller, ex: ExchangeDep,
-                   idempotency_key: ScopedIdempotencyKey) -> dict[str, Any]:
-        """Spend pool tokens on a model (a member's key); contributors credited pro rata."""
-
-        def run() -> dict[str, Any]:
-            nonlocal pool_id
-            pool_id = known_pool(ex, pool_id).id
-            return to_json(ex.pool_spend(pool_id, body.model, body.token_count, body.description,
-                                         agent=acting_agent(caller, ex, body.agent),
-                                         idempotency_key=idempotency_key))
-
-        return await run_write(request, run)
-
-    @api.post("/pools/{pool_id}/dissolve", response_model=s.PoolDissolution,
-              responses=WRITE_ERRORS, tags=["pools"])
-    async def pool_dissolve(request: Request, pool_id: str, caller: Caller, ex: ExchangeDep,
-                      idempotency_key: ScopedIdempotencyKey,
-                      agent: Annotated[str | None, Query(max_length=64)] = None
-                      ) -> dict[str, Any]:
-        """Close a pool (its creator's key) and refund what is left pro rata."""
-
-        def run() -> dict[str, Any]:
-            nonlocal pool_id
-            pool = known_pool(ex, pool_id)
-            pool_id = pool.id
-            if not caller.admin and pool.creator != caller.agent:
-                raise Forbidden(f"only {pool_id}'s creator or an admin may dissolve it")
-            return to_json(ex.pool_dissolve(pool_id, agent=acting_agent(caller, ex, agent),
-                                            idempotency_key=idempotency_key))
 
         return await run_write(request, run)
 

@@ -80,9 +80,10 @@ def acting_agent(caller: Principal, ex: Exchange, named: str | None) -> str | No
     return caller.agent
 
 
-def known_pool(ex: Exchange, pool_id: str) -> PoolView:
-    """The pool (read once per request), or 404."""
+def known_pool(ex: Exchange, pool_id: str, viewer: str | None = None) -> PoolView:
+    """The pool (read once per request) as ``viewer`` may see it (service/access.py), or
+    404 (unknown) or 403 (not one of the viewer's pools)."""
     try:
-        return ex.pool_show(pool_id)
+        return ex.pool_show(pool_id, agent=viewer)
     except InvalidInput as exc:
         raise NotFound(exc.message) from None

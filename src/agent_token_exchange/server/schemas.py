@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, create_model
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, create_model
 
 from ..economy import records
 from ..formats.json_codec import AMOUNT, MOMENT_FIELD, RECORD, RECORDS, plan
@@ -72,10 +72,19 @@ class PoolCreateRequest(_In):
     name: Annotated[str, Field(min_length=1, max_length=100)]
     creator: Name
     min_contribution: AmountIn
+    open: Annotated[StrictBool, Field(
+        description="anyone may join (default: only agents the creator invites)")] = False
 
 
 class PoolMemberRequest(_In):
     agent: Name
+
+
+class PoolInviteRequest(_In):
+    agent: Annotated[str, Field(min_length=1, max_length=64, description="who is invited")]
+    by: Annotated[str | None, Field(
+        max_length=64, description="who invites: the creator (default: the key's agent, for "
+        "an admin key the pool's creator)")] = None
 
 
 class PoolContributeRequest(_In):
@@ -142,6 +151,7 @@ PoolView = response_model(records.PoolView)
 PoolContribution = response_model(records.PoolContribution)
 PoolSpend = response_model(records.PoolSpend)
 PoolDissolution = response_model(records.PoolDissolution)
+PoolLeave = response_model(records.PoolLeave)
 RewardPreview = response_model(records.RewardPreview)
 LedgerTransfer = response_model(records.LedgerTransfer)
 DoctorReport = response_model(records.DoctorReport)

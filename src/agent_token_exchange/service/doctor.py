@@ -1,8 +1,9 @@
 """Doctor: prove every invariant of DESIGN.md against the transfer log.
 
 Transfers are the truth; everything else (cached balances, earned/spent, pool
-contributions, consumption windows) is derived from them and can be rebuilt with
-``fix=True``. Nothing here ever changes or adds a transfer.
+contributions, consumption windows) is derived from them (and the pool draws each spend
+recorded) and can be rebuilt with ``fix=True``. A pool's stakes are checked (their sum is
+the pool's balance) but not rebuilt. Nothing here ever changes or adds a transfer.
 """
 
 from __future__ import annotations
@@ -132,13 +133,26 @@ def _check_pools(store: Store, cached: dict[str, int], fix: bool) -> list[Findin
                 "pools", f"{pool_id}: {agent} shows {display_amount(contributed)} contributed, "
                          f"transfers give {display_amount(truth)}" + (" (rebuilt)" if fix else ""),
                 fixed=fix))
+    stakes = store.pools.stake_sums()
+    for member in store.pools.all_members():
+        if member.stake < 0 or (member.left_at is not None and member.stake != 0):
+            findings.append(_error("pools", f"{member.pool_id}: {member.agent} holds a stake "
+                                            f"of {display_amount(member.stake)}"
+                                            + (" after leaving" if member.left_at else "")))
     for pool in store.pools.all():
         held = cached.get(pool_account(pool.id), 0)
         if pool.dissolved_at is not None and held != 0:
             findings.append(_error("pools", f"{pool.id} is dissolved but holds "
                                             f"{display_amount(held)}"))
+        staked = stakes.get(pool.id, 0)
+        if staked != held:
+            # Stakes are not derived from transfers alone (a pool migrated from before
+            # stakes was given them), so --fix cannot rebuild them: it is reported.
+            findings.append(_error("pools", f"{pool.id} holds {display_amount(held)} but its "
+                                            f"members' stakes sum to {display_amount(staked)}"))
     if not findings:
-        findings.append(_ok("pools", "pool contributions and balances agree with transfers"))
+        findings.append(_ok("pools", "each pool's balance is the sum of its members' stakes; "
+                                     "contributions agree with transfers"))
     return findings
 
 
@@ -181,10 +195,12 @@ def _check_idempotency(store: Store) -> list[Finding]:
 
 
 def _check_consumption(store: Store, config: Config, fix: bool) -> list[Finding]:
-    """Consumption rows mirror inference transfers, and no window was ever over its limit."""
+    """Consumption rows mirror inference transfers and pool draws, and no window was ever
+    over its limit."""
     findings = []
     by_agent: dict[str, list[tuple[int, int, int]]] = {}
-    for seq, at, source, amount in store.repair.inference_spends():
+    consumption = sorted(store.repair.inference_spends() + store.repair.pool_draws())
+    for seq, at, source, amount in consumption:
         by_agent.setdefault(source.removeprefix("agent:"), []).append((seq, at, amount))
     for agent in sorted(set(by_agent) | set(config.agents)):
         expected = by_agent.get(agent, [])
@@ -197,7 +213,8 @@ def _check_consumption(store: Store, config: Config, fix: bool) -> list[Finding]
                 mirrored = False
         if not mirrored:
             findings.append(_error("windows", f"{agent}: consumption rows do not mirror its "
-                                              "inference transfers" + (" (rebuilt)" if fix else ""),
+                                              "inference and pool draws"
+                                              + (" (rebuilt)" if fix else ""),
                                    fixed=fix))
             if fix:
                 store.windows.rebuild(agent, expected)

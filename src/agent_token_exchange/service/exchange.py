@@ -6,7 +6,8 @@ package is the only place rules meet storage, and the only writer.
     earning.py    commit, award, pay_issue
     spending.py   llm
     metering.py   the gateway's reserve / capture / release, stale reservations, quote
-    pools.py      pool_create, pool_join, pool_contribute, pool_spend, pool_dissolve
+    pools.py      pool_create, pool_invite, pool_join, pool_contribute, pool_spend,
+                  pool_leave, pool_dissolve
     queries.py    every read
     provision.py  open_accounts: the accounts the config names but the ledger lacks
     doctor.py     doctor (and ``--fix``, which rebuilds derived figures)
@@ -34,6 +35,7 @@ from ..economy.records import (
     Payment,
     PoolContribution,
     PoolDissolution,
+    PoolLeave,
     PoolSpend,
     PoolView,
     Quote,
@@ -205,15 +207,31 @@ class Exchange:
 
     def pool_create(
         self, name: str, creator: str, min_contribution: Decimal | str | int,
-        *, idempotency_key: str | None = None,
+        *, open: bool = False, idempotency_key: str | None = None,
     ) -> PoolView:
-        return self._pools.create(name, creator, min_contribution,
+        """A pool with ``creator`` as its first member: invite-only, or ``open`` to all."""
+        return self._pools.create(name, creator, min_contribution, open=open,
                                   idempotency_key=idempotency_key)
+
+    def pool_invite(
+        self, pool_id: str, agent: str, *, by: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> PoolView:
+        """Invite ``agent`` to join, as ``by`` (the creator, the default); anyone else is
+        refused (NotAllowed)."""
+        return self._pools.invite(pool_id, agent, by=by, idempotency_key=idempotency_key)
 
     def pool_join(
         self, pool_id: str, agent: str, *, idempotency_key: str | None = None
     ) -> PoolView:
+        """Join an open pool, or one whose creator invited ``agent``."""
         return self._pools.join(pool_id, agent, idempotency_key=idempotency_key)
+
+    def pool_leave(
+        self, pool_id: str, agent: str, *, idempotency_key: str | None = None
+    ) -> PoolLeave:
+        """``agent`` leaves the pool with its stake (its creator dissolves it instead)."""
+        return self._pools.leave(pool_id, agent, idempotency_key=idempotency_key)
 
     def pool_contribute(
         self, pool_id: str, agent: str, amount: Decimal | str | int,
@@ -226,16 +244,18 @@ class Exchange:
         self, pool_id: str, model: str, token_count: int | str, description: str,
         *, agent: str | None = None, idempotency_key: str | None = None,
     ) -> PoolSpend:
-        """Spend pool tokens on inference as ``agent``, a member (by default the pool's
-        creator); a non-member is refused (NotAllowed). Contributors are credited pro rata."""
+        """Spend pool tokens on inference as ``agent``, a member with a stake (by default
+        the pool's creator); anyone else is refused (NotAllowed). The cost is drawn from
+        the stakes pro rata, each draw within its member's own limits (RateLimited names
+        the member whose draw does not fit)."""
         return self._pools.spend(pool_id, model, token_count, description, agent=agent,
                                  idempotency_key=idempotency_key)
 
     def pool_dissolve(
         self, pool_id: str, *, agent: str | None = None, idempotency_key: str | None = None
     ) -> PoolDissolution:
-        """Close a pool as ``agent`` (its creator, the default) and refund what is left pro
-        rata; anyone else is refused (NotAllowed)."""
+        """Close a pool as ``agent`` (its creator, the default) and return every member its
+        stake; anyone else is refused (NotAllowed)."""
         return self._pools.dissolve(pool_id, agent=agent, idempotency_key=idempotency_key)
 
     # -- reads ----------------------------------------------------------------------------
@@ -258,11 +278,13 @@ class Exchange:
     def refusals(self, agent: str | None = None, limit: int = 100) -> list[RefusalEvent]:
         return self._queries.refusals(agent, limit)
 
-    def pool_show(self, pool_id: str) -> PoolView:
-        return self._queries.pool_show(pool_id)
+    def pool_show(self, pool_id: str, *, agent: str | None = None) -> PoolView:
+        """A pool; with ``agent``, only if that agent may see it (else Forbidden)."""
+        return self._queries.pool_show(pool_id, agent=agent)
 
-    def pool_list(self) -> list[PoolView]:
-        return self._queries.pool_list()
+    def pool_list(self, *, agent: str | None = None) -> list[PoolView]:
+        """Every pool; with ``agent``, those it belongs to, is invited to, or may join."""
+        return self._queries.pool_list(agent=agent)
 
     def transfers_since(self, after_seq: int = 0, limit: int = 500, *,
                         agent: str | None = None) -> list[LedgerTransfer]:

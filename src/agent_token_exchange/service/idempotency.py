@@ -55,7 +55,19 @@ def result_record(result: Any) -> dict[str, Any]:
 
 def result_from_record(record_type: type[R], record: dict[str, Any]) -> R:
     """The first result a key's record holds, as the record the operation returns."""
-    return from_exact_json(record_type, record)
+    return from_exact_json(record_type, _before_stakes(record))
+
+
+def _before_stakes(record: dict[str, Any]) -> dict[str, Any]:
+    """A pool result kept before pools had stakes (schema 4): a credit's weight was then
+    called ``contributed``, and a member showed no stake."""
+    credits, members = record.get("credits"), record.get("members")
+    if isinstance(credits, list) and credits and "stake" not in credits[0]:
+        record = {**record, "credits": [{**c, "stake": c.get("contributed", 0)}
+                                        for c in credits]}
+    if isinstance(members, list) and members and "stake" not in members[0]:
+        record = {**record, "members": [{**m, "stake": 0} for m in members]}
+    return record
 
 
 def refusal_record(exc: Refused) -> dict[str, Any]:

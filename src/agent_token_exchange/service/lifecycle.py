@@ -158,6 +158,9 @@ def check_image_names(image: LedgerImage) -> None:
     for m in image.pool_members:
         check(m.pool_id, POOL_ID, "pool member: pool_id", pool)
         check(m.agent, _NAME, f"member of {m.pool_id}", agent)
+    for i in image.pool_invites:
+        check(i.pool_id, POOL_ID, "pool invite: pool_id", pool)
+        check(i.agent, _NAME, f"invite to {i.pool_id}", agent)
     for c in image.pool_credits:
         check(c.agent, _NAME, f"pool credit of transfer #{c.seq}: agent", agent)
     for r in image.refusals:

@@ -107,19 +107,22 @@ class Metering:
             input_tokens=input_estimate, max_output=max_output))
 
     def _check_pool(self, pool_id: str, agent: str, amount: int) -> None:
-        """A member draws on the pool under the pool's rules (enough contributing members,
-        what the pool holds). Members' own limits on their shares of a pool's spend are
-        the pool rules' business (service/pools.py)."""
+        """A pool may not pay for a gateway request yet. Pools now draw each spend from
+        their members' stakes, each draw within that member's own limits (service/
+        pools.py); a gateway hold on a pool would take tokens out of the stakes before
+        the provider says what was used, and that is not built. A non-member still hears
+        that it is not a member."""
         core = self._core
         core.open_pool(pool_id)
         members = core.store.pools.members(pool_id)
         if agent not in {m.agent for m in members}:
             raise NotAllowed(f"{agent} is not a member of {pool_id}: only its members may "
                              "spend from it")
-        contributors = sum(1 for m in members if m.contributed > 0)
-        raise_if_refused(rules.check_pool_spend(
-            pool_id, contributors=contributors, min_members=core.config.pools.min_members,
-            cost=amount, balance=core.balance(pool_account(pool_id))))
+        raise NotAllowed(
+            f"{pool_id} cannot pay for gateway requests yet (pool spends draw on members' "
+            "stakes under each member's limits, which the gateway's hold does not do); "
+            "send the request without X-Exchange-Pool to pay from your own wallet, or use "
+            "`token-exchange pool spend`")
 
     # -- capture ----------------------------------------------------------------------------
 

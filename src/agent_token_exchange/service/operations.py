@@ -144,6 +144,13 @@ class Core:
             raise InvalidInput(f"unknown pool {pool_id!r}; `token-exchange pool list` shows them")
         return pool_id
 
+    def creator(self, pool_id: str) -> str:
+        """Who created a pool (never changes, so it may be read outside a transaction):
+        the agent a pool operation acts as when none is named."""
+        pool = self.store.pools.get(pool_id)
+        assert pool is not None
+        return pool.creator
+
     def open_pool(self, pool_id: str) -> PoolRow:
         pool = self.store.pools.get(pool_id)
         assert pool is not None

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..clock import DAY_US, HOUR_US
-from ..economy import rules
+from ..economy import pool_rules, rules
 from ..economy.accounts import contract_account, pool_account, wallet
 from ..economy.records import (
     AgentStatus,
@@ -26,13 +26,13 @@ from ..economy.records import (
     Wallet,
 )
 from ..economy.validation import NAME_PATTERN, hex_id, project_name, text_field, whole_number
-from ..errors import InvalidInput
+from ..errors import Forbidden, InvalidInput
 from ..ledger.dump import LedgerImage, read_image
 from ..ledger.refusals import refusal_event
 from ..ledger.reservations import ReservationRow
 from ..ledger.transfers import Transfer, transfer_record
 from ..money import tokens
-from . import idempotency
+from . import access, idempotency
 from .audit import AuditReport, verify_chain
 from .operations import Core
 
@@ -126,14 +126,23 @@ class Queries:
         limit = whole_number(limit, "limit", 1, 100_000)
         return [refusal_event(r) for r in self.store.refusals.newest(agent, limit)]
 
-    def pool_show(self, pool_id: str) -> PoolView:
+    def pool_show(self, pool_id: str, *, agent: str | None = None) -> PoolView:
+        """A pool; with ``agent``, only one that agent may see (service/access.py), else
+        Forbidden."""
         pool_id = self._pool_id(pool_id)
+        viewer = None if agent is None else self._agent(agent)
         with self.store.snapshot():
+            if viewer is not None and not self.store.pools.is_visible(pool_id, viewer):
+                raise Forbidden(access.pool_hidden_message(pool_id, viewer))
             return self._pool_view(pool_id)
 
-    def pool_list(self) -> list[PoolView]:
+    def pool_list(self, *, agent: str | None = None) -> list[PoolView]:
+        """Every pool by number; with ``agent``, those it may see, chosen in SQL."""
+        viewer = None if agent is None else self._agent(agent)
         with self.store.snapshot():
-            return [self._pool_view(p.id) for p in self.store.pools.all()]
+            rows = self.store.pools.all() if viewer is None else (
+                self.store.pools.visible_to(viewer))
+            return [self._pool_view(p.id) for p in rows]
 
     def transfers_since(self, after_seq: int = 0, limit: int = 500, *,
                         agent: str | None = None) -> list[LedgerTransfer]:
@@ -243,24 +252,29 @@ class Queries:
 
 
 def pool_view(core: Core, pool_id: str) -> PoolView:
-    """A pool as it stands, with each member's share of what was put in."""
+    """A pool as it stands: its members with what each put in and its stake (members who
+    left are counted in what was contributed, not listed), and who is invited."""
     store = core.store
     pool = store.pools.get(pool_id)
     assert pool is not None
-    members = store.pools.members(pool_id)
-    total = sum(m.contributed for m in members)
+    everyone = store.pools.members(pool_id, with_former=True)
+    members = [m for m in everyone if m.left_at is None]
+    staked = sum(m.stake for m in members)
     account = store.accounts.get(pool_account(pool_id))
     return PoolView(
         id=pool.id, name=pool.name, creator=pool.creator,
         min_contribution=tokens(pool.min_contribution),
         balance=tokens(account.balance if account else 0),
-        total_contributed=tokens(total), total_spent=tokens(account.spent if account else 0),
+        total_contributed=tokens(sum(m.contributed for m in everyone)),
+        total_spent=tokens(account.spent if account else 0),
         created_at=pool.created_at, dissolved_at=pool.dissolved_at,
         members=tuple(
-            PoolMember(m.agent, tokens(m.contributed),
-                       str(rules.share_percent(m.contributed, total)) if total else "0.00")
+            PoolMember(m.agent, tokens(m.contributed), tokens(m.stake),
+                       str(pool_rules.share_percent(m.stake, staked)) if staked else "0.00")
             for m in members
         ),
+        open=pool.is_open,
+        invited=tuple(store.pools.invited(pool_id)),
     )
 
 

@@ -320,9 +320,11 @@ class _Run:
                      request.description)
 
     def _pool_open(self, pool: dict[str, Any], members: list[str], minimum: str) -> None:
+        """The creator opens an invite-only pool and invites the members, who join."""
         view = self.ex.pool_create(pool["name"], pool["creator"], minimum)
         pool["id"] = view.id
         for member in members:
+            self.ex.pool_invite(view.id, member)
             self.ex.pool_join(view.id, member)
 
     def _pool_contribute(self, pool: dict[str, Any], agent: str, amount: Any) -> None:

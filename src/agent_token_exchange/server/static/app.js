@@ -120,26 +120,41 @@ function renderPools() {
   const pools = [...state.pools].sort((a, b) => !!a.dissolved_at - !!b.dissolved_at);
   box.replaceChildren(...pools.map((p) => {
     const status = p.dissolved_at ? "dissolved" : "open";
+    const who = p.dissolved_at ? "dissolved" : p.open ? "open to all" : "invite-only";
     return h("div", { class: `pool ${status}`, data: { pool: p.id } },
-      h("h3", {}, `${p.id} · ${p.name} `, h("span", { class: "muted" }, `(${status})`)),
+      h("h3", {}, `${p.id} · ${p.name} `, h("span", { class: "muted" }, `(${who})`)),
       h("div", { class: "muted" }, `balance ${tokens(p.balance)} · contributed ${
         tokens(p.total_contributed)} · spent ${tokens(p.total_spent)}`),
+      // Each member's stake: its share of the balance, and of the next spend.
       ...p.members.map((m) => {
         const fill = h("span");
         fill.style.width = `${Math.max(0, Math.min(100, num(m.share_percent)))}%`;
-        return h("div", { class: "share" }, h("span", {}, m.agent),
+        return h("div", { class: "share", title: `stake ${tokens(m.stake)} of ${
+          tokens(m.contributed)} put in` }, h("span", {}, m.agent),
                  h("div", { class: "track" }, fill), h("span", {}, `${m.share_percent}%`));
-      }));
+      }),
+      ...(p.invited.length ? [h("div", { class: "muted" }, `invited: ${p.invited.join(", ")}`)]
+        : []));
   }));
+}
+
+// Repeats of one refusal within a minute are one row with a count; a repeat arrives as
+// that row again, under a new number, so it replaces the one shown before.
+function refusalKey(r) {
+  return [r.agent, r.pool_id, r.operation, r.code, r.first_at].join("\u0000");
+}
+
+function times(r) {
+  return r.count > 1 ? ` ×${r.count}` : "";
 }
 
 function flowItem(kind, data) {
   const time = h("span", { class: "time", title: `${data.at} (UTC)` }, utcTime(data.at));
   if (kind === "refusal") {
     const who = data.agent || data.pool_id || "";
-    return h("li", { class: "refusal" }, time,
-      h("span", { class: "what" }, `${who ? who + ": " : ""}refused ${data.operation}`,
-        h("small", {}, data.message)),
+    return h("li", { class: "refusal", data: { refusal: refusalKey(data) } }, time,
+      h("span", { class: "what" }, `${who ? who + ": " : ""}refused ${data.operation}${
+        times(data)}`, h("small", {}, data.message)),
       h("span", { class: "amount" }, data.amount ? tokens(data.amount) : ""));
   }
   return h("li", { data: { seq: data.seq } }, time,
@@ -150,6 +165,11 @@ function flowItem(kind, data) {
 
 function addToFlow(kind, data) {
   const flow = $("#flow");
+  if (kind === "refusal") {
+    for (const li of flow.querySelectorAll("li.refusal")) {
+      if (li.dataset.refusal === refusalKey(data)) li.remove();
+    }
+  }
   flow.insertBefore(flowItem(kind, data), flow.firstChild);
   while (flow.children.length > 100) flow.removeChild(flow.lastChild);
 }
@@ -218,15 +238,16 @@ function renderTiles() {
     .reduce((sum, t) => sum + num(t.amount), 0);
   $("#tile-spend").textContent = figure(spent);
   const recent = state.refusals.filter((r) => timeMs(r.at) >= hourAgo);
-  $("#tile-refusals").textContent = recent.length.toLocaleString("en-US");
+  const refused = recent.reduce((sum, r) => sum + (r.count || 1), 0);
+  $("#tile-refusals").textContent = refused.toLocaleString("en-US");
   const byWho = new Map();
   for (const r of recent) {
     const who = r.agent || r.pool_id || "?";
-    byWho.set(who, (byWho.get(who) || 0) + 1);
+    byWho.set(who, (byWho.get(who) || 0) + (r.count || 1));
   }
   $("#tile-refusals-note").textContent = [...byWho].sort((a, b) => b[1] - a[1]).slice(0, 3)
     .map(([who, n]) => `${who} ${n}`).join(", ") || "none";
-  $("[data-testid=tile-refusals]").classList.toggle("alert", recent.length > 0);
+  $("[data-testid=tile-refusals]").classList.toggle("alert", refused > 0);
   const near = state.agents.filter((a) =>
     num(a.hourly_used) >= NEAR * num(a.hourly_limit) || num(a.daily_used) >= NEAR * num(a.daily_limit));
   $("#tile-near").textContent = String(near.length);
@@ -279,6 +300,8 @@ function onEvent(kind, data) {
     state.transfers.push(data);
     if (state.transfers.length > MAX_TRANSFERS) state.transfers.shift();
   } else {
+    const key = refusalKey(data);
+    state.refusals = state.refusals.filter((r) => refusalKey(r) !== key);
     state.refusals.push(data);
     if (state.refusals.length > MAX_REFUSALS) state.refusals.shift();
   }
