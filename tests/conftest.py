@@ -25,6 +25,9 @@ import pytest
 from agent_token_exchange import Exchange, SimulatedClock, init_exchange, open_exchange
 from agent_token_exchange.cli import main
 
+# The soak (`make soak`) is a long run of its own, not part of the suite: collected only
+# when it is asked for.
+collect_ignore = [] if os.environ.get("TOKEN_EXCHANGE_SOAK_STEPS") else ["test_soak.py"]
 PG_ENV = "TOKEN_EXCHANGE_TEST_PG"
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 STORES = ("sqlite", "postgresql")
