@@ -95,8 +95,10 @@ def test_24_concurrent_spends_of_150_under_an_hourly_1000_admit_exactly_six(home
     with open_exchange(home, clock=SystemClock()) as ex:
         assert ex.balance("claude").tokens == Decimal(10_000 - 900)
         assert ex.limits("claude").hourly_used == Decimal(900)
-        # 18 identical refusals within the minute: one row that counts them all.
-        assert [r.count for r in ex.refusals("claude")] == [18]
+        # 18 identical refusals: rows that count their repeats within a minute, so one
+        # row, or two when the workers' run straddles the end of that minute.
+        counts = [r.count for r in ex.refusals("claude")]
+        assert sum(counts) == 18 and len(counts) <= 2, counts
         assert ex.limits("claude").refusals_last_hour == 18
         assert ex.doctor().healthy
 
