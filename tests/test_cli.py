@@ -72,9 +72,11 @@ def test_no_exchange_is_a_clear_error(tmp_path, monkeypatch, capsys):
 
 
 def test_balance_json_shape(cli):
-    """balance --json prints the agent's tokens, earned and spent as decimal strings."""
+    """balance --json prints the agent's tokens, earned, spent and credit-market net as
+    decimal strings."""
     assert cli("balance", "zero", "--json").json == {
-        "ok": True, "agent": "zero", "tokens": "10000", "earned": "0", "spent": "0"}
+        "ok": True, "agent": "zero", "tokens": "10000", "earned": "0", "spent": "0",
+        "market": "0"}
 
 
 def test_commit_llm_award_json_carry_amount_and_tokens(cli):

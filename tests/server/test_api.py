@@ -56,7 +56,8 @@ def test_a_spend_through_the_api_charges_the_wallet(fresh_service: Service):
         assert charge.json()["amount"] == "75"
         assert charge.json()["model"] == "claude-opus"
         wallet = http.get("/v1/agents/claude").json()
-    assert wallet == {"agent": "claude", "tokens": "9925", "earned": "0", "spent": "75"}
+    assert wallet == {"agent": "claude", "tokens": "9925", "earned": "0", "spent": "75",
+                      "market": "0"}
     with fresh_service.as_agent("claude") as http:
         history = http.get("/v1/agents/claude/history", params={"limit": 1}).json()
     assert history["transactions"][0]["amount"] == "-75"

@@ -232,8 +232,9 @@ def _print_status(rows: list[AgentStatus]) -> None:
 
 
 def _print_wallet(wallet: Wallet) -> None:
+    market = f", credit market {signed(wallet.market)}" if wallet.market else ""
     stdout.print(f"💰 {wallet.agent}: {tokens(wallet.tokens)} tokens "
-                 f"(earned {tokens(wallet.earned)}, spent {tokens(wallet.spent)})")
+                 f"(earned {tokens(wallet.earned)}, spent {tokens(wallet.spent)}{market})")
 
 
 def _print_history(agent: str, entries: list[HistoryEntry]) -> None:

@@ -36,6 +36,9 @@ class Wallet:
     tokens: Decimal
     earned: Decimal
     spent: Decimal
+    # The credit market's net flows (loans taken less repaid and lent, futures, stakes):
+    # neither earned nor spent, so tokens = start grant + earned - spent + market.
+    market: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)

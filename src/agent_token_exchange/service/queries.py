@@ -13,7 +13,7 @@ from typing import Any
 
 from ..clock import DAY_US, HOUR_US
 from ..economy import pool_rules, rules
-from ..economy.accounts import contract_account, pool_account, wallet
+from ..economy.accounts import MARKET_KINDS, contract_account, pool_account, wallet
 from ..economy.records import (
     AgentStatus,
     HistoryEntry,
@@ -51,10 +51,12 @@ class Queries:
 
     def balance(self, agent: str) -> Wallet:
         agent = self._agent(agent)
-        account = self.store.accounts.get(wallet(agent))
-        assert account is not None
+        with self.store.snapshot():
+            account = self.store.accounts.get(wallet(agent))
+            assert account is not None
+            market = self.store.transfers.net_of_kinds(wallet(agent), sorted(MARKET_KINDS))
         return Wallet(agent, tokens(account.balance), tokens(account.earned),
-                      tokens(account.spent))
+                      tokens(account.spent), tokens(market))
 
     def history(self, agent: str, limit: int = 20) -> list[HistoryEntry]:
         agent = self._agent(agent)
