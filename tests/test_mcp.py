@@ -70,7 +70,8 @@ def test_every_tool_on_the_local_exchange(home: Path, tmp_path: Path):
     ], cwd=tmp_path)
     assert names >= TOOLS
     balance, quote, spend, history, limits, contribution, shown, bd7, task, refused = answers
-    assert balance == {"agent": "zero", "tokens": "10000", "earned": "0", "spent": "0"}
+    assert balance == {"agent": "zero", "tokens": "10000", "earned": "0", "spent": "0",
+                       "market": "0"}
     assert (quote["model"], quote["cost"], quote["allowed"]) == ("llama3.2", "0.2", True)
     assert (spend["model"], spend["amount"]) == ("llama3.2", "0.5")
     assert history["transactions"][0]["amount"] == "-0.5"
