@@ -141,12 +141,12 @@ def _said(future: Future, line: str) -> None:
 
 
 def _print_futures(found: list[Future]) -> None:
-    grid = table("Futures", "Id", "Buyer", "Seller", "Work", "Price", "Collateral", "Deadline",
-                 "Status", right=("Price", "Collateral"))
+    grid = table("Futures", "Id", "Buyer", "Seller", "Work", "Price", "Due", "Status",
+                 right=("Price",))
     for f in found:
-        grid.add_row(f.id, f.buyer, f.seller or (f"({f.named_seller} only)" if f.named_seller
-                                                 else "-"),
-                     f.work, tokens(f.price), tokens(f.collateral), when(f.deadline), f.status)
+        seller = f.seller or (f"{f.named_seller}?" if f.named_seller else "-")
+        grid.add_row(f.id, f.buyer, seller, f.work, tokens(f.price), when(f.deadline)[:16],
+                     f.status)
     stdout.print(grid)
 
 
