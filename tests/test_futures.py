@@ -351,3 +351,17 @@ def test_concurrent_accepts_of_one_future_admit_exactly_one(home: Path):
         assert f.status == "accepted" and f.escrow == 100
         assert sum(ex.balance(a).market for a in ex.agents()) == -100
         assert_invariants(ex)
+
+
+def test_doctor_names_an_escrow_that_disagrees_with_its_future(exchange):
+    """A future whose row says delivered while its escrow still holds the collateral (a
+    ledger changed behind the exchange's back) is a doctor error naming both."""
+    f = exchange.future_open("claude", "manual", price=300, collateral=100, deadline_hours=2)
+    exchange.future_accept(f.id, "builder")
+    assert [x.ok for x in exchange.doctor().findings if x.check == "futures"] == [True]
+    with exchange.store.transaction():  # tampering, as tests/ledger_checks.py does
+        exchange.store.execute("UPDATE futures SET status = 'delivered' WHERE id = ?", (f.id,))
+    report = exchange.doctor()
+    assert not report.healthy
+    assert [x.message for x in report.errors] == [
+        "escrow:future-1 holds 100.00 but future-1 is delivered and should hold 0.00"]
