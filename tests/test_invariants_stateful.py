@@ -25,6 +25,7 @@ from agent_token_exchange import (
     open_exchange,
 )
 from agent_token_exchange.money import tokens
+from agent_token_exchange.service.futures import settle_futures
 
 from .ledger_checks import assert_invariants, consumption, snapshot
 
@@ -436,6 +437,151 @@ class ExchangeMachine(RuleBasedStateMachine):
             assert set(view.invited) == pool["invited"], pool["id"]
             assert (view.dissolved_at is None) is pool["alive"]
         assert_invariants(self.ex)
+
+
+    # -- futures: escrowed price, collateral, delivery by work or confirmation, settle ------
+
+    def _futures(self) -> list[dict]:
+        """The model's futures (kept on first use: this block adds no state elsewhere)."""
+        if not hasattr(self, "futures_model"):
+            self.futures_model: list[dict] = []
+            self.paid_issues: set[str] = set()
+        return self.futures_model
+
+    def _future(self, index: int) -> dict:
+        found = self._futures()
+        return found[len(found) - 1 - index % len(found)]  # favour the newest
+
+    def _outflow(self, agent: str, amount: int):
+        if amount > self.wallet[agent]:
+            return ("refused", "insufficient_funds")
+        if self.wallet[agent] - amount < LIMITS["reserve"]:
+            return ("refused", "reserve")
+        return ("ok",)
+
+    @rule(buyer=st.sampled_from(AGENTS), named=st.one_of(st.none(), st.sampled_from(AGENTS)),
+          work=st.sampled_from(["manual", "bd:fx-1", "bd:fx-2", "commit:futures-.*"]),
+          price=st.sampled_from([1, 300, 4_000, 9_500]), collateral=st.sampled_from(
+              [1, 100, 5_000, 9_600]), hours=st.sampled_from([1, 2, 24]))
+    def future_open(self, buyer, named, work, price, collateral, hours):
+        """Opening escrows the price (the reserve applies); a buyer naming itself as the
+        seller is refused."""
+        futures = self._futures()
+        outcome = (("refused", "not_allowed") if named == buyer
+                   else self._outflow(buyer, price * T))
+        event(f"future_open: {outcome[-1]}")
+        opened = self.expect(outcome, lambda: self.ex.future_open(
+            buyer, work, price=price, collateral=collateral, deadline_hours=hours,
+            seller=named))
+        if opened is None:
+            return
+        assert opened.id == f"future-{len(futures) + 1}"
+        self.wallet[buyer] -= price * T
+        futures.append({"id": opened.id, "buyer": buyer, "named": named, "work": work,
+                        "price": price * T, "collateral": collateral * T,
+                        "deadline": self.clock.now_us() + hours * HOUR, "status": "open",
+                        "seller": None})
+
+    @precondition(lambda self: getattr(self, "futures_model", None))
+    @rule(index=st.integers(0, 9), seller=st.sampled_from(AGENTS))
+    def future_accept(self, index, seller):
+        """An open future before its deadline is accepted by anyone but its buyer (only
+        the named seller, if named): collateral in (the reserve applies), price out."""
+        f = self._future(index)
+        if (f["status"] != "open" or self.clock.now_us() >= f["deadline"]
+                or seller == f["buyer"] or (f["named"] is not None and seller != f["named"])):
+            outcome = ("refused", "not_allowed")
+        else:
+            outcome = self._outflow(seller, f["collateral"])
+        event(f"future_accept: {outcome[-1]}")
+        if self.expect(outcome, lambda: self.ex.future_accept(f["id"], seller)) is None:
+            return
+        self.wallet[seller] += f["price"] - f["collateral"]
+        f["status"], f["seller"] = "accepted", seller
+
+    @precondition(lambda self: getattr(self, "futures_model", None))
+    @rule(index=st.integers(0, 9), actor=st.one_of(st.none(), st.sampled_from(AGENTS)),
+          cancel=st.booleans())
+    def future_confirm_or_cancel(self, index, actor, cancel):
+        """Only the buyer cancels an open future (price back) or confirms accepted manual
+        work before the deadline (collateral back to the seller)."""
+        f = self._future(index)
+        acting = actor or f["buyer"]
+        if cancel:
+            ok = acting == f["buyer"] and f["status"] == "open"
+        else:
+            ok = (acting == f["buyer"] and f["work"] == "manual" and f["status"] == "accepted"
+                  and self.clock.now_us() < f["deadline"])
+        outcome = ("ok",) if ok else ("refused", "not_allowed")
+        call = self.ex.future_cancel if cancel else self.ex.future_confirm
+        if self.expect(outcome, lambda: call(f["id"], agent=actor)) is None:
+            return
+        if cancel:
+            self.wallet[f["buyer"]] += f["price"]
+            f["status"] = "cancelled"
+        else:
+            self.wallet[f["seller"]] += f["collateral"]
+            f["status"] = "delivered"
+
+    def _deliver(self, seller: str, delivers) -> None:
+        for f in self._futures():
+            if (f["status"] == "accepted" and f["seller"] == seller and delivers(f["work"])
+                    and self.clock.now_us() < f["deadline"]):
+                self.wallet[seller] += f["collateral"]
+                f["status"] = "delivered"
+
+    @rule(agent=st.sampled_from(AGENTS), issue=st.sampled_from(["fx-1", "fx-2"]))
+    def future_issue_paid(self, agent, issue):
+        """A P2 task paid to an agent (240, once per issue) delivers its accepted futures
+        on that issue before their deadlines."""
+        self._futures()
+        before = snapshot(self.ex)
+        paid = self.ex.pay_issue(issue, agent, priority=2, issue_type="task")
+        if issue in self.paid_issues:
+            assert paid.replayed and snapshot(self.ex) == before
+            return
+        self.paid_issues.add(issue)
+        self.wallet[agent] += 240 * T
+        self._deliver(agent, lambda work: work == f"bd:{issue}")
+
+    @rule(agent=st.sampled_from(AGENTS))
+    def future_commit_paid(self, agent):
+        """A commit to futures-lab (the default contract) delivers the author's accepted
+        commit:futures-.* futures; an exhausted budget refuses it and delivers nothing."""
+        self._futures()
+        paid = min(BASE[agent] * T, self.budget["default"])
+        outcome = ("ok",) if paid > 0 else ("refused", "budget_exhausted")
+        if self.expect(outcome, lambda: self.ex.commit(f"{agent}@team.io", "futures-lab",
+                                                       "add feature")) is None:
+            return
+        self.wallet[agent] += paid
+        self.budget["default"] -= paid
+        self._deliver(agent, lambda work: work == "commit:futures-.*")
+
+    @rule()
+    def future_settle(self):
+        """Settle fails accepted futures past their deadline (collateral to the buyer) and
+        expires unaccepted ones (price back), each once."""
+        now = self.clock.now_us()
+        expected = []
+        for f in self._futures():
+            if now >= f["deadline"] and f["status"] in ("open", "accepted"):
+                outcome = "failed" if f["status"] == "accepted" else "expired"
+                amount = f["collateral"] if outcome == "failed" else f["price"]
+                self.wallet[f["buyer"]] += amount
+                f["status"] = outcome
+                expected.append((f["id"], outcome, tokens(amount)))
+        items = settle_futures(self.ex._core)
+        assert sorted((i.id, i.outcome, i.amount) for i in items) == sorted(expected)
+
+    @invariant()
+    def futures_match_the_model(self):
+        """Each future's status, seller and escrow equal the model's."""
+        held = {"open": "price", "accepted": "collateral"}
+        for f in getattr(self, "futures_model", []):
+            view = self.ex.future_show(f["id"])
+            assert (view.status, view.seller) == (f["status"], f["seller"]), f["id"]
+            assert view.escrow == tokens(f[held[f["status"]]] if f["status"] in held else 0)
 
 
 STEPS = 50

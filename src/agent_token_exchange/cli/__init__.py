@@ -13,6 +13,7 @@ from . import export_import as transfer_io
 from . import mcp as mcp_command
 from .audit import audit_app
 from .bd import bd_app
+from .futures import future_app
 from .git import git_app
 from .help import quiet_types, version_option
 from .hooks import hook_app, hooks_app
@@ -36,6 +37,7 @@ app.callback()(version_option(remember_options))
 core.register(app)
 transfer_io.register(app)
 app.add_typer(pool_app)
+app.add_typer(future_app)
 for group in (hooks_app, hook_app, git_app, bd_app):
     app.add_typer(group)
 simulate.register(app)

@@ -347,6 +347,37 @@ MIGRATIONS: list[Migration] = [
             "CREATE INDEX refusals_by_kind ON refusals (agent, operation, code, seq)",
         ],
     ),
+    Migration(
+        9,
+        "futures on work: a buyer's price for named work by a deadline, and a seller's "
+        "collateral",
+        [
+            """
+            CREATE TABLE futures (
+                id            TEXT PRIMARY KEY,
+                number        {bigint} NOT NULL UNIQUE,
+                buyer         TEXT NOT NULL,
+                work          TEXT NOT NULL,
+                work_kind     TEXT NOT NULL CHECK (work_kind IN ('bd', 'commit', 'manual')),
+                work_target   TEXT NOT NULL DEFAULT '',
+                price         {bigint} NOT NULL CHECK (price > 0),
+                collateral    {bigint} NOT NULL CHECK (collateral > 0),
+                deadline      {bigint} NOT NULL,
+                named_seller  TEXT,
+                seller        TEXT,
+                status        TEXT NOT NULL CHECK (status IN ('open', 'accepted', 'delivered',
+                                                              'failed', 'expired', 'cancelled')),
+                created_at    {bigint} NOT NULL,
+                accepted_at   {bigint},
+                closed_at     {bigint},
+                proof         TEXT
+            )
+            """,
+            # settle: what has fallen due; a paid commit or issue: the seller's accepted ones.
+            "CREATE INDEX futures_due ON futures (status, deadline)",
+            "CREATE INDEX futures_by_seller ON futures (seller, status)",
+        ],
+    ),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1].number

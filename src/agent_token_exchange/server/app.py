@@ -38,6 +38,7 @@ from ..ledger import SCHEMA_VERSION
 from ..service.lifecycle import exchange_opener
 from . import schemas as s
 from .auth import Exchanges, FairLock
+from .future_routes import future_router
 from .limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
 from .pool_routes import pool_router
 from .routes import api_router
@@ -151,6 +152,7 @@ def create_app(
 
     app.include_router(api_router(), prefix="/v1")
     app.include_router(pool_router(), prefix="/v1")
+    app.include_router(future_router(), prefix="/v1")
     app.state.gateway = add_gateway(app, exchanges, transport=upstream_transport)
     return app
 

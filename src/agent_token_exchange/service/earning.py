@@ -12,6 +12,7 @@ from ..economy.validation import check_issue_fields, hex_id, project_name, text_
 from ..errors import BudgetExhausted, InvalidInput
 from ..money import parse_amount, tokens
 from . import idempotency
+from .future_delivery import deliver_for_commit, deliver_for_issue
 from .operations import Core, client_key
 
 
@@ -75,6 +76,7 @@ class Earning:
                 at=now, kind=Kind.COMMIT, source=budget_account, destination=wallet(agent),
                 amount=amount, description=subject, project=project, idempotency_key=key,
             )
+            deliver_for_commit(core, agent, project, sha, now)  # futures this commit proves
             if work_key is not None and store.idempotency.get(work_key) is None:
                 self._remember_work(work_key, {"sha": sha, "seq": seq}, now)
             return Payment("commit", agent, tokens(amount), tokens(core.tokens(agent)), seq,
@@ -159,6 +161,7 @@ class Earning:
                 at=now, kind=Kind.ISSUE, source=MINT, destination=wallet(agent),
                 amount=reward.amount, description=description, idempotency_key=key,
             )
+            deliver_for_issue(core, agent, issue_id, now)  # futures this issue proves
             return Payment("issue", agent, tokens(reward.amount), tokens(core.tokens(agent)),
                            seq, MINT, description, None, tokens(reward.amount), reward.reason)
 

@@ -47,6 +47,7 @@ from ..ledger import Store
 from . import provision
 from .api_keys import KeyRing
 from .earning import Earning
+from .futures_facade import FutureMethods
 from .operations import Core
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ if TYPE_CHECKING:
     from .writer import Writer
 
 
-class Exchange:
+class Exchange(FutureMethods):
     """The token exchange over one store. Methods mirror the CLI's commands.
 
     Constructing one writes nothing: ``open_accounts()`` creates what the config names
