@@ -10,6 +10,7 @@ migration runner, with one repository per aggregate hung off it.
     store.credentials    the HTTP service's API keys             (ledger/credentials.py)
     store.repair         figures derived from transfers, for doctor (ledger/repair.py)
     store.reservations   the gateway's metered requests and holds (ledger/reservations.py)
+    store.loans          loan offers and loans                   (ledger/loans.py)
 
 Repositories read and write rows and decide nothing; the service (``service/``) opens
 every transaction and is the only writer. SQL is plain enough for SQLite and PostgreSQL;
@@ -34,6 +35,7 @@ from .transfers import Transfers
 from .windows import Windows
 
 if TYPE_CHECKING:
+    from .loans import Loans
     from .pools import Pools
     from .repair import Repair
     from .reservations import Reservations
@@ -75,6 +77,12 @@ class Store:
         from .pools import Pools
 
         return Pools(self)
+
+    @cached_property
+    def loans(self) -> Loans:
+        from .loans import Loans
+
+        return Loans(self)
 
     @cached_property
     def repair(self) -> Repair:
