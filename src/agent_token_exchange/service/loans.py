@@ -184,7 +184,9 @@ class LoanOperations:
         assert row is not None
         if row.status != "open" or row.due_at > now:
             return []  # another process settled it first
-        at = row.due_at  # interest counts to the due time, when the collection falls
+        # Interest counts to the due time, when the collection falls (or to the last
+        # repayment, if the borrower repaid after the due time before settle ran).
+        at = max(row.due_at, row.accrued_at)
         owed_interest = interest_now(row, at)
         owed = row.outstanding + owed_interest
         reserve = core.config.limits_for(row.borrower).reserve
