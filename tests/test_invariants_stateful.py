@@ -575,11 +575,11 @@ class ExchangeMachine(RuleBasedStateMachine):
             if paying < owed:
                 loan["status"], loan["defaulted"] = "defaulted", True
             expected[loan["id"]] = (loan["status"], tokens(paying))
-        items = self.ex.settle_loans()
+        items = self.ex.lending.settle_due()
         event(f"loan_settle: {len(items)} settled")
         assert {i.id: (i.outcome, i.amount) for i in items} == expected
         before = snapshot(self.ex)
-        assert self.ex.settle_loans() == [] and snapshot(self.ex) == before
+        assert self.ex.lending.settle_due() == [] and snapshot(self.ex) == before
 
     @invariant()
     def loans_match_the_model(self):

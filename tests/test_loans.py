@@ -101,10 +101,10 @@ def test_a_default_at_the_due_time_collects_above_the_reserve_and_recovers_later
     ex.loan_offer("builder", 2000, rate_per_day="1%", term_hours="24h")
     ex.loan_take("offer-1", "claude")  # claude holds 12,000
     ex.loan_offer("claude", 11000, rate_per_day=0, term_hours=24)  # claude keeps 1,000
-    assert ex.settle_loans() == []  # nothing due yet
+    assert ex.lending.settle_due() == []  # nothing due yet
     clock.advance(24 * HOUR)
     before = snapshot(ex)
-    items = ex.settle_loans()
+    items = ex.lending.settle_due()
     assert len(items) == 1
     item = items[0]
     assert (item.area, item.id, item.outcome, item.amount) == ("loan", "loan-1", "defaulted",
@@ -120,7 +120,7 @@ def test_a_default_at_the_due_time_collects_above_the_reserve_and_recovers_later
         "loan-1 collected at due time: interest 20, principal 480")
     assert_invariants(ex)
     after = snapshot(ex)
-    assert ex.settle_loans() == [] and snapshot(ex) == after  # idempotent
+    assert ex.lending.settle_due() == [] and snapshot(ex) == after  # idempotent
     credit = ex.credit("claude")
     assert (credit.loans_taken, credit.loans_repaid, credit.loans_defaulted) == (1, 0, 1)
     assert credit.in_default == credit.owed == D(1520)
@@ -146,7 +146,7 @@ def test_a_borrower_holding_enough_is_collected_in_full_at_the_due_time(
     ex.loan_offer("observer", 300, rate_per_day="0.5%", term_hours=48)
     ex.loan_take("offer-1", "spark")
     clock.advance(50 * HOUR)  # settle runs late: interest stops at the due time
-    [item] = ex.settle_loans()
+    [item] = ex.lending.settle_due()
     assert (item.outcome, item.amount) == ("repaid", D(303))
     assert ex.loan_show("loan-1").status == "repaid"
     assert wallet(ex, "observer") == D(10003)
@@ -163,7 +163,7 @@ def test_max_defaults_refuses_a_borrower_with_more_defaults(
     ex.loan_take("offer-1", "zero")
     ex.loan_offer("zero", 9600, rate_per_day=0, term_hours=1)  # zero keeps its 500 reserve
     clock.advance(HOUR)
-    assert [i.outcome for i in ex.settle_loans()] == ["defaulted"]
+    assert [i.outcome for i in ex.lending.settle_due()] == ["defaulted"]
     strict = ex.loan_offer("lambda", 50, rate_per_day="1%", term_hours=1, max_defaults=0)
     assert strict.max_defaults == 0
     before = snapshot(ex)

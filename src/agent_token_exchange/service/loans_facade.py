@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..economy.loan_records import CreditRecord, Loan, LoanOffer, LoanRepayment
-    from ..economy.settle_records import SettledItem
     from .loan_views import LoanQueries
     from .loans import LoanOperations
     from .operations import Core
@@ -18,12 +17,15 @@ if TYPE_CHECKING:
 class LoanMethods:
     """Lend and borrow: ``loan_offer``, ``loan_cancel``, ``loan_take``, ``loan_repay``,
     ``loans``, ``loan_offers``, ``loan_offer_show``, ``loan_show``, ``credit``; and
-    ``settle_loans`` for settle."""
+    ``lending.settle_due()`` for settle."""
 
     _core: Core
 
     @cached_property
-    def _loan_operations(self) -> LoanOperations:
+    def lending(self) -> LoanOperations:
+        """The loans' write path, with ``settle_due()`` (settle's loan step: collect or
+        default every loan whose due time has come). Server-side only, as ``metering`` is:
+        a client lends through the methods below."""
         from .loans import LoanOperations
 
         return LoanOperations(self._core)
@@ -43,7 +45,7 @@ class LoanMethods:
         applies) at ``rate_per_day`` (a fraction, 0.01 is 1 % a day; or "1%") for
         ``term_hours`` (48, "48h", "2d"); borrowers with more than ``max_defaults``
         defaults are refused."""
-        return self._loan_operations.offer(lender, amount, rate_per_day=rate_per_day,
+        return self.lending.offer(lender, amount, rate_per_day=rate_per_day,
                                            term_hours=term_hours, max_defaults=max_defaults,
                                            idempotency_key=idempotency_key)
 
@@ -51,7 +53,7 @@ class LoanMethods:
                     idempotency_key: str | None = None) -> LoanOffer:
         """Withdraw an untaken offer as ``agent`` (its lender, the default; anyone else is
         refused, NotAllowed): the escrow returns."""
-        return self._loan_operations.cancel(offer_id, agent=agent,
+        return self.lending.cancel(offer_id, agent=agent,
                                             idempotency_key=idempotency_key)
 
     def loan_take(self, offer_id: str, borrower: str, *,
@@ -59,14 +61,14 @@ class LoanMethods:
         """Take a whole offer: its amount goes to ``borrower``, due after the offer's term.
         Refused (NotAllowed) for the lender itself, an offer no longer open, or a borrower
         with more defaults than the offer allows."""
-        return self._loan_operations.take(offer_id, borrower, idempotency_key=idempotency_key)
+        return self.lending.take(offer_id, borrower, idempotency_key=idempotency_key)
 
     def loan_repay(self, loan_id: str, amount: Decimal | str | int | None = None, *,
                    agent: str | None = None,
                    idempotency_key: str | None = None) -> LoanRepayment:
         """Repay ``amount`` (None: everything owed now) as ``agent`` (the borrower, the
         default): interest first, then principal; more than is owed is refused."""
-        return self._loan_operations.repay(loan_id, amount, agent=agent,
+        return self.lending.repay(loan_id, amount, agent=agent,
                                            idempotency_key=idempotency_key)
 
     def loans(self, agent: str | None = None) -> list[Loan]:
@@ -89,8 +91,3 @@ class LoanMethods:
         """An agent's credit record: loans taken, repaid, defaulted, the amount in default
         and owed now (and owed to it as a lender)."""
         return self._loan_queries.credit(agent)
-
-    def settle_loans(self) -> list[SettledItem]:
-        """Collect or default every loan whose due time has come (settle's loan step;
-        server-side only, so not part of ``ExchangeAPI``)."""
-        return self._loan_operations.settle_due()
