@@ -99,3 +99,25 @@ def test_loan_rules_are_402_and_unknown_ids_404(fresh_service: Service):
             claude.loan_repay("loan-1", 1000)
         with pytest.raises(Forbidden):
             claude.loan_cancel("offer-1")
+
+
+def test_no_key_or_a_wrong_key_is_401_on_every_loan_route(fresh_service: Service):
+    """Every loan route, read or write, answers 401 without a valid key and changes
+    nothing."""
+    svc = fresh_service
+    with svc.as_agent("builder") as builder:
+        assert builder.post("/v1/loans/offers", json=OFFER).status_code == 200
+    before = svc.ledger_state()
+    for key in (None, "not-a-key"):
+        with svc.client(key) as http:
+            for path in ("/v1/loans/offers", "/v1/loans/offers/offer-1/cancel",
+                         "/v1/loans/offers/offer-1/take", "/v1/loans/loan-1/repay"):
+                assert http.post(path, json={}).status_code == 401, path
+            for path in ("/v1/loans", "/v1/loans/offers", "/v1/loans/offers/offer-1",
+                         "/v1/loans/loan-1", "/v1/agents/claude/credit"):
+                assert http.get(path).status_code == 401, path
+    assert svc.ledger_state() == before
+    with svc.as_agent("claude") as claude:
+        strict = claude.post("/v1/loans/offers", json=OFFER | {"lender": "claude",
+                                                               "max_defaults": True})
+        assert strict.status_code == 422

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated
 
 import typer
@@ -147,11 +148,9 @@ def register(app: typer.Typer) -> None:
 # -- replies ------------------------------------------------------------------------------
 
 
-def _percent(rate: object) -> str:
-    from decimal import Decimal
-
-    value = (Decimal(str(rate)) * 100).normalize()
-    return f"{value:f}%"
+def _percent(rate: Decimal) -> str:
+    """Decimal('0.015000') -> '1.5%'."""
+    return f"{(rate * 100).normalize():f}%"
 
 
 def _terms(o: LoanOffer) -> str:

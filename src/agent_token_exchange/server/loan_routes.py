@@ -38,7 +38,7 @@ class LoanOfferRequest(_In):
                                        description="a fraction a day (0.01) or a percent (1%)")]
     term_hours: Annotated[StrictInt | Short, Field(
         examples=["48h"], description="hours (48, '48h') or days ('2d')")]
-    max_defaults: Annotated[int | None, Field(ge=0, le=1_000_000, description=(
+    max_defaults: Annotated[StrictInt | None, Field(ge=0, le=1_000_000, description=(
         "refuse borrowers with more defaults than this"))] = None
 
 
