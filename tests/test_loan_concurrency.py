@@ -59,3 +59,26 @@ def test_concurrent_takes_of_one_offer_admit_exactly_one(home: Path):
         for borrower, principal in got.items():
             assert ex.balance(borrower).tokens == Decimal(10000) + principal
         assert_invariants(ex)
+
+
+def _offer_once(index: int, barrier: Any, results: Any, home: str) -> None:
+    lender = BORROWERS[index % len(BORROWERS)]
+
+    def work() -> str:
+        with open_exchange(home, clock=SystemClock(), durable=False) as ex:
+            barrier.wait(timeout=DEADLINE_S)
+            return ex.loan_offer(lender, 10 + index, rate_per_day="1%", term_hours=1).id
+
+    _guard(index, results, work)
+
+
+def test_concurrent_offers_are_numbered_once_each(home: Path):
+    """Eight processes offer at once: eight offers, numbered 1 to 8 without a gap or a
+    repeat (a race for a number runs again), each escrowing its own amount."""
+    ids = _run_workers(_offer_once, [(str(home),)] * WORKERS)
+    assert sorted(ids, key=lambda i: int(i.split("-")[1])) == [
+        f"offer-{n}" for n in range(1, WORKERS + 1)]
+    with open_exchange(home, clock=SystemClock()) as ex:
+        assert sorted(o.amount for o in ex.loan_offers()) == [
+            Decimal(10 + i) for i in range(WORKERS)]
+        assert_invariants(ex)

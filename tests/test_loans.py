@@ -16,13 +16,20 @@ from agent_token_exchange import (
     InvalidInput,
     NotAllowed,
     SimulatedClock,
+    init_exchange,
+    open_exchange,
 )
 from agent_token_exchange.client.http import ExchangeClient
 from agent_token_exchange.economy import loan_rules
 from agent_token_exchange.economy.accounts import Kind
 from agent_token_exchange.loans_api import LoanAPI
 
-from .ledger_checks import assert_invariants, snapshot, tamper_with_offer_status
+from .ledger_checks import (
+    assert_invariants,
+    snapshot,
+    sqlite_connection,
+    tamper_with_offer_status,
+)
 
 HOUR = 3600
 D = Decimal
@@ -343,3 +350,27 @@ def test_both_exchanges_offer_the_loan_methods_with_one_signature():
         for implementation in (Exchange, ExchangeClient):
             actual = inspect.signature(getattr(implementation, name))
             assert str(actual) == str(declared), f"{implementation.__name__}.{name}"
+
+
+def test_settle_finds_due_loans_through_the_due_time_index(tmp_path):
+    """Settle's query for what fell due (the statement it really runs, traced) is a range
+    on the ``loans_due`` index (status, due time), not a scan of every loan: cheap when
+    nothing is due, and it writes nothing then."""
+    clock = SimulatedClock()
+    init_exchange(tmp_path, clock=clock)
+    with open_exchange(tmp_path, clock=clock) as ex:
+        ex.loan_offer("builder", 10, rate_per_day="1%", term_hours=1)
+        ex.loan_take("offer-1", "claude")
+        connection = sqlite_connection(ex)
+        statements: list[str] = []
+        connection.set_trace_callback(statements.append)
+        before = snapshot(ex)
+        try:
+            assert ex.lending.settle_due() == []
+        finally:
+            connection.set_trace_callback(None)
+        assert snapshot(ex) == before
+        [query] = [q for q in statements if "FROM loans" in q]
+        assert not any(q.lstrip().upper().startswith(("INSERT", "UPDATE")) for q in statements)
+        plan = connection.execute(f"EXPLAIN QUERY PLAN {query}").fetchall()
+        assert any("USING INDEX loans_due (status=? AND due_at<?)" in row[-1] for row in plan)
