@@ -143,3 +143,10 @@ def plant_refusal(ex: Exchange, **fields: Any) -> None:
     dashboard must still show inertly)."""
     with ex.store.transaction():
         ex.store.refusals.record(at=ex.clock.now_us(), **fields)
+
+
+def tamper_with_offer_status(ex: Exchange, offer_id: str, status: str) -> None:
+    """Set a loan offer's status behind the exchange's back, its escrow untouched (for
+    doctor to find)."""
+    with ex.store.transaction():
+        ex.store.execute("UPDATE loan_offers SET status = ? WHERE id = ?", (status, offer_id))

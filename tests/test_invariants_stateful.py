@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from fractions import Fraction
-from math import floor
+from math import ceil, floor
 
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
@@ -582,6 +582,163 @@ class ExchangeMachine(RuleBasedStateMachine):
             view = self.ex.future_show(f["id"])
             assert (view.status, view.seller) == (f["status"], f["seller"]), f["id"]
             assert view.escrow == tokens(f[held[f["status"]]] if f["status"] in held else 0)
+
+    # -- loans: offers escrowed, one taker each, interest first, settle at the due time -----
+
+    def _book(self) -> dict:
+        """The loan model: offers and loans by number (made on first use)."""
+        return self.__dict__.setdefault("loan_book", {"offers": [], "loans": []})
+
+    def _loan_interest(self, loan: dict, at: int) -> int:
+        """Carried interest plus simple interest on what is outstanding since the last
+        accrual, rounded up to the micro-token (the lender's favour)."""
+        elapsed = max(0, at - loan["accrued_at"])
+        return loan["carried"] + ceil(Fraction(loan["outstanding"] * loan["rate"] * elapsed,
+                                               1_000_000 * DAY))
+
+    def _loan_pay(self, loan: dict, paying: int, at: int) -> None:
+        owed_interest = self._loan_interest(loan, at)
+        to_interest = min(paying, owed_interest)
+        loan["carried"] = owed_interest - to_interest
+        loan["outstanding"] -= paying - to_interest
+        loan["accrued_at"] = at
+        self.wallet[loan["borrower"]] -= paying
+        self.wallet[loan["lender"]] += paying
+        if loan["outstanding"] == 0 and loan["carried"] == 0:
+            loan["status"] = "repaid"
+
+    @precondition(lambda self: sum(o["status"] == "open" for o in self._book()["offers"]) < 3)
+    @rule(lender=st.sampled_from(AGENTS), amount=CONTRIBUTIONS,
+          rate=st.sampled_from([0, 10_000, 25_000, 1_000_000]),
+          term=st.sampled_from([1, 24, 48]), max_defaults=st.sampled_from([None, 0, 1]))
+    def loan_offer(self, lender, amount, rate, term, max_defaults):
+        """An offer escrows its amount from the lender (an outflow: the reserve applies)."""
+        micro, offers = amount * T, self._book()["offers"]
+        if micro > self.wallet[lender]:
+            outcome = ("refused", "insufficient_funds")
+        elif self.wallet[lender] - micro < LIMITS["reserve"]:
+            outcome = ("refused", "reserve")
+        else:
+            outcome = ("ok",)
+        event(f"loan_offer: {outcome[-1]}")
+        offer = self.expect(outcome, lambda: self.ex.loan_offer(
+            lender, amount, rate_per_day=tokens(rate), term_hours=term,
+            max_defaults=max_defaults))
+        if offer is not None:
+            assert offer.id == f"offer-{len(offers) + 1}"
+            offers.append({"id": offer.id, "lender": lender, "amount": micro, "rate": rate,
+                           "term": term, "max_defaults": max_defaults, "status": "open"})
+            self.wallet[lender] -= micro
+
+    @precondition(lambda self: self._book()["offers"])
+    @rule(index=st.integers(0, 9), borrower=st.sampled_from(AGENTS))
+    def loan_take(self, index, borrower):
+        """Only an open offer is taken, not by its lender, nor by a borrower with more
+        defaults than it allows; the whole amount goes to the borrower."""
+        book = self._book()
+        offer = book["offers"][len(book["offers"]) - 1 - index % len(book["offers"])]
+        defaults = sum(1 for x in book["loans"] if x["borrower"] == borrower and x["defaulted"])
+        cap = offer["max_defaults"]
+        if offer["status"] != "open" or borrower == offer["lender"] or (
+                cap is not None and defaults > cap):
+            outcome = ("refused", "not_allowed")
+        else:
+            outcome = ("ok",)
+        event(f"loan_take: {outcome[-1]}")
+        loan = self.expect(outcome, lambda: self.ex.loan_take(offer["id"], borrower))
+        if loan is None:
+            return
+        now = self.clock.now_us()
+        assert loan.id == f"loan-{len(book['loans']) + 1}" and loan.principal == tokens(
+            offer["amount"])
+        offer["status"] = "taken"
+        book["loans"].append({"id": loan.id, "lender": offer["lender"], "borrower": borrower,
+                              "rate": offer["rate"], "outstanding": offer["amount"],
+                              "carried": 0, "accrued_at": now,
+                              "due_at": now + offer["term"] * HOUR, "status": "open",
+                              "defaulted": False})
+        self.wallet[borrower] += offer["amount"]
+
+    @precondition(lambda self: self._book()["offers"])
+    @rule(index=st.integers(0, 9), actor=st.one_of(st.none(), st.sampled_from(AGENTS)))
+    def loan_cancel(self, index, actor):
+        """Only the lender cancels an open offer, and gets its escrow back."""
+        offers = self._book()["offers"]
+        offer = offers[len(offers) - 1 - index % len(offers)]
+        if (actor or offer["lender"]) != offer["lender"] or offer["status"] != "open":
+            outcome = ("refused", "not_allowed")
+        else:
+            outcome = ("ok",)
+        if self.expect(outcome, lambda: self.ex.loan_cancel(offer["id"], agent=actor)):
+            offer["status"] = "cancelled"
+            self.wallet[offer["lender"]] += offer["amount"]
+
+    @precondition(lambda self: self._book()["loans"])
+    @rule(index=st.integers(0, 9), how=st.sampled_from(["all", "half", "over", "one"]),
+          actor=st.one_of(st.none(), st.sampled_from(AGENTS)))
+    def loan_repay(self, index, how, actor):
+        """The borrower repays interest first, then principal; never more than is owed, nor
+        below its reserve; anyone else is refused."""
+        loans = self._book()["loans"]
+        loan = loans[len(loans) - 1 - index % len(loans)]
+        now = self.clock.now_us()
+        owed = loan["outstanding"] + self._loan_interest(loan, now)
+        paying = {"all": owed, "half": max(1, owed // 2), "over": owed + 1, "one": T}[how]
+        payer = loan["borrower"]
+        if (actor or payer) != payer or owed == 0 or paying > owed:
+            outcome = ("refused", "not_allowed")
+        elif paying > self.wallet[payer]:
+            outcome = ("refused", "insufficient_funds")
+        elif self.wallet[payer] - paying < LIMITS["reserve"]:
+            outcome = ("refused", "reserve")
+        else:
+            outcome = ("ok",)
+        event(f"loan_repay: {outcome[-1]}")
+        amount = None if how == "all" else tokens(paying)
+        paid = self.expect(outcome, lambda: self.ex.loan_repay(loan["id"], amount, agent=actor))
+        if paid is not None:
+            assert paid.amount == tokens(paying)
+            self._loan_pay(loan, paying, now)
+
+    @rule(wait=st.booleans())
+    def loan_settle(self, wait):
+        """Each open loan past its due time is collected from what its borrower holds above
+        the reserve; what is left owing is a default. Settling again changes nothing.
+        (``wait``: first let time run to the earliest open loan's due time.)"""
+        open_due = [x["due_at"] for x in self._book()["loans"] if x["status"] == "open"]
+        if wait and open_due:
+            self.clock.set(max(self.clock.now_us(), min(open_due)))
+        now = self.clock.now_us()
+        due = [x for x in self._book()["loans"] if x["status"] == "open" and x["due_at"] <= now]
+        expected = {}
+        for loan in sorted(due, key=lambda x: (x["due_at"], int(x["id"][5:]))):
+            at = max(loan["due_at"], loan["accrued_at"])
+            owed = loan["outstanding"] + self._loan_interest(loan, at)
+            paying = max(0, min(owed, self.wallet[loan["borrower"]] - LIMITS["reserve"]))
+            if paying:
+                self._loan_pay(loan, paying, at)
+            if paying < owed:
+                loan["status"], loan["defaulted"] = "defaulted", True
+            expected[loan["id"]] = (loan["status"], tokens(paying))
+        items = self.ex.lending.settle_due()
+        event(f"loan_settle: {len(items)} settled")
+        assert {i.id: (i.outcome, i.amount) for i in items} == expected
+        before = snapshot(self.ex)
+        assert self.ex.lending.settle_due() == [] and snapshot(self.ex) == before
+
+    @invariant()
+    def loans_match_the_model(self):
+        """Every offer's status and every loan's status, outstanding principal and what is
+        owed now equal the model's (conservation and doctor: the invariant above)."""
+        book, now = self._book(), self.clock.now_us()
+        for offer in book["offers"]:
+            assert self.ex.loan_offer_show(offer["id"]).status == offer["status"], offer["id"]
+        for loan in book["loans"]:
+            shown = self.ex.loan_show(loan["id"])
+            owed = loan["outstanding"] + self._loan_interest(loan, now)
+            assert (shown.status, shown.outstanding, shown.owed) == (
+                loan["status"], tokens(loan["outstanding"]), tokens(owed)), loan["id"]
+            assert (shown.defaulted_at is not None) is loan["defaulted"], loan["id"]
 
 
 STEPS = 50

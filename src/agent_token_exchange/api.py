@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol, Self, runtime_checkable
 
 from .future_api import FutureAPI
+from .loans_api import LoanAPI
 
 if TYPE_CHECKING:  # for annotations only: importing this module stays cheap
     from .economy.config import Config
@@ -43,7 +44,7 @@ if TYPE_CHECKING:  # for annotations only: importing this module stays cheap
 
 
 @runtime_checkable
-class ExchangeAPI(FutureAPI, Protocol):
+class ExchangeAPI(FutureAPI, LoanAPI, Protocol):
     """The operations an exchange offers: reads, earning, spending, pools, checking."""
 
     @property

@@ -10,6 +10,7 @@ import typer
 from ..errors import EXIT_BAD_INPUT, ExchangeError
 from . import core, keys, serve, simulate
 from . import export_import as transfer_io
+from . import loans as loan_commands
 from . import mcp as mcp_command
 from .audit import audit_app
 from .bd import bd_app
@@ -38,6 +39,7 @@ core.register(app)
 transfer_io.register(app)
 app.add_typer(pool_app)
 app.add_typer(future_app)
+loan_commands.register(app)
 for group in (hooks_app, hook_app, git_app, bd_app):
     app.add_typer(group)
 simulate.register(app)

@@ -38,12 +38,13 @@ from ..economy.records import (
 from ..errors import ExchangeError, InvalidInput, Unreachable, error_class
 from ..formats.json_codec import from_json
 from .futures import FutureClient
+from .loans import LoanClient
 
 if TYPE_CHECKING:
     from ..ledger import LedgerImage
 
 
-class ExchangeClient(FutureClient):
+class ExchangeClient(FutureClient, LoanClient):
     """The exchange at ``url``, acting with ``key`` (an agent's or an admin's)."""
 
     def __init__(

@@ -348,6 +348,58 @@ MIGRATIONS: list[Migration] = [
         ],
     ),
     Migration(
+        8,
+        "loans: lenders' offers (escrowed) and the loans borrowers took from them",
+        [
+            # Amounts in micro-tokens; a rate in parts per million a day; times in
+            # microseconds. An open offer's amount waits in escrow:offer-N (doctor).
+            """
+            CREATE TABLE loan_offers (
+                id            TEXT PRIMARY KEY,
+                number        {bigint} NOT NULL UNIQUE,
+                lender        TEXT NOT NULL,
+                amount        {bigint} NOT NULL CHECK (amount > 0),
+                rate_ppm      {bigint} NOT NULL CHECK (rate_ppm >= 0),
+                term_hours    {bigint} NOT NULL CHECK (term_hours > 0),
+                max_defaults  {bigint},
+                status        TEXT NOT NULL CHECK (status IN ('open', 'taken', 'cancelled')),
+                created_at    {bigint} NOT NULL,
+                closed_at     {bigint},
+                loan_id       TEXT
+            )
+            """,
+            "CREATE INDEX loan_offers_by_lender ON loan_offers (lender, number)",
+            # outstanding: principal not yet repaid; carried: interest accrued up to
+            # accrued_at and not yet paid (it bears no interest itself).
+            """
+            CREATE TABLE loans (
+                id              TEXT PRIMARY KEY,
+                number          {bigint} NOT NULL UNIQUE,
+                offer_id        TEXT NOT NULL UNIQUE REFERENCES loan_offers(id),
+                lender          TEXT NOT NULL,
+                borrower        TEXT NOT NULL,
+                principal       {bigint} NOT NULL CHECK (principal > 0),
+                rate_ppm        {bigint} NOT NULL,
+                term_hours      {bigint} NOT NULL,
+                taken_at        {bigint} NOT NULL,
+                due_at          {bigint} NOT NULL,
+                status          TEXT NOT NULL CHECK (status IN ('open', 'repaid', 'defaulted')),
+                outstanding     {bigint} NOT NULL CHECK (outstanding >= 0),
+                carried         {bigint} NOT NULL DEFAULT 0 CHECK (carried >= 0),
+                accrued_at      {bigint} NOT NULL,
+                interest_paid   {bigint} NOT NULL DEFAULT 0,
+                principal_paid  {bigint} NOT NULL DEFAULT 0,
+                defaulted_at    {bigint},
+                repaid_at       {bigint}
+            )
+            """,
+            # settle finds what fell due with one indexed range: open loans by due time.
+            "CREATE INDEX loans_due ON loans (status, due_at)",
+            "CREATE INDEX loans_by_borrower ON loans (borrower, number)",
+            "CREATE INDEX loans_by_lender ON loans (lender, number)",
+        ],
+    ),
+    Migration(
         9,
         "futures on work: a buyer's price for named work by a deadline, and a seller's "
         "collateral",

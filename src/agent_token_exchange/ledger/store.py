@@ -11,6 +11,7 @@ migration runner, with one repository per aggregate hung off it.
     store.repair         figures derived from transfers, for doctor (ledger/repair.py)
     store.reservations   the gateway's metered requests and holds (ledger/reservations.py)
     store.futures        futures on work                         (ledger/futures.py)
+    store.loans          loan offers and loans                   (ledger/loans.py)
 
 Repositories read and write rows and decide nothing; the service (``service/``) opens
 every transaction and is the only writer. SQL is plain enough for SQLite and PostgreSQL;
@@ -36,6 +37,7 @@ from .windows import Windows
 
 if TYPE_CHECKING:
     from .futures import Futures
+    from .loans import Loans
     from .pools import Pools
     from .repair import Repair
     from .reservations import Reservations
@@ -83,6 +85,12 @@ class Store:
         from .futures import Futures
 
         return Futures(self)
+
+    @cached_property
+    def loans(self) -> Loans:
+        from .loans import Loans
+
+        return Loans(self)
 
     @cached_property
     def repair(self) -> Repair:

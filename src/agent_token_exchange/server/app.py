@@ -40,6 +40,7 @@ from . import schemas as s
 from .auth import Exchanges, FairLock
 from .future_routes import future_router
 from .limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
+from .loan_routes import loan_router
 from .pool_routes import pool_router
 from .routes import api_router
 from .security import ContentSecurityPolicy
@@ -153,6 +154,7 @@ def create_app(
     app.include_router(api_router(), prefix="/v1")
     app.include_router(pool_router(), prefix="/v1")
     app.include_router(future_router(), prefix="/v1")
+    app.include_router(loan_router(), prefix="/v1")
     app.state.gateway = add_gateway(app, exchanges, transport=upstream_transport)
     return app
 

@@ -17,6 +17,7 @@ from ..ledger import Store
 from ..money import display_amount
 from .audit import verify_chain
 from .future_checks import check_futures
+from .loan_doctor import check_loans
 
 if TYPE_CHECKING:
     from ..economy.config import Config
@@ -37,6 +38,7 @@ def run_doctor(store: Store, config: Config, *, fix: bool = False) -> DoctorRepo
     findings += _check_pools(store, cached, fix)
     findings += _check_holds(store, cached)
     findings += check_futures(store, cached)
+    findings += check_loans(store, cached)
     findings += _check_idempotency(store)
     findings += _check_consumption(store, config, fix)
     findings += _check_chain(store)

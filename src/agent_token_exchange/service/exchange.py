@@ -8,6 +8,7 @@ package is the only place rules meet storage, and the only writer.
     metering.py   the gateway's reserve / capture / release, stale reservations, quote
     pools.py      pool_create, pool_invite, pool_join, pool_contribute, pool_spend,
                   pool_leave, pool_dissolve
+    loans.py      loan_offer, loan_cancel, loan_take, loan_repay, settle (via loans_facade)
     queries.py    every read
     provision.py  open_accounts: the accounts the config names but the ledger lacks
     doctor.py     doctor (and ``--fix``, which rebuilds derived figures)
@@ -48,6 +49,7 @@ from . import provision
 from .api_keys import KeyRing
 from .earning import Earning
 from .futures_facade import FutureMethods
+from .loans_facade import LoanMethods
 from .operations import Core
 
 if TYPE_CHECKING:
@@ -61,7 +63,7 @@ if TYPE_CHECKING:
     from .writer import Writer
 
 
-class Exchange(FutureMethods):
+class Exchange(FutureMethods, LoanMethods):
     """The token exchange over one store. Methods mirror the CLI's commands.
 
     Constructing one writes nothing: ``open_accounts()`` creates what the config names
