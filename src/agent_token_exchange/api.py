@@ -16,6 +16,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol, Self, runtime_checkable
 
+from .service.settle_facade import SettleAPI
+
 if TYPE_CHECKING:  # for annotations only: importing this module stays cheap
     from .economy.config import Config
     from .economy.records import (
@@ -41,7 +43,7 @@ if TYPE_CHECKING:  # for annotations only: importing this module stays cheap
 
 
 @runtime_checkable
-class ExchangeAPI(Protocol):
+class ExchangeAPI(SettleAPI, Protocol):
     """The operations an exchange offers: reads, earning, spending, pools, checking."""
 
     @property

@@ -37,12 +37,13 @@ from ..economy.records import (
 )
 from ..errors import ExchangeError, InvalidInput, Unreachable, error_class
 from ..formats.json_codec import from_json
+from .settle import SettleClient
 
 if TYPE_CHECKING:
     from ..ledger import LedgerImage
 
 
-class ExchangeClient:
+class ExchangeClient(SettleClient):
     """The exchange at ``url``, acting with ``key`` (an agent's or an admin's)."""
 
     def __init__(

@@ -42,6 +42,7 @@ from .limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
 from .pool_routes import pool_router
 from .routes import api_router
 from .security import ContentSecurityPolicy
+from .settle_routes import SETTLE_EVERY_SECONDS, settle_router, settling_in_background
 from .validation import validation_message
 
 
@@ -60,10 +61,11 @@ def create_app(
     database: str | None = None, exchanges: Exchanges | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     upstream_transport: httpx.AsyncBaseTransport | None = None,
+    settle_every: float | None = SETTLE_EVERY_SECONDS,
 ) -> FastAPI:
     """The API and dashboard over the exchange at ``home`` (its ledger at ``database``
     when given), or over ``exchanges``; a request body over ``max_body_bytes`` is refused
-    with 413."""
+    with 413. While it runs it settles every ``settle_every`` seconds (None: never)."""
     if exchanges is None:
         if home is None:
             raise ValueError("create_app needs a home or exchanges")
@@ -80,7 +82,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
+        async with settling_in_background(exchanges, settle_every):
+            yield
         await app.state.gateway.close()
         exchanges.close()
 
@@ -151,6 +154,7 @@ def create_app(
 
     app.include_router(api_router(), prefix="/v1")
     app.include_router(pool_router(), prefix="/v1")
+    app.include_router(settle_router(), prefix="/v1")
     app.state.gateway = add_gateway(app, exchanges, transport=upstream_transport)
     return app
 

@@ -8,6 +8,7 @@ package is the only place rules meet storage, and the only writer.
     metering.py   the gateway's reserve / capture / release, stale reservations, quote
     pools.py      pool_create, pool_invite, pool_join, pool_contribute, pool_spend,
                   pool_leave, pool_dissolve
+    settle.py     settle (the facade's part: settle_facade.py)
     queries.py    every read
     provision.py  open_accounts: the accounts the config names but the ledger lacks
     doctor.py     doctor (and ``--fix``, which rebuilds derived figures)
@@ -48,6 +49,7 @@ from . import provision
 from .api_keys import KeyRing
 from .earning import Earning
 from .operations import Core
+from .settle_facade import SettleMethods
 
 if TYPE_CHECKING:
     from ..economy.config import Config
@@ -60,7 +62,7 @@ if TYPE_CHECKING:
     from .writer import Writer
 
 
-class Exchange:
+class Exchange(SettleMethods):
     """The token exchange over one store. Methods mirror the CLI's commands.
 
     Constructing one writes nothing: ``open_accounts()`` creates what the config names

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import overload
 
 from ..clock import DAY_US, HOUR_US
 from ..economy import metering, rules
@@ -151,28 +152,43 @@ class Metering:
         return row.id, row.agent, row.pool_id
 
     def close_stale_reservations(self, now: int | None = None) -> list[MeteredRequest]:
-        """Close every reservation open longer than ``metering.STALE_AFTER_US`` at its
-        reserved amount (the provider may have served it), each with a description that
-        says so. Idempotent: what a run closed, the next finds closed. ``settle`` calls it."""
+        """Close every reservation open longer than ``[gateway] stale_reservation_minutes``
+        (``metering.stale_after_us``) at its reserved amount (the provider may have served
+        it), each with a description that says so. Returns the ones this call closed: one
+        another process (or a late capture) closed first is left out, so two ``settle``
+        runs at once report each reservation once. Idempotent, and one indexed read when
+        nothing is due. ``settle`` calls it."""
         core = self._core
         at = core.clock.now_us() if now is None else now
         with core.store.snapshot():
-            stale = core.store.reservations.open_before(at - metering.STALE_AFTER_US)
-        return [self._close((row.id, row.agent, row.pool_id), "expired", None)
-                for row in stale]
+            stale = core.store.reservations.open_before(
+                at - metering.stale_after_us(core.config))
+        closed = [self._close((row.id, row.agent, row.pool_id), "expired", None,
+                              only_if_open=True) for row in stale]
+        return [request for request in closed if request is not None]
+
+    @overload
+    def _close(self, which: tuple[int, str, str | None], outcome: str,
+               usage: Usage | None) -> MeteredRequest: ...
+
+    @overload
+    def _close(self, which: tuple[int, str, str | None], outcome: str,
+               usage: Usage | None, *, only_if_open: bool) -> MeteredRequest | None: ...
 
     def _close(self, which: tuple[int, str, str | None], outcome: str,
-               usage: Usage | None) -> MeteredRequest:
+               usage: Usage | None, *, only_if_open: bool = False) -> MeteredRequest | None:
+        """Close a reservation in one operation; one found closed already is returned as
+        it closed (a retry, or settle got there), or None with ``only_if_open``."""
         core = self._core
         store = core.store
         reservation_id, agent, pool_id = which
         payer = wallet(agent) if pool_id is None else pool_account(pool_id)
 
-        def close(now: int) -> MeteredRequest:
+        def close(now: int) -> MeteredRequest | None:
             row = store.reservations.get(reservation_id)
             assert row is not None and row.payer == payer
             if row.closed_at is not None:  # settled already (a retry, or settle got there)
-                return _metered(row)
+                return None if only_if_open else _metered(row)
             price = metering.prices(core.config, row.model)
             if outcome == "captured":
                 assert usage is not None
@@ -209,9 +225,10 @@ class Metering:
         windows), or pool -> inference with each contributor credited pro rata."""
         store = self._core.store
         if usage is None:
+            minutes = metering.stale_after_us(self._core.config) // 60_000_000
             what = (f"{row.model} via gateway: request r{row.id} left open past "
-                    f"{metering.STALE_AFTER_US // 60_000_000} minutes, charged the reserved "
-                    "amount (the provider may have served it)")
+                    f"{minutes} minutes, charged the reserved amount (the provider may "
+                    "have served it)")
             count = row.input_estimate + row.max_output
         else:
             what = (f"{row.model} via gateway: {usage.input_tokens} in + "
