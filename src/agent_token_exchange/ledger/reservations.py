@@ -130,6 +130,17 @@ class Reservations:
             f"SELECT {_COLUMNS} FROM reservations WHERE closed_at IS NOT NULL "
             "ORDER BY id DESC LIMIT ?", (limit,))]
 
+    def all(self) -> list[ReservationRow]:
+        """Every reservation, open and closed, by id (an export holds them)."""
+        return [ReservationRow(*row) for row in self._db.all(
+            f"SELECT {_COLUMNS} FROM reservations ORDER BY id")]
+
+    def restore(self, row: ReservationRow) -> None:
+        """Write a reservation as an export holds it, with its own id (an import)."""
+        marks = ", ".join("?" * len(_COLUMNS.split(", ")))
+        self._db.execute(f"INSERT INTO reservations ({_COLUMNS}) VALUES ({marks})",
+                         tuple(getattr(row, name) for name in _COLUMNS.split(", ")))
+
     def count(self) -> int:
         row = self._db.one("SELECT COUNT(*) FROM reservations")
         return int(row[0]) if row else 0
