@@ -10,13 +10,19 @@ there first, and then reports nothing for it). A step must be
 - cheap when nothing is due: an indexed read, no write (the server runs settle every
   minute, the simulation every step).
 
-``STEPS`` is the ordered tuple of them. A new part adds its step with ONE line, in the
-order the issue lists them (loans, futures, unbonding, proposals, reservations):
+``STEPS`` is the ordered tuple of them. A new part adds its step with ONE line in it
+(beside the import of its function), in the order the issue lists them: loans, futures,
+unbonding, proposals, then stale reservations:
 
+    from .loans import settle_loans          # the part's module, imported here
+    ...
     STEPS: tuple[SettleStep, ...] = (
-        settle_loans,                # from .loans import settle_loans   (one more line)
+        settle_loans,                        # the one line
         close_stale_reservations,
     )
+
+Each step runs after the ones before it have committed, so a later step sees what an
+earlier one did (a loan collected before a proposal changes the limits, say).
 
 A step that raises does not stop the ones after it (one broken part must not keep stale
 holds open forever); once all have run, the first error is raised again.
