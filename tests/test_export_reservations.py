@@ -39,16 +39,17 @@ def busy_gateway(ex, clock) -> dict[str, int]:
 
 
 @pytest.mark.parametrize("kind", ["json", "csv"])
-def test_open_and_closed_reservations_round_trip(kind, exchange, clock, tmp_path):
-    """export -> import -> export gives the same bytes; the copy's doctor is clean with
-    holds still open; they capture and settle in the copy as in the original, and a new
-    reservation there takes the next number."""
+def test_open_and_closed_reservations_round_trip(kind, exchange, clock, tmp_path,
+                                                 make_database_url):
+    """export -> import -> export gives the same bytes (into the same kind of store); the
+    copy's doctor is clean with holds still open; they capture and settle in the copy as
+    in the original, and a new reservation there takes the next number."""
     opened = busy_gateway(exchange, clock)
     text = WRITERS[kind](exchange.export_image())
     image = parse_export(text)
     assert [r.outcome for r in image.reservations] == [
         "expired", "captured", "released", "captured", None, None]
-    import_exchange(tmp_path / "copy", image, clock=clock)
+    import_exchange(tmp_path / "copy", image, clock=clock, database=make_database_url())
     with open_exchange(tmp_path / "copy", clock=clock) as copy:
         assert WRITERS[kind](copy.export_image()) == text
         assert copy.doctor().healthy
