@@ -7,6 +7,7 @@ sum of its stakes and every hold is its open reservations (doctor clean)."""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 import anthropic
@@ -18,7 +19,9 @@ from agent_token_exchange.economy.pool_rules import hold_charge_shares
 from agent_token_exchange.money import micro, tokens
 from agent_token_exchange.service.metering import Usage
 
+from ..conftest import set_config
 from ..ledger_checks import assert_invariants, pool_draws, snapshot
+from ..standin_provider import ServerThread
 from .conftest import GatewayUnderTest
 
 HELLO = [{"role": "user", "content": "Write a haiku about shared budgets."}]
@@ -137,6 +140,56 @@ def test_a_member_whose_draw_breaks_its_hourly_limit_is_a_429_naming_it(
         extra_headers={"X-Exchange-Pool": pool_id})
     with gateway.exchange() as ex:
         assert ex.limits("spark").hourly_used <= Decimal(1000)
+        assert ex.doctor().healthy
+        assert_invariants(ex)
+
+
+def test_24_concurrent_pool_requests_never_pass_a_members_hourly_limit(
+        gateway: GatewayUnderTest):
+    """24 pool-paid requests at once, from both members, each drawing about 0.26 from
+    spark's stake against its hourly limit of 3: about eleven fit; the rest are refused
+    (429) before the provider; the pool is charged exactly the reported usage, spark's
+    window holds, and no hold is left open."""
+    set_config(gateway.home, lambda text: text.replace(
+        "[agents.spark.preferred_llms]",
+        "[agents.spark.rate_limits]\nhourly = 3\n[agents.spark.preferred_llms]"))
+    gateway.provider.reply_words = 64  # every answer uses all it reserved for output
+    with gateway.exchange() as ex:
+        pool_id = make_pool(ex)
+    from agent_token_exchange.server.app import create_app
+    with ServerThread(create_app(gateway.home, clock=gateway.clock)) as server:
+        gateway.url = server.url
+        calls = gateway.provider.calls
+
+        async def one(agent: str) -> tuple[int, object]:
+            client = openai.AsyncOpenAI(base_url=f"{gateway.url}/v1",
+                                        api_key=gateway.keys[agent], max_retries=0)
+            async with client:
+                try:
+                    answer = await client.chat.completions.create(
+                        model="gpt-split", messages=HELLO, max_tokens=64,
+                        extra_headers={"X-Exchange-Pool": pool_id})
+                except openai.APIStatusError as exc:
+                    return exc.status_code, exc
+                return 200, answer
+
+        async def all_at_once() -> list[tuple[int, object]]:
+            return await asyncio.gather(*(one(("zero", "spark")[i % 2]) for i in range(24)))
+
+        results = asyncio.run(all_at_once())
+    admitted = [answer for status, answer in results if status == 200]
+    refused = [exc for status, exc in results if status != 200]
+    assert refused and all(exc.status_code == 429 for exc in refused)
+    assert all("for spark" in exc.message for exc in refused)
+    assert 1 <= len(admitted) <= 12
+    assert gateway.provider.calls - calls == len(admitted)
+    expected = sum((gateway.cost("gpt-split", a.usage.prompt_tokens, a.usage.completion_tokens)
+                    for a in admitted), Decimal(0))
+    with gateway.exchange() as ex:
+        assert ex.pool_show(pool_id).balance == Decimal(100) - expected
+        spark = ex.limits("spark")
+        assert spark.hourly_used <= spark.hourly_limit == Decimal(3)
+        assert spark.hourly_used + ex.limits("zero").hourly_used == expected
         assert ex.doctor().healthy
         assert_invariants(ex)
 
