@@ -126,7 +126,7 @@ def test_migration_5_gives_old_pools_stakes_summing_to_the_balance(empty_ledger,
 def test_a_version_1_export_imports_with_stakes_as_migrated(home, clock, tmp_path,
                                                             make_database_url):
     """A version 1 file (no stakes, invites, draws or counts) imports: its pool gets stakes
-    as migration 5 gives them, and it exports again as version 2."""
+    as migration 5 gives them, and it exports again in the current version (3)."""
     with open_exchange(home, clock=clock) as ex:
         pool = ex.pool_create("p", "claude", "0.000001", open=True).id
         ex.pool_join(pool, "builder")
@@ -155,5 +155,5 @@ def test_a_version_1_export_imports_with_stakes_as_migrated(home, clock, tmp_pat
     with open_exchange(tmp_path / "copy", clock=clock) as copy:
         assert copy.pool_show(pool).balance == Decimal("400.000001")
         assert copy.pool_show(pool).open is False  # v1 pools take members by invitation
-        assert json.loads(to_json(copy.export_image()))["version"] == 2
+        assert json.loads(to_json(copy.export_image()))["version"] == 3
         assert_invariants(copy)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Protocol, Self, runtime_checkable
 
 from .future_api import FutureAPI
 from .loans_api import LoanAPI
+from .service.settle_facade import SettleAPI
 
 if TYPE_CHECKING:  # for annotations only: importing this module stays cheap
     from .economy.config import Config
@@ -44,7 +45,7 @@ if TYPE_CHECKING:  # for annotations only: importing this module stays cheap
 
 
 @runtime_checkable
-class ExchangeAPI(FutureAPI, LoanAPI, Protocol):
+class ExchangeAPI(FutureAPI, LoanAPI, SettleAPI, Protocol):
     """The operations an exchange offers: reads, earning, spending, pools, checking."""
 
     @property

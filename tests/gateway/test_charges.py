@@ -1,14 +1,12 @@
 """Exact charges through the gateway with the official SDKs: plain and streamed, on both
-protocols, flat- and split-priced models, ``task:`` models, pool-paid requests."""
+protocols, flat- and split-priced models, ``task:`` models (pool-paid requests:
+test_pool_paid.py)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-import openai
-import pytest
-
-from ..ledger_checks import assert_invariants, snapshot
+from ..ledger_checks import assert_invariants
 from .conftest import GatewayUnderTest
 
 HELLO = [{"role": "user", "content": "Write a haiku about double-entry bookkeeping."}]
@@ -113,25 +111,3 @@ def test_models_lists_what_the_gateway_serves(gateway: GatewayUnderTest):
     ids = [model.id for model in gateway.openai().models.list()]
     assert ids == ["claude-opus", "claude-split", "gpt-split", "llama3.2"]
     assert [m.id for m in gateway.anthropic().models.list()] == ids
-
-
-def test_a_pool_paid_request_is_refused_until_holds_draw_on_stakes(
-        gateway: GatewayUnderTest):
-    """X-Exchange-Pool is refused before the provider is called, with what to do instead:
-    pool spends now draw on members' stakes within each member's limits, which a gateway
-    hold does not do yet; nothing is charged."""
-    with gateway.exchange() as ex:
-        pool = ex.pool_create("gpt team", "zero", "10", open=True)
-        ex.pool_join(pool.id, "spark")
-        ex.pool_contribute(pool.id, "zero", "60")
-        ex.pool_contribute(pool.id, "spark", "40")
-        before = snapshot(ex)
-    calls = gateway.provider.calls
-    with pytest.raises(openai.APIStatusError) as caught:
-        gateway.openai().chat.completions.create(
-            model="gpt-split", messages=HELLO, extra_headers={"X-Exchange-Pool": pool.id})
-    assert "cannot pay for gateway requests yet" in caught.value.message
-    assert gateway.provider.calls == calls
-    with gateway.exchange() as ex:
-        assert snapshot(ex) == before
-        assert_invariants(ex)

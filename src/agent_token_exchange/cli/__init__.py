@@ -8,7 +8,7 @@ import sys
 import typer
 
 from ..errors import EXIT_BAD_INPUT, ExchangeError
-from . import core, keys, serve, simulate
+from . import core, keys, serve, settle, simulate
 from . import export_import as transfer_io
 from . import loans as loan_commands
 from . import mcp as mcp_command
@@ -46,6 +46,7 @@ simulate.register(app)
 app.add_typer(audit_app)
 app.add_typer(keys.keys_app)
 serve.register(app)
+settle.register(app)
 mcp_command.register(app)
 
 

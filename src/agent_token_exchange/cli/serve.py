@@ -25,6 +25,10 @@ def serve(
     max_body: Annotated[int, typer.Option(
         "--max-body", metavar="BYTES", min=1,
         help="Refuse request bodies larger than this (413).")] = 1024 * 1024,
+    settle_every: Annotated[float, typer.Option(
+        "--settle-every", metavar="SECONDS", min=1, max=60,
+        help="Run `settle` (stale gateway reservations, and whatever else fell due) this "
+        "often.")] = 60.0,
     *, opts: ExchangeOptions,
 ) -> None:
     """Serve the exchange over HTTP: the API under /v1, /docs, and the dashboard at /.
@@ -40,7 +44,8 @@ def serve(
     from ..server.app import create_app
 
     home_dir = local_home(opts)
-    app = create_app(home_dir, database=opts.database, max_body_bytes=max_body)
+    app = create_app(home_dir, database=opts.database, max_body_bytes=max_body,
+                     settle_every=settle_every)
     # Bind here, not in uvicorn: on a busy port or a bad host uvicorn logs and calls
     # sys.exit(3), which is our "integrity problem" code, after we said "Serving".
     listener = _listen(host, port)

@@ -39,12 +39,13 @@ from ..errors import ExchangeError, InvalidInput, Unreachable, error_class
 from ..formats.json_codec import from_json
 from .futures import FutureClient
 from .loans import LoanClient
+from .settle import SettleClient
 
 if TYPE_CHECKING:
     from ..ledger import LedgerImage
 
 
-class ExchangeClient(FutureClient, LoanClient):
+class ExchangeClient(FutureClient, LoanClient, SettleClient):
     """The exchange at ``url``, acting with ``key`` (an agent's or an admin's)."""
 
     def __init__(

@@ -82,6 +82,13 @@ class Upstream(_Strict):
         return self.estimator or ("tiktoken" if self.protocol == "openai" else "chars")
 
 
+class Gateway(_Strict):
+    """``[gateway]``: how long a reservation may stay open before ``settle`` closes it at
+    the reserved amount (a crash between the provider's answer and the capture)."""
+
+    stale_reservation_minutes: int = Field(default=15, ge=1, le=7 * 24 * 60)
+
+
 class Model(_Strict):
     # Per 1,000 tokens, input and output alike; input_cost_per_1k and output_cost_per_1k
     # replace it where the two differ (then ``llm``'s single count is priced as output).
@@ -182,6 +189,7 @@ class Config(_Strict, ConfigViews):
     rate_limits: RateLimits
     pools: Pools = Pools()
     upstreams: dict[str, Upstream] = {}
+    gateway: Gateway = Gateway()
     models: dict[str, Model]
     agents: dict[AgentName, Agent]
     contracts: list[Contract]

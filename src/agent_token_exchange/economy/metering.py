@@ -20,7 +20,8 @@ from .config import Config
 from .rules import SpendDecision, check_consumption, preferred_llm
 
 # Every reservation of a request left open longer than this (a crash between the
-# provider's answer and the settlement) is closed by ``settle`` at the reserved amount.
+# provider's answer and the settlement) is closed by ``settle`` at the reserved amount:
+# the default of ``[gateway] stale_reservation_minutes``.
 STALE_AFTER_US = 15 * 60 * 1_000_000
 
 # What the conservative estimators add per message (role, separators) and per request.
@@ -43,6 +44,11 @@ def prices(config: Config, model: str) -> Prices:
     if spec is None:
         raise InvalidInput(f"unknown model {model!r} (known: {', '.join(sorted(config.models))})")
     return Prices(model, to_micro(spec.input_price), to_micro(spec.output_price))
+
+
+def stale_after_us(config: Config) -> int:
+    """How long a reservation may stay open before ``settle`` closes it, in microseconds."""
+    return config.gateway.stale_reservation_minutes * 60 * 1_000_000
 
 
 def resolve_model(config: Config, agent: str, requested: str) -> str:

@@ -47,6 +47,25 @@ def largest_remainder_split(total: int, weights: dict[str, int]) -> dict[str, in
     return shares
 
 
+def hold_charge_shares(charge: int, draws: dict[str, int],
+                       available: dict[str, int]) -> dict[str, int]:
+    """Each member's share of a pool-paid gateway charge, summing to ``charge`` exactly:
+    in proportion to what the request's hold drew from each (so a charge within the hold
+    never takes more from a member than its draw). An overrun that some member's share
+    would not fit is split instead in proportion to what each has (``available``: its
+    stake with its draw given back), never more than that. ``charge`` never exceeds the
+    sum of ``available``."""
+    shares = dict.fromkeys(draws, 0)
+    if charge == 0:
+        return shares
+    if sum(draws.values()) > 0:
+        by_draw = largest_remainder_split(charge, draws)
+        if all(share <= available.get(name, 0) for name, share in by_draw.items()):
+            return by_draw
+    holders = {name: amount for name, amount in available.items() if amount > 0}
+    return shares | largest_remainder_split(charge, holders)
+
+
 def stakes_from_contributions(balance: int, contributions: dict[str, int]) -> dict[str, int]:
     """Stakes for a pool that kept only lifetime contributions (a pool from before the
     stake rules, or the Scheme prototype's): the balance in proportion to what each put

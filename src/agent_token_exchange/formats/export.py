@@ -3,9 +3,10 @@
 Both formats hold the same records in the same order — accounts (every wallet, pool,
 contract and system account with its balance, earned and spent), transfers (with their
 audit hashes), pools, pool members (with their stakes), pool credits (each spend's
-draws), refusals (with their counts), idempotency keys and pool invites — so
-``export → import → export`` gives the same bytes. Version 1 files (before stakes and
-refusal counts) are read too, their stakes given as the ledger's migration gives them.
+draws), refusals (with their counts), idempotency keys, pool invites and gateway
+reservations (open and closed) — so ``export → import → export`` gives the same bytes.
+Version 2 files (before reservations) and version 1 files (before stakes and refusal
+counts) are read too, version 1's stakes given as the ledger's migration gives them.
 Amounts are exact decimal token strings ("150", "0.000001", "-190000"); times are UTC
 ISO-8601 with microseconds.
 
@@ -13,7 +14,7 @@ JSON is one object: a header (``format``, ``version``, ``complete``, ``since``,
 ``agent``) and one array per section. CSV is one table a spreadsheet can filter: the
 first column names the record (``export`` for the header row, then ``account``,
 ``transfer``, ``pool``, ``pool_member``, ``pool_credit``, ``refusal``, ``idempotency``,
-``pool_invite``);
+``pool_invite``, ``reservation``);
 the other columns are the union of the records' fields, empty where a record has none.
 """
 
@@ -43,11 +44,14 @@ from ..ledger.dump import (
     PoolInviteRow,
     PoolMemberRow,
     RefusalEvent,
+    ReservationRow,
 )
 from ..money import DECIMALS, MAX_MICRO, MICRO, format_amount, format_tokens, micro, tokens
 
 FORMAT = "agent-token-exchange/export"
-VERSION = 2  # 2: pool stakes, invites and open pools; refusal counts. 1 is still read.
+VERSION = 3  # 3: gateway reservations. 2: pool stakes, invites and open pools; refusal
+# counts. 2 and 1 are still read.
+READABLE = (3, 2, 1)
 MAX_FILE_BYTES = 2 * 1024**3
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -140,12 +144,21 @@ SECTIONS: dict[str, tuple[type, dict[str, str]]] = {
                                      "created_at": "time"}),
     "pool_invites": (PoolInviteRow, {"pool_id": "text", "agent": "text",
                                      "invited_at": "time"}),
+    "reservations": (ReservationRow, {
+        "id": "int", "agent": "text", "payer": "text", "pool_id": "opt", "model": "text",
+        "amount": "money", "input_estimate": "int", "max_output": "int", "estimator": "text",
+        "reserved_at": "time", "hold_seq": "optint", "closed_at": "opttime",
+        "outcome": "opt", "charge_seq": "optint", "input_tokens": "optint",
+        "output_tokens": "optint", "charged": "optmoney", "overrun": "optmoney",
+        "provider_request_id": "opt", "latency_ms": "optint"}),
 }
+# The version each section first appeared in (the others are in every version).
+_SECTION_SINCE = {"pool_invites": 2, "reservations": 3}
 # The CSV record name of each section.
 RECORD_NAMES = {"accounts": "account", "transfers": "transfer", "pools": "pool",
                 "pool_members": "pool_member", "pool_credits": "pool_credit",
                 "refusals": "refusal", "idempotency": "idempotency",
-                "pool_invites": "pool_invite"}
+                "pool_invites": "pool_invite", "reservations": "reservation"}
 
 # Version 1 (before pool stakes and refusal counts): the same records less the fields
 # version 2 added (read as these values; stakes are then given as migration 5 gives them),
@@ -159,11 +172,12 @@ _RENAMED_IN_2 = {"pool_credits": ("contributed", "stake")}
 
 def _sections(version: int) -> dict[str, dict[str, str]]:
     """Each section's fields and kinds in a version of the format."""
-    if version == VERSION:
-        return {section: spec for section, (_, spec) in SECTIONS.items()}
     out = {}
     for section, (_, spec) in SECTIONS.items():
-        if section == "pool_invites":
+        if _SECTION_SINCE.get(section, 1) > version:
+            continue
+        if version > 1:
+            out[section] = spec
             continue
         fields = {name: kind for name, kind in spec.items()
                   if name not in _ADDED_IN_2.get(section, {})}
@@ -316,7 +330,7 @@ def _no_constant(name: str) -> Any:
 def _from_csv(text: str) -> LedgerImage:
     try:
         reader = csv.DictReader(io.StringIO(text))
-        version = next((v for v in (VERSION, 1) if reader.fieldnames == csv_columns(v)), 0)
+        version = next((v for v in READABLE if reader.fieldnames == csv_columns(v)), 0)
         rows = list(reader)
     except csv.Error as exc:
         raise InvalidInput(f"not valid CSV: {exc}") from None
@@ -375,16 +389,16 @@ def _check_format(header: dict[str, Any]) -> None:
 
 def _version(header: dict[str, Any]) -> int:
     version = str(header.get("version"))
-    if version not in {"1", str(VERSION)}:
+    if version not in {str(v) for v in READABLE}:
         raise InvalidInput(f"export version {version[:10]} is not one this program reads (it "
-                           f"reads 1 and {VERSION})")
+                           f"reads {', '.join(map(str, sorted(READABLE)))})")
     return int(version)
 
 
 def _build(header: dict[str, Any], sections: dict[str, list[Any]]) -> LedgerImage:
     version = _version(header)
     specs = _sections(version)
-    built: dict[str, list[Any]] = {"pool_invites": []}
+    built: dict[str, list[Any]] = {"pool_invites": [], "reservations": []}
     for section, rows in sections.items():
         record_type, spec = SECTIONS[section]
         out = []
@@ -392,7 +406,7 @@ def _build(header: dict[str, Any], sections: dict[str, list[Any]]) -> LedgerImag
             where = f"{section} record {index}"
             if not isinstance(row, dict) or set(row) != set(specs[section]):
                 raise InvalidInput(f"{where}: expected the fields {', '.join(specs[section])}")
-            if version != VERSION:
+            if version == 1:
                 row = _upgrade_row(section, row)
             values = {name: _decode(kind, row[name], f"{where}: {name}")
                       for name, kind in spec.items()}

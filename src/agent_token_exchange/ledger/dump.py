@@ -1,8 +1,9 @@
 """A ledger dump: everything an exchange holds, in a fixed order, as plain data.
 
 Transfers and refusals are the records the service returns (``LedgerTransfer``,
-``RefusalEvent``: ``Decimal`` tokens); accounts, pools, members, credits and idempotency
-keys, which no public record shows whole, are the ledger's own rows.
+``RefusalEvent``: ``Decimal`` tokens); accounts, pools, members, credits, idempotency
+keys and gateway reservations, which no public record shows whole, are the ledger's own
+rows.
 
 ``read_image`` takes one from a store (what ``export`` writes); ``load_image`` writes
 one into an empty store (what ``import`` does: ``service/lifecycle.py`` calls it inside
@@ -25,6 +26,7 @@ from .chain import GENESIS, HASHED_FIELDS, transfer_hash
 from .idempotency import IdempotencyRow
 from .pools import PoolCreditRow, PoolInviteRow, PoolMemberRow, PoolRow
 from .refusals import refusal_event, refusal_row
+from .reservations import ReservationRow
 from .store import Store
 from .transfers import Transfer, transfer_record, transfer_row
 
@@ -45,6 +47,7 @@ class LedgerImage:
     refusals: list[RefusalEvent] = field(default_factory=list)
     idempotency: list[IdempotencyRow] = field(default_factory=list)
     pool_invites: list[PoolInviteRow] = field(default_factory=list)
+    reservations: list[ReservationRow] = field(default_factory=list)
     complete: bool = True
     since: int | None = None
     agent: str | None = None
@@ -73,9 +76,12 @@ def read_image(store: Store, *, since: int | None = None, agent: str | None = No
                 if since is None or r.at >= since]
     idempotency = [] if agent is not None else [
         r for r in store.idempotency.all() if since is None or r.created_at >= since]
+    reservations = [r for r in store.reservations.all()
+                    if (agent is None or r.agent == agent)
+                    and (since is None or r.reserved_at >= since)]
     return LedgerImage(accounts, transfers, pools, members, credits, refusals, idempotency,
-                       invites, complete=since is None and agent is None, since=since,
-                       agent=agent)
+                       invites, reservations, complete=since is None and agent is None,
+                       since=since, agent=agent)
 
 
 def load_image(store: Store, image: LedgerImage) -> str:
@@ -121,8 +127,11 @@ def load_image(store: Store, image: LedgerImage) -> str:
     for record in image.idempotency:
         store.idempotency.save(record.key, record.request_hash, record.outcome,
                                record.result, record.first_seq, record.created_at)
+    for reservation in image.reservations:
+        store.reservations.restore(reservation)
     _rebuild_windows(store, transfers, image.pool_credits)
     _check_figures(store, image.accounts)
+    _check_holds(store, image.accounts)
     store.restart_numbering()
     return previous
 
@@ -158,6 +167,14 @@ def _check_references(image: LedgerImage) -> None:
         if r.first_seq is not None and r.first_seq not in seqs:
             raise InvalidInput(f"idempotency key {r.key!r} names transfer #{r.first_seq}, "
                                "which the file lacks")
+    for g in image.reservations:
+        for seq in (g.hold_seq, g.charge_seq):
+            if seq is not None and seq not in seqs:
+                raise InvalidInput(f"gateway reservation r{g.id} names transfer #{seq}, "
+                                   "which the file lacks")
+        if g.pool_id is not None and g.pool_id not in pools:
+            raise InvalidInput(f"gateway reservation r{g.id} names pool {g.pool_id!r}, "
+                               "which the file does not list")
 
 
 def _rebuild_windows(store: Store, transfers: list[Transfer],
@@ -190,10 +207,28 @@ def _check_figures(store: Store, accounts: list[AccountRow]) -> None:
                 f"{'/'.join(map(format_amount, derived))}; nothing was imported")
 
 
+def _check_holds(store: Store, accounts: list[AccountRow]) -> None:
+    """Every hold account must hold exactly its payer's open reservations in the file."""
+    open_totals = store.reservations.open_totals()
+    for account in accounts:
+        if account.name.startswith("hold:"):
+            payer = account.name.removeprefix("hold:")
+            if account.balance != open_totals.pop(payer, 0):
+                raise InvalidInput(
+                    f"account {account.name} holds {format_amount(account.balance)} but the "
+                    "file's open gateway reservations for it do not add up to that; nothing "
+                    "was imported")
+    for payer, total in open_totals.items():
+        if total:
+            raise InvalidInput(f"the file's open gateway reservations hold "
+                               f"{format_amount(total)} for {payer}, whose hold account it "
+                               "does not list; nothing was imported")
+
+
 # The dump's vocabulary: the rows an image holds (read by formats/export.py and
 # formats/scheme.py, which turn them into files and back).
 __all__ = [
     "MAX_LEDGER_INT", "AccountRow", "IdempotencyRow", "LedgerImage", "LedgerTransfer",
     "PoolCreditRow", "PoolImageRow", "PoolInviteRow", "PoolMemberRow", "RefusalEvent",
-    "Transfer", "load_image", "read_image", "transfer_record",
+    "ReservationRow", "Transfer", "load_image", "read_image", "transfer_record",
 ]

@@ -191,10 +191,15 @@ class PostgresStore(Store):
         return isinstance(exc, _RETRYABLE)
 
     def restart_numbering(self) -> None:
-        """After an import wrote refusals with their own numbers, continue after them."""
+        """After an import wrote refusals and gateway reservations with their own numbers,
+        continue after them."""
         self.execute(
             "SELECT setval(pg_get_serial_sequence('refusals', 'seq'), MAX(seq)) FROM refusals "
             "HAVING COUNT(*) > 0"
+        )
+        self.execute(
+            "SELECT setval(pg_get_serial_sequence('reservations', 'id'), MAX(id)) "
+            "FROM reservations HAVING COUNT(*) > 0"
         )
 
 

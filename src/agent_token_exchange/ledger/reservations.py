@@ -34,6 +34,14 @@ class ReservationRow:
     latency_ms: int | None
 
 
+# What an agent's draws on open pool-paid reservations hold (one parameter: the agent):
+# counted, like its own holds, as consumed by every window check until they settle.
+POOL_DRAWS_HELD = (
+    "SELECT COALESCE(SUM(c.credited), 0) FROM reservations r "
+    "JOIN pool_credits c ON c.transfer_seq = r.hold_seq "
+    "WHERE r.closed_at IS NULL AND r.pool_id IS NOT NULL AND c.agent = ?"
+)
+
 _COLUMNS = (
     "id, agent, payer, pool_id, model, amount, input_estimate, max_output, estimator, "
     "reserved_at, hold_seq, closed_at, outcome, charge_seq, input_tokens, output_tokens, "
@@ -91,6 +99,16 @@ class Reservations:
                            "WHERE closed_at IS NULL AND payer = ?", (payer,))
         return int(row[0]) if row else 0
 
+    def pool_draws_held(self, agent: str) -> int:
+        """What ``agent``'s draws on open pool-paid reservations hold (``POOL_DRAWS_HELD``)."""
+        return self._db.number(POOL_DRAWS_HELD, (agent,))
+
+    def hold_draws(self, hold_seq: int) -> dict[str, int]:
+        """member -> what a pool-paid reservation's hold (transfer ``hold_seq``) drew from
+        its stake."""
+        return {str(agent): int(credited) for agent, credited in self._db.all(
+            "SELECT agent, credited FROM pool_credits WHERE transfer_seq = ?", (hold_seq,))}
+
     def open_totals(self) -> dict[str, int]:
         """payer -> what its open reservations hold (doctor holds them to the accounts)."""
         return {str(payer): int(total) for payer, total in self._db.all(
@@ -111,6 +129,17 @@ class Reservations:
         return [ReservationRow(*row) for row in self._db.all(
             f"SELECT {_COLUMNS} FROM reservations WHERE closed_at IS NOT NULL "
             "ORDER BY id DESC LIMIT ?", (limit,))]
+
+    def all(self) -> list[ReservationRow]:
+        """Every reservation, open and closed, by id (an export holds them)."""
+        return [ReservationRow(*row) for row in self._db.all(
+            f"SELECT {_COLUMNS} FROM reservations ORDER BY id")]
+
+    def restore(self, row: ReservationRow) -> None:
+        """Write a reservation as an export holds it, with its own id (an import)."""
+        marks = ", ".join("?" * len(_COLUMNS.split(", ")))
+        self._db.execute(f"INSERT INTO reservations ({_COLUMNS}) VALUES ({marks})",
+                         tuple(getattr(row, name) for name in _COLUMNS.split(", ")))
 
     def count(self) -> int:
         row = self._db.one("SELECT COUNT(*) FROM reservations")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .reservations import POOL_DRAWS_HELD
+
 if TYPE_CHECKING:
     from .store import Store
 
@@ -15,7 +17,8 @@ _AS_OF = ("SELECT cumulative FROM consumption WHERE agent = ? AND at <= ? "
           "ORDER BY at DESC, cumulative DESC LIMIT 1")
 _POSITION = (f"SELECT (SELECT balance FROM accounts WHERE name = ?), ({_LATEST.format('at')}), "
              f"({_LATEST.format('cumulative')}), ({_AS_OF}), ({_AS_OF}), "
-             "(SELECT balance FROM accounts WHERE name = ?)")
+             "COALESCE((SELECT balance FROM accounts WHERE name = ?), 0) "
+             f"+ ({POOL_DRAWS_HELD})")
 
 
 class Windows:
@@ -37,10 +40,11 @@ class Windows:
                  hold: str | None = None) -> tuple[int, int, int, int, int, int]:
         """Everything a spend decides on, in one statement: (the account's balance, the
         time and cumulative of the agent's latest consumption, its cumulative as of
-        ``hour_start`` and as of ``day_start``, and what the ``hold`` account holds: the
-        agent's open gateway reservations), zeros where there is none."""
+        ``hour_start`` and as of ``day_start``, and what the ``hold`` account holds (the
+        agent's open gateway reservations) with its draws on open pool-paid ones), zeros
+        where there is none."""
         row = self._db.one(_POSITION, (account, agent, agent, agent, hour_start, agent,
-                                       day_start, hold or ""))
+                                       day_start, hold or "", agent))
         assert row is not None
         balance, latest_at, latest_cum, hour_cum, day_cum, held = (int(v or 0) for v in row)
         return balance, latest_at, latest_cum, hour_cum, day_cum, held

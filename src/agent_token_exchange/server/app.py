@@ -44,6 +44,7 @@ from .loan_routes import loan_router
 from .pool_routes import pool_router
 from .routes import api_router
 from .security import ContentSecurityPolicy
+from .settle_routes import SETTLE_EVERY_SECONDS, settle_router, settling_in_background
 from .validation import validation_message
 
 
@@ -62,10 +63,11 @@ def create_app(
     database: str | None = None, exchanges: Exchanges | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     upstream_transport: httpx.AsyncBaseTransport | None = None,
+    settle_every: float | None = SETTLE_EVERY_SECONDS,
 ) -> FastAPI:
     """The API and dashboard over the exchange at ``home`` (its ledger at ``database``
     when given), or over ``exchanges``; a request body over ``max_body_bytes`` is refused
-    with 413."""
+    with 413. While it runs it settles every ``settle_every`` seconds (None: never)."""
     if exchanges is None:
         if home is None:
             raise ValueError("create_app needs a home or exchanges")
@@ -82,7 +84,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
+        async with settling_in_background(exchanges, settle_every):
+            yield
         await app.state.gateway.close()
         exchanges.close()
 
@@ -155,6 +158,7 @@ def create_app(
     app.include_router(pool_router(), prefix="/v1")
     app.include_router(future_router(), prefix="/v1")
     app.include_router(loan_router(), prefix="/v1")
+    app.include_router(settle_router(), prefix="/v1")
     app.state.gateway = add_gateway(app, exchanges, transport=upstream_transport)
     return app
 

@@ -9,6 +9,7 @@ package is the only place rules meet storage, and the only writer.
     pools.py      pool_create, pool_invite, pool_join, pool_contribute, pool_spend,
                   pool_leave, pool_dissolve
     loans.py      loan_offer, loan_cancel, loan_take, loan_repay, settle (via loans_facade)
+    settle.py     settle (the facade's part: settle_facade.py)
     queries.py    every read
     provision.py  open_accounts: the accounts the config names but the ledger lacks
     doctor.py     doctor (and ``--fix``, which rebuilds derived figures)
@@ -51,6 +52,7 @@ from .earning import Earning
 from .futures_facade import FutureMethods
 from .loans_facade import LoanMethods
 from .operations import Core
+from .settle_facade import SettleMethods
 
 if TYPE_CHECKING:
     from ..economy.config import Config
@@ -63,7 +65,7 @@ if TYPE_CHECKING:
     from .writer import Writer
 
 
-class Exchange(FutureMethods, LoanMethods):
+class Exchange(FutureMethods, LoanMethods, SettleMethods):
     """The token exchange over one store. Methods mirror the CLI's commands.
 
     Constructing one writes nothing: ``open_accounts()`` creates what the config names

@@ -238,3 +238,8 @@ class LoanOperations:
 def _percent(rate_ppm: int) -> str:
     """10_000 -> '1%', 15_000 -> '1.5%'."""
     return f"{(Decimal(rate_ppm) / 10_000).normalize():f}%"
+
+
+def settle_loans(core: Core) -> list[SettledItem]:
+    """``settle``'s step for loans (service/settle.py runs it)."""
+    return LoanOperations(core).settle_due()

@@ -11,22 +11,26 @@
 
 An agent's open holds count as consumed in its windows until they settle, so concurrent
 requests cannot pass a window together; the windows themselves record only what was
-charged, when it was charged.
+charged, when it was charged. A pool-paid request (``pool_id``) holds on the members'
+stakes pro rata, each draw within its member's limits and counted as that member's hold,
+and settles each member's share exactly (service/pool_holds.py).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import overload
 
 from ..clock import DAY_US, HOUR_US
 from ..economy import metering, rules
 from ..economy.accounts import INFERENCE, Kind, hold_account, pool_account, wallet
 from ..economy.records import MeteredRequest, Quote, Reservation
-from ..errors import InvalidInput, NotAllowed
+from ..errors import InvalidInput
 from ..ledger.reservations import ReservationRow
 from ..money import tokens
 from .operations import Core, raise_if_refused
+from .pool_holds import PoolHolds
 
 MAX_TOKENS_ASKED = 10_000_000
 _PROVIDER_ID = re.compile(r"[^A-Za-z0-9._:@/+=-]")
@@ -50,6 +54,7 @@ class Metering:
 
     def __init__(self, core: Core) -> None:
         self._core = core
+        self._pool_holds = PoolHolds(core)
 
     # -- authorize ------------------------------------------------------------------------
 
@@ -73,7 +78,7 @@ class Metering:
             if pool_id is None:
                 self._check_agent(agent, amount, price, input_estimate, max_output, now)
             else:
-                self._check_pool(pool_id, agent, amount)
+                holders, draws = self._pool_holds.check(pool_id, agent, amount, now)
             number = core.store.reservations.open(
                 agent=agent, payer=payer, pool_id=pool_id, model=model, amount=amount,
                 input_estimate=input_estimate, max_output=max_output, estimator=estimator,
@@ -86,15 +91,19 @@ class Metering:
                     description=f"hold for gateway request r{number} ({model}: about "
                                 f"{input_estimate} in, at most {max_output} out)")
                 core.store.reservations.set_hold(number, seq)
+                if pool_id is not None:
+                    self._pool_holds.take(pool_id, seq, holders, draws)
             return Reservation(number, agent, model, pool_id, tokens(amount), input_estimate,
                                max_output, estimator, now)
 
         # Not flushed: the capture that follows within the request is, and flushes this
         # too. A process crash keeps the hold (settle closes it); only a power loss in
         # between could lose it, with the request it paid for.
+        accounts = ([payer, hold_account(payer)] if pool_id is None
+                    else self._pool_holds.stakeholders(pool_id))
         return core.operate("gateway", request, None, reserve, Reservation, agent=agent,
-                            pool_id=pool_id, amount=amount,
-                            accounts=[payer, hold_account(payer)], flushed=False)
+                            pool_id=pool_id, amount=amount, accounts=accounts,
+                            flushed=False)
 
     def _check_agent(self, agent: str, amount: int, price: metering.Prices,
                      input_estimate: int, max_output: int, now: int) -> None:
@@ -105,24 +114,6 @@ class Metering:
             core.config, agent, amount=amount, balance=core.tokens(agent),
             hourly_used=hourly, daily_used=daily, held=core.held(agent), price=price,
             input_tokens=input_estimate, max_output=max_output))
-
-    def _check_pool(self, pool_id: str, agent: str, amount: int) -> None:
-        """A pool may not pay for a gateway request yet. Pools now draw each spend from
-        their members' stakes, each draw within that member's own limits (service/
-        pools.py); a gateway hold on a pool would take tokens out of the stakes before
-        the provider says what was used, and that is not built. A non-member still hears
-        that it is not a member."""
-        core = self._core
-        core.open_pool(pool_id)
-        members = core.store.pools.members(pool_id)
-        if agent not in {m.agent for m in members}:
-            raise NotAllowed(f"{agent} is not a member of {pool_id}: only its members may "
-                             "spend from it")
-        raise NotAllowed(
-            f"{pool_id} cannot pay for gateway requests yet (pool spends draw on members' "
-            "stakes under each member's limits, which the gateway's hold does not do); "
-            "send the request without X-Exchange-Pool to pay from your own wallet, or use "
-            "`token-exchange pool spend`")
 
     # -- capture ----------------------------------------------------------------------------
 
@@ -151,28 +142,43 @@ class Metering:
         return row.id, row.agent, row.pool_id
 
     def close_stale_reservations(self, now: int | None = None) -> list[MeteredRequest]:
-        """Close every reservation open longer than ``metering.STALE_AFTER_US`` at its
-        reserved amount (the provider may have served it), each with a description that
-        says so. Idempotent: what a run closed, the next finds closed. ``settle`` calls it."""
+        """Close every reservation open longer than ``[gateway] stale_reservation_minutes``
+        (``metering.stale_after_us``) at its reserved amount (the provider may have served
+        it), each with a description that says so. Returns the ones this call closed: one
+        another process (or a late capture) closed first is left out, so two ``settle``
+        runs at once report each reservation once. Idempotent, and one indexed read when
+        nothing is due. ``settle`` calls it."""
         core = self._core
         at = core.clock.now_us() if now is None else now
         with core.store.snapshot():
-            stale = core.store.reservations.open_before(at - metering.STALE_AFTER_US)
-        return [self._close((row.id, row.agent, row.pool_id), "expired", None)
-                for row in stale]
+            stale = core.store.reservations.open_before(
+                at - metering.stale_after_us(core.config))
+        closed = [self._close((row.id, row.agent, row.pool_id), "expired", None,
+                              only_if_open=True) for row in stale]
+        return [request for request in closed if request is not None]
+
+    @overload
+    def _close(self, which: tuple[int, str, str | None], outcome: str,
+               usage: Usage | None) -> MeteredRequest: ...
+
+    @overload
+    def _close(self, which: tuple[int, str, str | None], outcome: str,
+               usage: Usage | None, *, only_if_open: bool) -> MeteredRequest | None: ...
 
     def _close(self, which: tuple[int, str, str | None], outcome: str,
-               usage: Usage | None) -> MeteredRequest:
+               usage: Usage | None, *, only_if_open: bool = False) -> MeteredRequest | None:
+        """Close a reservation in one operation; one found closed already is returned as
+        it closed (a retry, or settle got there), or None with ``only_if_open``."""
         core = self._core
         store = core.store
         reservation_id, agent, pool_id = which
         payer = wallet(agent) if pool_id is None else pool_account(pool_id)
 
-        def close(now: int) -> MeteredRequest:
+        def close(now: int) -> MeteredRequest | None:
             row = store.reservations.get(reservation_id)
             assert row is not None and row.payer == payer
             if row.closed_at is not None:  # settled already (a retry, or settle got there)
-                return _metered(row)
+                return None if only_if_open else _metered(row)
             price = metering.prices(core.config, row.model)
             if outcome == "captured":
                 assert usage is not None
@@ -187,7 +193,11 @@ class Metering:
                     destination=row.payer, amount=row.amount, model=row.model,
                     pool_id=row.pool_id, description=f"release of gateway request r{row.id}")
             charged = min(cost, core.balance(row.payer))  # an overrun never goes below zero
-            seq = self._charge(row, charged, usage, outcome, now) if charged > 0 else None
+            if row.pool_id is not None:  # every draw settles, even when nothing is charged
+                what, count = self._described(row, usage)
+                seq = self._pool_holds.settle(row, charged, what, count, now)
+            else:
+                seq = self._charge(row, charged, usage, now) if charged > 0 else None
             settled = metering.settle(row.amount, cost)
             store.reservations.close(
                 row.id, at=now, outcome=outcome, charge_seq=seq,
@@ -199,44 +209,37 @@ class Metering:
             assert closed is not None
             return _metered(closed)
 
+        accounts = ([payer, hold_account(payer)] if pool_id is None
+                    else self._pool_holds.settling(reservation_id))
         return core.operate(f"gateway_{outcome}", {"reservation": reservation_id}, None, close,
-                            MeteredRequest, agent=agent, pool_id=pool_id,
-                            accounts=[payer, hold_account(payer)])
+                            MeteredRequest, agent=agent, pool_id=pool_id, accounts=accounts)
 
-    def _charge(self, row: ReservationRow, amount: int, usage: Usage | None, outcome: str,
-                now: int) -> int:
-        """The one transfer that records the request: agent -> inference (recorded in its
-        windows), or pool -> inference with each contributor credited pro rata."""
-        store = self._core.store
+    def _described(self, row: ReservationRow, usage: Usage | None) -> tuple[str, int]:
+        """The charge's description and its inference token count."""
         if usage is None:
+            minutes = metering.stale_after_us(self._core.config) // 60_000_000
             what = (f"{row.model} via gateway: request r{row.id} left open past "
-                    f"{metering.STALE_AFTER_US // 60_000_000} minutes, charged the reserved "
-                    "amount (the provider may have served it)")
-            count = row.input_estimate + row.max_output
-        else:
-            what = (f"{row.model} via gateway: {usage.input_tokens} in + "
-                    f"{usage.output_tokens} out tokens (r{row.id}")
-            request_id = _provider_id(usage)
-            what += (f", {request_id}" if request_id else "") + ")"
-            count = usage.input_tokens + usage.output_tokens
-        if row.pool_id is None:
-            last_at, cumulative = store.windows.latest(row.agent)
-            at = max(now, last_at)  # windows need time to move forward per agent
-            seq = store.transfers.post(at=at, kind=Kind.INFERENCE, source=row.payer,
-                                       destination=INFERENCE, amount=amount, model=row.model,
-                                       inference_tokens=count, description=what)
-            store.windows.record(row.agent, at, amount, cumulative + amount, seq)
-            return seq
-        seq = store.transfers.post(at=now, kind=Kind.POOL_SPEND, source=row.payer,
+                    f"{minutes} minutes, charged the reserved amount (the provider may "
+                    "have served it)")
+            return what, row.input_estimate + row.max_output
+        what = (f"{row.model} via gateway: {usage.input_tokens} in + "
+                f"{usage.output_tokens} out tokens (r{row.id}")
+        request_id = _provider_id(usage)
+        what += (f", {request_id}" if request_id else "") + ")"
+        return what, usage.input_tokens + usage.output_tokens
+
+    def _charge(self, row: ReservationRow, amount: int, usage: Usage | None,
+                now: int) -> int:
+        """The one transfer that records an agent-paid request: agent -> inference,
+        recorded in its windows (a pool-paid one: service/pool_holds.py)."""
+        store = self._core.store
+        what, count = self._described(row, usage)
+        last_at, cumulative = store.windows.latest(row.agent)
+        at = max(now, last_at)  # windows need time to move forward per agent
+        seq = store.transfers.post(at=at, kind=Kind.INFERENCE, source=row.payer,
                                    destination=INFERENCE, amount=amount, model=row.model,
-                                   inference_tokens=count, pool_id=row.pool_id,
-                                   description=f"{what} for {row.agent}")
-        contributions = {m.agent: m.contributed for m in store.pools.members(row.pool_id)
-                         if m.contributed > 0}
-        if contributions:
-            shares = rules.proportional_split(amount, contributions)
-            for member in sorted(contributions):
-                store.pools.record_credit(seq, member, contributions[member], shares[member])
+                                   inference_tokens=count, description=what)
+        store.windows.record(row.agent, at, amount, cumulative + amount, seq)
         return seq
 
     # -- reads ----------------------------------------------------------------------------

@@ -166,9 +166,11 @@ class Core:
         return self.balance(wallet(agent))
 
     def held(self, agent: str) -> int:
-        """What the agent's open gateway reservations hold: counted as consumed by every
-        window check until they settle (service/metering.py)."""
-        return self.balance(hold_account(wallet(agent)))
+        """What the agent's open gateway reservations hold, with its draws on open
+        pool-paid ones: counted as consumed by every window check until they settle
+        (service/metering.py, service/pool_holds.py)."""
+        return (self.balance(hold_account(wallet(agent)))
+                + self.store.reservations.pool_draws_held(agent))
 
     def window_usage(
         self, agent: str, at: int, latest: tuple[int, int] | None = None

@@ -181,9 +181,10 @@ class PoolOperations:
             at = max([now] + [last_at for last_at, _ in latest.values()])
             for member, (last_at, cumulative) in latest.items():
                 hourly, daily = core.window_usage(member, at, latest=(last_at, cumulative))
+                held = core.held(member)  # its open gateway holds: consumed until settled
                 raise_if_refused(pool_rules.check_draw(
                     pool_id, member, core.config.limits_for(member), draw=draws[member],
-                    hourly_used=hourly, daily_used=daily))
+                    hourly_used=hourly + held, daily_used=daily + held))
             seq = store.transfers.post(
                 at=at, kind=Kind.POOL_SPEND, source=pool_account(pool_id), destination=INFERENCE,
                 amount=cost, description=description, model=model, inference_tokens=count,

@@ -195,6 +195,7 @@ class _Run:
                 when, _, action = heapq.heappop(self.queue)
                 self.clock.set(max(self.clock.now_us(), when))
                 getattr(self, "_" + action[0])(*action[1:])
+                self.ex.settle()  # whatever fell due by now (DESIGN.md: every step)
             if progress is not None:
                 progress(hour + 1, hours)
         self.queue.clear()
