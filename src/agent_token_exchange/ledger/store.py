@@ -10,6 +10,8 @@ migration runner, with one repository per aggregate hung off it.
     store.credentials    the HTTP service's API keys             (ledger/credentials.py)
     store.repair         figures derived from transfers, for doctor (ledger/repair.py)
     store.reservations   the gateway's metered requests and holds (ledger/reservations.py)
+    store.governance     stakes, unbondings, proposals, votes, parameter changes
+                         (ledger/governance.py)
 
 Repositories read and write rows and decide nothing; the service (``service/``) opens
 every transaction and is the only writer. SQL is plain enough for SQLite and PostgreSQL;
@@ -34,6 +36,7 @@ from .transfers import Transfers
 from .windows import Windows
 
 if TYPE_CHECKING:
+    from .governance import Governance
     from .pools import Pools
     from .repair import Repair
     from .reservations import Reservations
@@ -87,6 +90,12 @@ class Store:
         from .reservations import Reservations
 
         return Reservations(self)
+
+    @cached_property
+    def governance(self) -> Governance:
+        from .governance import Governance
+
+        return Governance(self)
 
     # -- statements (for the repositories) -------------------------------------------------
 

@@ -16,6 +16,7 @@ from ..economy.records import DoctorReport, Finding
 from ..ledger import Store
 from ..money import display_amount
 from .audit import verify_chain
+from .staking import check_stake_accounts
 
 if TYPE_CHECKING:
     from ..economy.config import Config
@@ -35,6 +36,7 @@ def run_doctor(store: Store, config: Config, *, fix: bool = False) -> DoctorRepo
     findings += _check_floors(derived, cached, config)
     findings += _check_pools(store, cached, fix)
     findings += _check_holds(store, cached)
+    findings += check_stake_accounts(store, cached)
     findings += _check_idempotency(store)
     findings += _check_consumption(store, config, fix)
     findings += _check_chain(store)

@@ -8,6 +8,7 @@ package is the only place rules meet storage, and the only writer.
     metering.py   the gateway's reserve / capture / release, stale reservations, quote
     pools.py      pool_create, pool_invite, pool_join, pool_contribute, pool_spend,
                   pool_leave, pool_dissolve
+    governance_facade.py  stake, unstake, propose, vote, proposals, parameters (a mixin)
     queries.py    every read
     provision.py  open_accounts: the accounts the config names but the ledger lacks
     doctor.py     doctor (and ``--fix``, which rebuilds derived figures)
@@ -47,6 +48,7 @@ from ..ledger import Store
 from . import provision
 from .api_keys import KeyRing
 from .earning import Earning
+from .governance_facade import GovernanceMethods
 from .operations import Core
 
 if TYPE_CHECKING:
@@ -60,7 +62,7 @@ if TYPE_CHECKING:
     from .writer import Writer
 
 
-class Exchange:
+class Exchange(GovernanceMethods):
     """The token exchange over one store. Methods mirror the CLI's commands.
 
     Constructing one writes nothing: ``open_accounts()`` creates what the config names
@@ -75,10 +77,15 @@ class Exchange:
                  write_lock: AbstractContextManager[object] | None = None,
                  writer: Writer | None = None) -> None:
         self.store = store
-        self.config = config
         self.clock: Clock = clock or SystemClock()
         self._core = Core(store, config, self.clock, write_lock=write_lock, writer=writer)
         self._earning = Earning(self._core)
+
+    @property
+    def config(self) -> Config:
+        """The rules in force: config.toml with the parameter changes governance enacted
+        (``parameters()`` shows which)."""
+        return self._core.config
 
     # The roles a quick command may not need are loaded when first used.
     @cached_property
