@@ -297,3 +297,20 @@ def test_a_replayed_stake_moves_nothing_twice(exchange):
     again = exchange.stake("observer", 200, idempotency_key="stake-1")
     assert again.replayed and again.seq == first.seq
     assert exchange.balance("observer").tokens == Decimal(9800)
+
+
+def test_both_exchanges_offer_the_governance_protocol_with_its_signatures():
+    """Exchange and ExchangeClient have each GovernanceAPI method with the very signature
+    it declares (the pinned ExchangeAPI check sees only ExchangeAPI's own members)."""
+    import inspect
+
+    from agent_token_exchange.client.http import ExchangeClient
+    from agent_token_exchange.service.governance_facade import GovernanceAPI
+
+    names = [n for n in vars(GovernanceAPI) if not n.startswith("_")]
+    assert {"stake", "unstake", "propose", "vote", "proposals", "parameters"} <= set(names)
+    for name in names:
+        declared = inspect.signature(inspect.getattr_static(GovernanceAPI, name))
+        for implementation in (Exchange, ExchangeClient):
+            actual = inspect.signature(inspect.getattr_static(implementation, name))
+            assert str(actual) == str(declared), f"{implementation.__name__}.{name}"

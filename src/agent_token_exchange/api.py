@@ -16,6 +16,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol, Self, runtime_checkable
 
+from .service.governance_facade import GovernanceAPI
+
 if TYPE_CHECKING:  # for annotations only: importing this module stays cheap
     from .economy.config import Config
     from .economy.records import (
@@ -41,8 +43,9 @@ if TYPE_CHECKING:  # for annotations only: importing this module stays cheap
 
 
 @runtime_checkable
-class ExchangeAPI(Protocol):
-    """The operations an exchange offers: reads, earning, spending, pools, checking."""
+class ExchangeAPI(GovernanceAPI, Protocol):
+    """The operations an exchange offers: reads, earning, spending, pools, checking; and
+    staking and governance (``GovernanceAPI``, service/governance_facade.py)."""
 
     @property
     def config(self) -> Config:

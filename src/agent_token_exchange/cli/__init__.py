@@ -8,7 +8,7 @@ import sys
 import typer
 
 from ..errors import EXIT_BAD_INPUT, ExchangeError
-from . import core, keys, serve, simulate
+from . import core, governance, keys, serve, simulate
 from . import export_import as transfer_io
 from . import mcp as mcp_command
 from .audit import audit_app
@@ -36,6 +36,7 @@ app.callback()(version_option(remember_options))
 core.register(app)
 transfer_io.register(app)
 app.add_typer(pool_app)
+governance.register(app)
 for group in (hooks_app, hook_app, git_app, bd_app):
     app.add_typer(group)
 simulate.register(app)

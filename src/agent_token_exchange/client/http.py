@@ -37,12 +37,13 @@ from ..economy.records import (
 )
 from ..errors import ExchangeError, InvalidInput, Unreachable, error_class
 from ..formats.json_codec import from_json
+from .governance import GovernanceClient
 
 if TYPE_CHECKING:
     from ..ledger import LedgerImage
 
 
-class ExchangeClient:
+class ExchangeClient(GovernanceClient):
     """The exchange at ``url``, acting with ``key`` (an agent's or an admin's)."""
 
     def __init__(

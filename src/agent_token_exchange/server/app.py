@@ -39,6 +39,7 @@ from ..service.lifecycle import exchange_opener
 from . import schemas as s
 from .auth import Exchanges, FairLock
 from .limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
+from .governance_routes import governance_router
 from .pool_routes import pool_router
 from .routes import api_router
 from .security import ContentSecurityPolicy
@@ -151,6 +152,7 @@ def create_app(
 
     app.include_router(api_router(), prefix="/v1")
     app.include_router(pool_router(), prefix="/v1")
+    app.include_router(governance_router(), prefix="/v1")
     app.state.gateway = add_gateway(app, exchanges, transport=upstream_transport)
     return app
 

@@ -1,11 +1,13 @@
 """``GovernanceMethods``: staking and governance as methods of ``Exchange`` (a mixin over
-the exchange's ``Core``; the roles are built when first used)."""
+the exchange's ``Core``; the roles are built when first used), and ``GovernanceAPI``, the
+Protocol of them that ``ExchangeAPI`` (api.py) takes in and ``ExchangeClient`` implements
+too (client/governance.py)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from ..economy.governance_records import Parameter, Proposal, StakeChange, Unbonding
@@ -13,6 +15,30 @@ if TYPE_CHECKING:
     from .governance import GovernanceOperations
     from .operations import Core
     from .staking import Staking
+
+
+class GovernanceAPI(Protocol):
+    """Staking and governance, wherever the exchange runs."""
+
+    def stake(self, agent: str, amount: Decimal | str | int, *,
+              idempotency_key: str | None = None) -> StakeChange: ...
+
+    def unstake(self, agent: str, amount: Decimal | str | int, *,
+                idempotency_key: str | None = None) -> StakeChange: ...
+
+    def propose(self, agent: str, parameter: str, value: Decimal | str | int, *, reason: str,
+                idempotency_key: str | None = None) -> Proposal: ...
+
+    def vote(self, agent: str, proposal_id: str, choice: str, *,
+             idempotency_key: str | None = None) -> Proposal: ...
+
+    def proposals(self) -> list[Proposal]: ...
+
+    def proposal_show(self, proposal_id: str) -> Proposal: ...
+
+    def parameters(self) -> list[Parameter]: ...
+
+    def unbondings(self, agent: str | None = None) -> list[Unbonding]: ...
 
 
 class GovernanceMethods:
@@ -85,4 +111,4 @@ class GovernanceMethods:
         return self._governance.close_due()
 
 
-__all__ = ["GovernanceMethods"]
+__all__ = ["GovernanceAPI", "GovernanceMethods"]
