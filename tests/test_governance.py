@@ -59,15 +59,15 @@ def test_unstaked_tokens_come_back_only_after_the_unbonding_period(exchange, clo
     assert change.release_at == clock.now_us() + 24 * HOUR * 10**6
     assert [u.amount for u in exchange.unbondings("builder")] == [Decimal(400)]
     clock.advance(24 * HOUR - 60)
-    assert exchange.settle_unbondings() == []
+    assert exchange.staking.release_due() == []
     assert exchange.balance("builder").tokens == Decimal(9000)
     assert_invariants(exchange)
     clock.advance(60)
-    [item] = exchange.settle_unbondings()
+    [item] = exchange.staking.release_due()
     assert (item.area, item.id, item.outcome, item.amount) == ("unbonding", "builder",
                                                                "released", Decimal(400))
     assert exchange.balance("builder").tokens == Decimal(9400)
-    assert exchange.settle_unbondings() == []
+    assert exchange.staking.release_due() == []
     assert exchange.unbondings() == []
     assert account(exchange, unbonding_account("builder")).balance == 0
     assert_invariants(exchange)
@@ -99,20 +99,20 @@ def test_a_passed_proposal_raises_the_hourly_limit_for_every_process(
     assert (tally.yes, tally.no, tally.turnout) == (Decimal(1000), Decimal(500), Decimal(1))
     with open_exchange(home, clock=clock) as before:
         clock.advance(23 * HOUR)
-        assert exchange.settle_proposals() == []  # the vote is still open
+        assert exchange.governance.close_due() == []  # the vote is still open
         clock.advance(HOUR + 30 * 60)
-        [closed] = exchange.settle_proposals()
+        [closed] = exchange.governance.close_due()
         assert (closed.id, closed.outcome) == ("prop-1", "passed")
         spend_450(exchange)
         spend_450(exchange)
         with pytest.raises(RateLimited):
             spend_450(exchange)
         clock.advance(29 * 60)
-        assert exchange.settle_proposals() == []  # the timelock: one hour after the vote
+        assert exchange.governance.close_due() == []  # the timelock: one hour after the vote
         with pytest.raises(RateLimited):
             spend_450(exchange)
         clock.advance(60)
-        [enacted] = exchange.settle_proposals()
+        [enacted] = exchange.governance.close_due()
         assert (enacted.id, enacted.outcome) == ("prop-1", "enacted")
         assert exchange.limits("zero").hourly_limit == Decimal(2000)
         spend_450(exchange)
@@ -124,7 +124,7 @@ def test_a_passed_proposal_raises_the_hourly_limit_for_every_process(
         [hourly] = [p for p in after.parameters() if p.name == "rate_limits.hourly"]
         assert (hourly.value, hourly.config_value, hourly.source) == (
             Decimal(2000), Decimal(1000), "prop-1")
-    assert exchange.settle_proposals() == []
+    assert exchange.governance.close_due() == []
     assert_invariants(exchange)
 
 
@@ -137,7 +137,7 @@ def test_a_process_sees_a_change_within_the_recheck_time(exchange, home, clock):
         exchange.propose("claude", "rate_limits.burst", "600", reason="bigger prompts")
         exchange.vote("claude", "prop-1", "yes")
         clock.advance(25 * HOUR)
-        assert [i.outcome for i in exchange.settle_proposals()] == ["passed", "enacted"]
+        assert [i.outcome for i in exchange.governance.close_due()] == ["passed", "enacted"]
         assert exchange.limits("zero").burst_limit == Decimal(600)
         other._core.parameters._checked -= parameters.RECHECK_SECONDS  # time has passed
         assert other.limits("zero").burst_limit == Decimal(600)
@@ -153,7 +153,7 @@ def test_a_per_agent_override_in_config_still_wins(home: Path, clock):
         ex.propose("claude", "rate_limits.hourly", 3000, reason="more room")
         ex.vote("claude", "prop-1", "yes")
         clock.advance(25 * HOUR)
-        ex.settle_proposals()
+        ex.governance.close_due()
         assert ex.limits("zero").hourly_limit == Decimal(800)
         assert ex.limits("claude").hourly_limit == Decimal(3000)
         assert_invariants(ex)
@@ -166,10 +166,10 @@ def test_a_proposal_short_of_quorum_changes_nothing(exchange, clock):
     exchange.propose("claude", "models.claude-opus.cost_per_1k", "10", reason="cheaper")
     exchange.vote("builder", "prop-1", "yes")  # 500 of 6500: 7.7%
     clock.advance(24 * HOUR)
-    [closed] = exchange.settle_proposals()
+    [closed] = exchange.governance.close_due()
     assert closed.outcome == "no_quorum"
     clock.advance(2 * HOUR)
-    assert exchange.settle_proposals() == []
+    assert exchange.governance.close_due() == []
     assert exchange.proposal_show("prop-1").status == "no_quorum"
     assert exchange.llm("zero", "coding", 1000, "claude-opus").amount == Decimal(15)
     assert all(p.source == "config" for p in exchange.parameters())
@@ -182,7 +182,7 @@ def test_a_passed_price_change_prices_the_next_spend(exchange, clock):
     exchange.propose("claude", "models.claude-opus.cost_per_1k", "10", reason="cheaper")
     exchange.vote("claude", "prop-1", "yes")
     clock.advance(25 * HOUR)
-    exchange.settle_proposals()
+    exchange.governance.close_due()
     assert exchange.llm("zero", "coding", 1000, "claude-opus").amount == Decimal(10)
     assert_invariants(exchange)
 
@@ -194,7 +194,7 @@ def test_more_no_than_yes_rejects_a_proposal(exchange, clock):
     exchange.vote("claude", "prop-1", "yes")
     exchange.vote("builder", "prop-1", "no")
     clock.advance(26 * HOUR)
-    assert [i.outcome for i in exchange.settle_proposals()] == ["rejected"]
+    assert [i.outcome for i in exchange.governance.close_due()] == ["rejected"]
     assert exchange.config.start_balance == Decimal(10000)
     assert_invariants(exchange)
 
@@ -216,9 +216,9 @@ def test_voting_power_is_the_stake_when_the_proposal_was_made(exchange, clock):
     clock.advance(24 * HOUR)
     with pytest.raises(NotAllowed, match="vote ended"):
         exchange.vote("claude", "prop-1", "yes")
-    assert exchange.settle_proposals()[0].outcome == "passed"  # 300 of 1300 is 23%
+    assert exchange.governance.close_due()[0].outcome == "passed"  # 300 of 1300 is 23%
     clock.advance(HOUR)
-    exchange.settle_proposals()
+    exchange.governance.close_due()
     assert exchange.config.contracts[-1].multiplier == Decimal("1.2")
     assert_invariants(exchange)
 

@@ -22,7 +22,8 @@ from .conftest import Service, start_service
 
 @pytest.fixture
 def quick_vote(tmp_path: Path) -> Iterator[Service]:
-    """A server whose votes end almost at once (voting_hours = 0.0003: about a second; no timelock)."""
+    """A server whose votes end about a second after they open (voting_hours = 0.0003) and
+    take effect at once (no timelock)."""
     (tmp_path / ".exchange").mkdir()
     (tmp_path / ".exchange" / "config.toml").write_text(
         default_config_text().replace("voting_hours = 24", "voting_hours = 0.0003")
@@ -105,7 +106,7 @@ def test_a_change_enacted_elsewhere_reaches_the_server(quick_vote: Service, monk
                            json={"agent": "claude", "choice": "yes"}).status_code == 200
         time.sleep(1.2)
         with open_exchange(quick_vote.home) as ex:
-            assert [i.outcome for i in ex.settle_proposals()] == ["passed", "enacted"]
+            assert [i.outcome for i in ex.governance.close_due()] == ["passed", "enacted"]
         params = {p["name"]: p for p in claude.get("/v1/parameters").json()["parameters"]}
         assert (params["rate_limits.burst"]["value"], params["rate_limits.burst"]["source"]) \
             == ("700", "prop-1")

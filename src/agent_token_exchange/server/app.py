@@ -38,8 +38,8 @@ from ..ledger import SCHEMA_VERSION
 from ..service.lifecycle import exchange_opener
 from . import schemas as s
 from .auth import Exchanges, FairLock
-from .limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
 from .governance_routes import governance_router
+from .limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
 from .pool_routes import pool_router
 from .routes import api_router
 from .security import ContentSecurityPolicy
