@@ -314,3 +314,34 @@ def test_both_exchanges_offer_the_governance_protocol_with_its_signatures():
         for implementation in (Exchange, ExchangeClient):
             actual = inspect.signature(inspect.getattr_static(implementation, name))
             assert str(actual) == str(declared), f"{implementation.__name__}.{name}"
+
+
+def test_concurrent_settles_enact_a_proposal_once(exchange, home, clock):
+    """Four exchanges settling at the same moment close and enact a proposal exactly once
+    between them, and release an unbonding once."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    staked(exchange, claude=1000)
+    exchange.unstake("claude", 100)
+    exchange.propose("claude", "rate_limits.daily", 12000, reason="r")
+    exchange.vote("claude", "prop-1", "yes")
+    clock.advance(25 * HOUR)
+    others = [open_exchange(home, clock=clock) for _ in range(4)]
+    barrier = Barrier(len(others))
+
+    def settle(ex: Exchange) -> list:
+        barrier.wait()
+        return ex.staking.release_due() + ex.governance.close_due()
+
+    try:
+        with ThreadPoolExecutor(len(others)) as pool:
+            items = [i for found in pool.map(settle, others) for i in found]
+    finally:
+        for ex in others:
+            ex.close()
+    assert sorted((i.id, i.outcome) for i in items) == [
+        ("claude", "released"), ("prop-1", "enacted"), ("prop-1", "passed")]
+    assert [p.source for p in exchange.parameters() if p.name == "rate_limits.daily"] == [
+        "prop-1"]
+    assert_invariants(exchange)
