@@ -42,9 +42,7 @@ class GovernanceOperations:
         threshold staked; the vote runs ``governance.voting_hours`` from now."""
         core, store = self._core, self._core.store
         agent = core.agent(agent)
-        config = core.config
-        rules.parse_parameter(config, parameter)
-        checked = rules.validate_value(config, parameter, value)
+        checked = rules.validate_value(core.config, parameter, value)  # the name too
         reason = text_field(reason, "reason", limit=500)
         key = client_key(idempotency_key)
         request = {"agent": agent, "parameter": parameter, "value": str(checked),
