@@ -305,7 +305,7 @@ def test_both_exchanges_offer_the_governance_protocol_with_its_signatures():
     import inspect
 
     from agent_token_exchange.client.http import ExchangeClient
-    from agent_token_exchange.service.governance_facade import GovernanceAPI
+    from agent_token_exchange.governance_api import GovernanceAPI
 
     names = [n for n in vars(GovernanceAPI) if not n.startswith("_")]
     assert {"stake", "unstake", "propose", "vote", "proposals", "parameters"} <= set(names)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol, Self, runtime_checkable
 
-from .service.governance_facade import GovernanceAPI
+from .governance_api import GovernanceAPI
 
 if TYPE_CHECKING:  # for annotations only: importing this module stays cheap
     from .economy.config import Config
@@ -45,7 +45,7 @@ if TYPE_CHECKING:  # for annotations only: importing this module stays cheap
 @runtime_checkable
 class ExchangeAPI(GovernanceAPI, Protocol):
     """The operations an exchange offers: reads, earning, spending, pools, checking; and
-    staking and governance (``GovernanceAPI``, service/governance_facade.py)."""
+    staking and governance (``GovernanceAPI``, governance_api.py)."""
 
     @property
     def config(self) -> Config:

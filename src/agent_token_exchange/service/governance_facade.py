@@ -1,43 +1,18 @@
 """``GovernanceMethods``: staking and governance as methods of ``Exchange`` (a mixin over
-the exchange's ``Core``; the roles are built when first used), and ``GovernanceAPI``, the
-Protocol of them that ``ExchangeAPI`` (api.py) takes in and ``ExchangeClient`` implements
-too (client/governance.py)."""
+the exchange's ``Core``; the roles are built when first used). Their Protocol is
+``GovernanceAPI`` (governance_api.py)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from functools import cached_property
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..economy.governance_records import Parameter, Proposal, StakeChange, Unbonding
     from .governance import GovernanceOperations
     from .operations import Core
     from .staking import Staking
-
-
-class GovernanceAPI(Protocol):
-    """Staking and governance, wherever the exchange runs."""
-
-    def stake(self, agent: str, amount: Decimal | str | int, *,
-              idempotency_key: str | None = None) -> StakeChange: ...
-
-    def unstake(self, agent: str, amount: Decimal | str | int, *,
-                idempotency_key: str | None = None) -> StakeChange: ...
-
-    def propose(self, agent: str, parameter: str, value: Decimal | str | int, *, reason: str,
-                idempotency_key: str | None = None) -> Proposal: ...
-
-    def vote(self, agent: str, proposal_id: str, choice: str, *,
-             idempotency_key: str | None = None) -> Proposal: ...
-
-    def proposals(self) -> list[Proposal]: ...
-
-    def proposal_show(self, proposal_id: str) -> Proposal: ...
-
-    def parameters(self) -> list[Parameter]: ...
-
-    def unbondings(self, agent: str | None = None) -> list[Unbonding]: ...
 
 
 class GovernanceMethods:
@@ -105,4 +80,4 @@ class GovernanceMethods:
         return self.staking.unbondings(agent)
 
 
-__all__ = ["GovernanceAPI", "GovernanceMethods"]
+__all__ = ["GovernanceMethods"]
