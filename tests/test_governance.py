@@ -299,6 +299,23 @@ def test_a_replayed_stake_moves_nothing_twice(exchange):
     assert exchange.balance("observer").tokens == Decimal(9800)
 
 
+def test_the_settle_steps_take_a_core_and_report_what_fell_due(exchange, clock):
+    """settle_unbondings and settle_proposals, the steps service/settle.py runs, each
+    take the exchange's core and return what they settled; nothing when nothing is due."""
+    from agent_token_exchange.service.governance import settle_proposals
+    from agent_token_exchange.service.staking import settle_unbondings
+
+    core = exchange._core
+    assert settle_unbondings(core) == [] and settle_proposals(core) == []
+    staked(exchange, claude=1000)
+    exchange.unstake("claude", 1)
+    exchange.propose("claude", "rate_limits.burst", 501, reason="r")
+    clock.advance(25 * HOUR)
+    assert [i.outcome for i in settle_unbondings(core)] == ["released"]
+    assert [i.outcome for i in settle_proposals(core)] == ["no_quorum"]
+    assert settle_unbondings(core) == [] and settle_proposals(core) == []
+
+
 def test_both_exchanges_offer_the_governance_protocol_with_its_signatures():
     """Exchange and ExchangeClient have each GovernanceAPI method with the very signature
     it declares (the pinned ExchangeAPI check sees only ExchangeAPI's own members)."""

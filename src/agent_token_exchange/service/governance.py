@@ -177,6 +177,12 @@ class GovernanceOperations:
         return proposal_id
 
 
+def settle_proposals(core: Core) -> list[SettledItem]:
+    """The settle step (service/settle.py): close ended votes, then enact passed
+    proposals whose timelock is over."""
+    return GovernanceOperations(core).close_due()
+
+
 def _tally(core: Core, row: ProposalRow) -> rules.Tally:
     votes = {a: (c, p) for a, c, p, _ in core.store.governance.votes(row.id)}
     return rules.tally(votes, row.total_stake)
@@ -194,4 +200,4 @@ def proposal_view(core: Core, row: ProposalRow) -> Proposal:
         row.enacted_at)
 
 
-__all__ = ["PROPOSAL_ID", "GovernanceOperations", "proposal_view"]
+__all__ = ["PROPOSAL_ID", "GovernanceOperations", "proposal_view", "settle_proposals"]

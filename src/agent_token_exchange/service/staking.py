@@ -127,6 +127,12 @@ class Staking:
         return [unbonding_record(row) for row in rows]
 
 
+def settle_unbondings(core: Core) -> list[SettledItem]:
+    """The settle step (service/settle.py): unbondings whose time has come, back to their
+    wallets."""
+    return Staking(core).release_due()
+
+
 def unbonding_record(row: UnbondingRow) -> Unbonding:
     return Unbonding(row.id, row.agent, tokens(row.amount), row.started_at, row.release_at,
                      row.released_at)
@@ -154,4 +160,4 @@ def check_stake_accounts(store: Store, cached: dict[str, int]) -> list[Finding]:
     return findings
 
 
-__all__ = ["Staking", "check_stake_accounts", "unbonding_record"]
+__all__ = ["Staking", "check_stake_accounts", "settle_unbondings", "unbonding_record"]
