@@ -362,3 +362,27 @@ def test_concurrent_settles_enact_a_proposal_once(exchange, home, clock):
     assert [p.source for p in exchange.parameters() if p.name == "rate_limits.daily"] == [
         "prop-1"]
     assert_invariants(exchange)
+
+
+def test_the_hooks_light_config_takes_enacted_changes(exchange, home, clock):
+    """The post-commit hook opens on the validated config's light copy (no pydantic): an
+    enacted change of a contract's multiplier reaches it too, so hook-paid commits are
+    priced as everywhere else."""
+    from agent_token_exchange.economy.config_cache import LightModel, load_fast
+    from agent_token_exchange.service.parameters import EffectiveConfig
+
+    staked(exchange, claude=1000)
+    exchange.propose("claude", "contracts.scheme.multiplier", "2.5", reason="r")
+    exchange.propose("claude", "rate_limits.hourly", "1500", reason="r")
+    for proposal in ("prop-1", "prop-2"):
+        exchange.vote("claude", proposal, "yes")
+    clock.advance(25 * HOUR)
+    exchange.governance.close_due()
+    light = load_fast(home / ".exchange" / "config.toml")
+    assert isinstance(light, LightModel)
+    effective = EffectiveConfig(exchange.store, light).current()
+    assert isinstance(effective, LightModel)
+    assert [c.multiplier for c in effective.contracts if c.name == "scheme"] == [
+        Decimal("2.5")]
+    assert effective.limits_for("zero").hourly == 1500 * 10**6
+    assert light.limits_for("zero").hourly == 1000 * 10**6  # the base is left as it was
