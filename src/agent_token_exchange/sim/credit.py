@@ -136,7 +136,7 @@ class CreditActivity:
             self._refused(lender, exc)
             return
         self.open_offers.append(made.id)
-        self.counts["offers"] += 1
+        self.counts["offers posted"] += 1
         self.amounts["offered"] += micro(plan.amount)
 
     def after_move(self, agent: str) -> None:
@@ -158,7 +158,7 @@ class CreditActivity:
             self._refused(borrower, exc)
             return
         self.loans[borrower] = loan.id
-        self.counts["loans"] += 1
+        self.counts["loans taken"] += 1
         self.amounts["borrowed"] += micro(loan.principal)
 
     def _repay(self, borrower: str, loan_id: str) -> None:

@@ -23,6 +23,7 @@ from ..economy import rules
 from ..economy.accounts import wallet
 from ..economy.config import Config
 from ..economy.records import LedgerTransfer
+from ..economy.settle_records import SettleReport
 from ..errors import IntegrityError, RateLimited, Refused, refusal_rule
 from ..money import format_amount, micro, to_micro
 from ..service.exchange import Exchange
@@ -128,7 +129,7 @@ class _Run:
                 when, _, action = heapq.heappop(self.queue)
                 self.clock.set(max(self.clock.now_us(), when))
                 getattr(self, "_" + action[0])(*action[1:])
-                self.ex.settle()  # whatever fell due by now (DESIGN.md: every step)
+                self._settled(self.ex.settle())  # what fell due by now (DESIGN.md: every step)
             if progress is not None:
                 progress(hour + 1, hours)
         self.queue.clear()
@@ -300,6 +301,10 @@ class _Run:
     def _moved(self, agent: str) -> None:
         for market in self.credit:
             market.after_move(agent)
+
+    def _settled(self, report: SettleReport) -> None:
+        for market in self.credit:
+            market.settled(report)
 
     # -- bookkeeping -------------------------------------------------------------------------
 

@@ -214,8 +214,7 @@ def _print_credit(console: Console, credit: dict[str, Any]) -> None:
         console.print(f"  vote {vote['id']}: {vote['parameter']} = {vote['value']} "
                       f"(proposed by {vote['proposer']}; {tally}): {vote['outcome']}")
         for event in vote.get("events", []):
-            console.print(f"    {event['time']} {event['outcome']}: {event['detail']}",
-                          markup=False)
+            console.print(f"    {event['time']} {event['detail']}", markup=False)
 
 
 def _kind_counts(result: RunResult) -> str:
