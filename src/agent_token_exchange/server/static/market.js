@@ -1,5 +1,6 @@
-// The credit market panel: loan offers and loans, and futures. It reads only the JSON API
-// a client would (/v1/loans, /v1/loans/offers, /v1/futures), under the dashboard's key: an
+// The credit market panel: loan offers and loans, futures, stakes and proposals with their
+// live tallies. It reads only the JSON API a client would (/v1/loans, /v1/loans/offers,
+// /v1/futures, /v1/stakes, /v1/proposals, /v1/parameters), under the dashboard's key: an
 // agent's key gets what the API lets it read, nothing more. Loaded before app.js, whose
 // helpers (h, tokens, api, $) it calls only once the page runs; every field reaches the
 // page as text through h().
@@ -12,8 +13,8 @@ const Market = (() => {
     "loan_escrow", "loan_cancel", "loan_draw", "loan_repay",
     "future_escrow", "future_refund", "future_collateral", "future_pay", "future_return",
     "future_forfeit", "stake", "unstake", "unbond"]);
-  const CLOSED_SHOWN = 20;  // repaid loans and settled futures kept in view
-  const data = { offers: [], loans: [], futures: [] };
+  const CLOSED_SHOWN = 20;  // repaid loans, settled futures, closed proposals kept in view
+  const data = { offers: [], loans: [], futures: [], stakes: [], proposals: [], parameters: [] };
 
   // -- text -----------------------------------------------------------------------------
 
@@ -95,6 +96,47 @@ const Market = (() => {
     });
   }
 
+  // -- stakes and proposals -------------------------------------------------------------
+
+  function stakeRows() {
+    return data.stakes.map((s) => h("tr", { "data-testid": `stake-${s.agent}`,
+                                            data: { agent: s.agent } },
+      h("td", {}, s.agent), money(s.staked), money(s.unbonding),
+      h("td", {}, s.next_release_at ? until(s.next_release_at, { past: "due" }) : dash())));
+  }
+
+  // Turnout against the quorum: full when the quorum is met.
+  function quorumGauge(p) {
+    const quorum = Number(p.quorum), turnout = Number(p.turnout);
+    const ratio = quorum > 0 ? Math.min(1, turnout / quorum) : 1;
+    const fill = h("span");
+    fill.style.width = `${(ratio * 100).toFixed(1)}%`;
+    return h("div", { class: ratio >= 1 ? "gauge met" : "gauge",
+                      title: `${percent(turnout)} of the stake voted; quorum ${percent(quorum)}` },
+      h("div", { class: "bar" }, fill),
+      h("span", { class: "figures" }, `${percent(turnout, 1)} / ${percent(quorum, 1)}`));
+  }
+
+  function proposalRows() {
+    const current = new Map(data.parameters.map((p) => [p.name, p.value]));
+    const live = (p) => p.status === "voting" || p.status === "passed";
+    return ordered(data.proposals, live).map((p) => {
+      const voting = p.status === "voting";
+      const now = current.has(p.parameter) && p.status !== "enacted"
+        ? h("span", { class: "muted" }, ` (now ${current.get(p.parameter)})`) : null;
+      return h("tr", { "data-testid": `proposal-${p.id}`, data: { proposal: p.id },
+                       class: live(p) ? "" : "closed" },
+        h("td", {}, p.id), h("td", { title: p.reason }, p.parameter),
+        h("td", { class: "num" }, p.value, now), h("td", {}, status(p.status)),
+        money(p.yes, { "data-testid": `yes-${p.id}` }), money(p.no), money(p.abstain),
+        h("td", { "data-testid": `quorum-${p.id}` }, quorumGauge(p)),
+        h("td", {}, voting ? until(p.voting_ends_at, { past: "closing" })
+          : when(p.closed_at || p.voting_ends_at)),
+        h("td", {}, p.enacted_at ? when(p.enacted_at)
+          : p.status === "passed" || voting ? until(p.effective_at, { past: "due" }) : dash()));
+    });
+  }
+
   // -- the panel ------------------------------------------------------------------------
 
   function render() {
@@ -106,13 +148,23 @@ const Market = (() => {
                                "Due", "Status"], loanRows(), "No open offers or loans.")),
       h("div", { class: "market-part futures-part" }, h("h3", {}, "Futures"),
         table("market-futures", ["Id", "Buyer", "Seller", "Work", "#Price", "#Collateral",
-                                 "Deadline", "Status"], futureRows(), "No futures.")));
+                                 "Deadline", "Status"], futureRows(), "No futures.")),
+      h("div", { class: "market-part stakes-part" }, h("h3", {}, "Stakes"),
+        table("market-stakes", ["Agent", "#Staked", "#Unbonding", "Next release"],
+              stakeRows(), "Nothing staked.")),
+      h("div", { class: "market-part proposals-part" }, h("h3", {}, "Proposals"),
+        table("market-proposals", ["Id", "Parameter", "#Value", "Status", "#Yes", "#No",
+                                   "#Abstain", "Quorum", "Voting closes", "Takes effect"],
+              proposalRows(), "No proposals.")));
   }
 
   async function refresh() {
-    const [offers, loans, futures] = await Promise.all([
-      api("/v1/loans/offers"), api("/v1/loans"), api("/v1/futures")]);
-    Object.assign(data, { offers: offers.offers, loans: loans.loans, futures: futures.futures });
+    const [offers, loans, futures, stakes, proposals, parameters] = await Promise.all([
+      api("/v1/loans/offers"), api("/v1/loans"), api("/v1/futures"), api("/v1/stakes"),
+      api("/v1/proposals"), api("/v1/parameters")]);
+    Object.assign(data, { offers: offers.offers, loans: loans.loans, futures: futures.futures,
+                          stakes: stakes.stakes, proposals: proposals.proposals,
+                          parameters: parameters.parameters });
     render();
   }
 
