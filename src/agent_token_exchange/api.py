@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Protocol, Self, runtime_checkable
 from .future_api import FutureAPI
 from .governance_api import GovernanceAPI
 from .loans_api import LoanAPI
+from .market_api import MarketAPI
 from .service.settle_facade import SettleAPI
 
 if TYPE_CHECKING:  # for annotations only: importing this module stays cheap
@@ -46,7 +47,7 @@ if TYPE_CHECKING:  # for annotations only: importing this module stays cheap
 
 
 @runtime_checkable
-class ExchangeAPI(FutureAPI, LoanAPI, GovernanceAPI, SettleAPI, Protocol):
+class ExchangeAPI(FutureAPI, LoanAPI, GovernanceAPI, MarketAPI, SettleAPI, Protocol):
     """The operations an exchange offers: reads, earning, spending, pools, checking; and
     the credit market: loans (``LoanAPI``), futures (``FutureAPI``), staking and
     governance (``GovernanceAPI``), and ``settle`` (``SettleAPI``)."""

@@ -280,7 +280,7 @@ def test_names_from_the_ledger_render_as_text_and_no_script_runs(fresh_service: 
 def test_every_page_forbids_inline_script(fresh_service: Service):
     """The dashboard, its script, /docs and /health all send a policy that forbids inline script."""
     with fresh_service.client() as http:
-        for path in ("/", "/static/app.js", "/docs", "/health"):
+        for path in ("/", "/static/app.js", "/static/market.js", "/docs", "/health"):
             policy = http.get(path).headers["content-security-policy"]
             script = next(p for p in policy.split(";") if p.strip().startswith("script-src"))
             assert "'unsafe-inline'" not in script and "'self'" in script, (path, policy)
@@ -288,7 +288,7 @@ def test_every_page_forbids_inline_script(fresh_service: Service):
     assert "<script>" not in page_text and " style=" not in page_text
     assert "<style" not in page_text and " on" not in re.sub(r"<script src=[^>]+>", "",
                                                             page_text).split("<body")[0]
-    for script in ("app.js", "charts.js"):
+    for script in ("app.js", "charts.js", "market.js"):
         assert "innerHTML" not in (STATIC / script).read_text(), script
 
 

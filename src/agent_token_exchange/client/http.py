@@ -40,13 +40,14 @@ from ..formats.json_codec import from_json
 from .futures import FutureClient
 from .governance import GovernanceClient
 from .loans import LoanClient
+from .market import MarketClient
 from .settle import SettleClient
 
 if TYPE_CHECKING:
     from ..ledger import LedgerImage
 
 
-class ExchangeClient(FutureClient, LoanClient, SettleClient, GovernanceClient):
+class ExchangeClient(FutureClient, LoanClient, SettleClient, GovernanceClient, MarketClient):
     """The exchange at ``url``, acting with ``key`` (an agent's or an admin's)."""
 
     def __init__(

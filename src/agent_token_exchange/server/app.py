@@ -136,7 +136,7 @@ def create_app(
 
     @app.get("/static/{name}", include_in_schema=False)
     def static_file(name: str) -> FileResponse:
-        if name not in {"app.js", "charts.js", "style.css"}:
+        if name not in {"app.js", "charts.js", "market.js", "style.css"}:
             raise NotFound(f"no static file {name!r}")
         return FileResponse(str(static.joinpath(name)))
 

@@ -1,7 +1,7 @@
 """Staking and governance under /v1. Writes: an agent's key stakes, unstakes, proposes and
 votes only as its own agent; an admin key as any. Reads: proposals and parameters are
 public to every key (a vote is only as good as its openness); an agent's key sees its
-own unbondings."""
+own unbondings and its own stake (an admin key: every agent's)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..economy import governance_records as records
+from ..economy.market_records import Stake
 from ..formats.json_codec import to_json
 from ..service import access
 from .auth import Caller, ExchangeDep, run_write
@@ -22,6 +23,7 @@ Proposal = response_model(records.Proposal)
 ProposalList = envelope("ProposalList", "proposals", records.Proposal)
 ParameterList = envelope("ParameterList", "parameters", records.Parameter)
 UnbondingList = envelope("UnbondingList", "unbondings", records.Unbonding)
+StakeList = envelope("StakeList", "stakes", Stake)
 
 
 class _In(BaseModel):
@@ -130,6 +132,14 @@ def governance_router() -> APIRouter:
         """Unstaked tokens waiting out the unbonding period (an agent's key: its own)."""
         viewer = access.reader(caller, None if agent is None else known_agent(ex, agent))
         return {"unbondings": [to_json(u) for u in ex.unbondings(viewer)]}
+
+    @api.get("/stakes", response_model=StakeList, responses=ERRORS, tags=["governance"])
+    def stakes(caller: Caller, ex: ExchangeDep,
+               agent: Annotated[str | None, Query(max_length=64)] = None) -> dict[str, Any]:
+        """Each agent's stake, what it has unbonding and its next release (an agent's key:
+        its own, even at zero; an admin key: every agent with either, or the one named)."""
+        viewer = access.reader(caller, None if agent is None else known_agent(ex, agent))
+        return {"stakes": [to_json(x) for x in ex.stakes(viewer)]}
 
     return api
 

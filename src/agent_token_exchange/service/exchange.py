@@ -53,6 +53,7 @@ from .earning import Earning
 from .futures_facade import FutureMethods
 from .governance_facade import GovernanceMethods
 from .loans_facade import LoanMethods
+from .market_facade import MarketReads
 from .operations import Core
 from .settle_facade import SettleMethods
 
@@ -67,7 +68,7 @@ if TYPE_CHECKING:
     from .writer import Writer
 
 
-class Exchange(FutureMethods, LoanMethods, SettleMethods, GovernanceMethods):
+class Exchange(FutureMethods, LoanMethods, SettleMethods, GovernanceMethods, MarketReads):
     """The token exchange over one store. Methods mirror the CLI's commands.
 
     Constructing one writes nothing: ``open_accounts()`` creates what the config names

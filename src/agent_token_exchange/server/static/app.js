@@ -10,6 +10,7 @@ const state = {
   refusals: [],        // RefusalEvent JSON, oldest first
   cursor: "0.0",       // last event id seen: "<transfer seq>.<refusal seq>"
   refreshTimer: null,
+  marketDue: false,    // a market transfer arrived: the credit market panel reloads too
   stream: null,
 };
 const MAX_TRANSFERS = 5000;
@@ -258,8 +259,9 @@ function renderTiles() {
 
 // -- data -------------------------------------------------------------------------------
 
-async function refresh() {
-  const [agents, pools] = await Promise.all([api("/v1/agents"), api("/v1/pools")]);
+async function refresh(market = true) {
+  const [agents, pools] = await Promise.all([api("/v1/agents"), api("/v1/pools"),
+                                             market ? Market.refresh() : null]);
   state.agents = agents.agents;
   state.pools = pools.pools;
   renderAgents();
@@ -270,7 +272,11 @@ async function refresh() {
 
 function refreshSoon() {
   clearTimeout(state.refreshTimer);
-  state.refreshTimer = setTimeout(() => refresh().catch(showProblem), 150);
+  state.refreshTimer = setTimeout(() => {
+    const market = state.marketDue;
+    state.marketDue = false;
+    refresh(market).catch(showProblem);
+  }, 150);
 }
 
 async function load() {
@@ -297,6 +303,7 @@ async function load() {
 
 function onEvent(kind, data) {
   if (kind === "transfer") {
+    if (Market.KINDS.has(data.kind)) state.marketDue = true;
     state.transfers.push(data);
     if (state.transfers.length > MAX_TRANSFERS) state.transfers.shift();
   } else {
@@ -402,3 +409,9 @@ if (saved) start(saved); else logout("");
 setInterval(() => {
   if (state.key && !$("#dashboard").hidden) { renderCharts(); renderTiles(); }
 }, 30000);
+// The market panel reads again every 10 s: votes and proposals move no tokens (no event),
+// a settle's default or a vote closing neither, an agent's stream does not carry others'
+// offers, and the time left moves on.
+setInterval(() => {
+  if (state.key && !$("#dashboard").hidden) Market.refresh().catch(showProblem);
+}, 10000);
