@@ -27,7 +27,7 @@ from agent_token_exchange import (
 from agent_token_exchange.money import tokens
 from agent_token_exchange.service.futures import settle_futures
 
-from .ledger_checks import assert_invariants, consumption, snapshot
+from .ledger_checks import account, assert_invariants, consumption, snapshot
 
 T = 1_000_000
 HOUR, DAY = 3600 * T, 86400 * T  # in micro-seconds, same scale as the clock
@@ -437,6 +437,155 @@ class ExchangeMachine(RuleBasedStateMachine):
             assert set(view.invited) == pool["invited"], pool["id"]
             assert (view.dissolved_at is None) is pool["alive"]
         assert_invariants(self.ex)
+
+    # -- governance: stakes, unbonding, proposals, votes, settle -----------------------------
+    # Proposals change only parameters the rest of this model does not price with (a model
+    # it never spends on, an issue type, the start balance of agents yet to come), so the
+    # model's limits and prices stay those above while the overrides are checked below.
+
+    GOVERNED = {"models.gemini-pro.cost_per_1k": Fraction(2),
+                "issues.type_multipliers.docs": Fraction(3, 5), "start_balance": Fraction(10_000)}
+
+    def _governance(self) -> dict:
+        if not hasattr(self, "gov"):
+            self.gov = {"staked": dict.fromkeys(AGENTS, 0), "unbonding": [], "proposals": [],
+                        "params": {}}
+        return self.gov
+
+    @rule(agent=st.sampled_from(AGENTS), amount=CONTRIBUTIONS)
+    def stake(self, agent, amount):
+        """Staking moves wallet -> stake under the reserve, or is refused moving nothing."""
+        gov, micro = self._governance(), amount * T
+        if micro > self.wallet[agent]:
+            outcome = ("refused", "insufficient_funds")
+        elif self.wallet[agent] - micro < LIMITS["reserve"]:
+            outcome = ("refused", "reserve")
+        else:
+            outcome = ("ok",)
+        if self.expect(outcome, lambda: self.ex.stake(agent, amount)) is not None:
+            self.wallet[agent] -= micro
+            gov["staked"][agent] += micro
+
+    @rule(agent=st.sampled_from(AGENTS), amount=st.sampled_from([1, 50, 100, 2_000, 4_500]))
+    def unstake(self, agent, amount):
+        """Unstaking more than the stake is refused; else it unbonds for 24 hours."""
+        gov, micro = self._governance(), amount * T
+        outcome = ("ok",) if micro <= gov["staked"][agent] else ("refused", "insufficient_funds")
+        change = self.expect(outcome, lambda: self.ex.unstake(agent, amount))
+        if change is not None:
+            gov["staked"][agent] -= micro
+            gov["unbonding"].append((agent, micro, self.clock.now_us() + DAY))
+            assert change.release_at == self.clock.now_us() + DAY
+
+    @rule(agent=st.sampled_from(AGENTS), parameter=st.sampled_from(sorted(GOVERNED)),
+          value=st.sampled_from(["0.5", "3", "12000"]))
+    def propose(self, agent, parameter, value):
+        """Proposing needs 100 staked; the proposal snapshots every stake; a value the
+        config would refuse (a multiplier over 1000) is bad input and changes nothing."""
+        gov = self._governance()
+        if parameter.startswith("issues.") and Fraction(value) > 1000:
+            before = snapshot(self.ex)
+            try:
+                self.ex.propose(agent, parameter, value, reason="r")
+            except Refused:
+                raise
+            except ExchangeError:
+                assert snapshot(self.ex) == before and len(self.ex.proposals()) == len(
+                    gov["proposals"])
+                return
+            raise AssertionError(f"{parameter} = {value} was accepted")
+        outcome = ("ok",) if gov["staked"][agent] >= 100 * T else ("refused", "not_allowed")
+        made = self.expect(outcome, lambda: self.ex.propose(agent, parameter, value, reason="r"))
+        if made is not None:
+            now, snapshot_ = self.clock.now_us(), {a: s for a, s in gov["staked"].items() if s}
+            assert made.id == f"prop-{len(gov['proposals']) + 1}"
+            assert made.total_stake == tokens(sum(snapshot_.values()))
+            gov["proposals"].append({"id": made.id, "status": "voting", "ends": now + DAY,
+                                     "effective": now + DAY + HOUR, "power": snapshot_,
+                                     "votes": {}, "parameter": parameter,
+                                     "value": Fraction(value)})
+
+    @precondition(lambda self: getattr(self, "gov", {}).get("proposals"))
+    @rule(agent=st.sampled_from(AGENTS), index=st.integers(0, 3),
+          choice=st.sampled_from(["yes", "no", "abstain"]))
+    def vote(self, agent, index, choice):
+        """A vote counts with the stake at creation, only while the vote is open."""
+        gov = self._governance()
+        proposal = gov["proposals"][-1 - index % len(gov["proposals"])]
+        power = proposal["power"].get(agent, 0)
+        is_open = proposal["status"] == "voting" and self.clock.now_us() < proposal["ends"]
+        outcome = ("ok",) if is_open and power else ("refused", "not_allowed")
+        event(f"vote: {outcome[-1]}")
+        shown = self.expect(outcome, lambda: self.ex.vote(agent, proposal["id"], choice))
+        if shown is not None:
+            proposal["votes"][agent] = (choice, power)
+            sums = {c: sum(p for x, p in proposal["votes"].values() if x == c)
+                    for c in ("yes", "no", "abstain")}
+            assert (shown.yes, shown.no, shown.abstain) == tuple(tokens(sums[c]) for c in sums)
+
+    @rule()
+    def settle_governance(self):
+        """Settle releases what has unbonded, closes ended votes (quorum 20% of the stake
+        at creation, more yes than no) and enacts passed ones after the 1-hour timelock."""
+        gov, now = self._governance(), self.clock.now_us()
+        released = sorted((a, m) for a, m, at in gov["unbonding"] if at <= now)
+        gov["unbonding"] = [u for u in gov["unbonding"] if u[2] > now]
+        items = self.ex.staking.release_due()
+        assert sorted((i.id, i.amount) for i in items) == [(a, tokens(m)) for a, m in released]
+        for agent, micro in released:
+            self.wallet[agent] += micro
+        expected = []
+        for p in gov["proposals"]:
+            if p["status"] == "voting" and p["ends"] <= now:
+                votes = [power for _, power in p["votes"].values()]
+                yes, no = (sum(w for c, w in p["votes"].values() if c == x) for x in ("yes", "no"))
+                total = sum(p["power"].values())
+                quorate = sum(votes) > 0 and sum(votes) * 5 >= total
+                p["status"] = ("passed" if yes > no else "rejected") if quorate else "no_quorum"
+                expected.append((p["id"], p["status"]))
+        for p in sorted(gov["proposals"], key=lambda p: (p["effective"], p["id"])):
+            if p["status"] == "passed" and p["effective"] <= now:
+                p["status"] = "enacted"
+                gov["params"][p["parameter"]] = p["value"]
+                expected.append((p["id"], "enacted"))
+        for _, outcome in expected:
+            event(f"proposal: {outcome}")
+        assert [(i.id, i.outcome) for i in self.ex.governance.close_due()] == expected
+
+    @rule(stakes=st.tuples(*[st.sampled_from([0, 100, 1000, 3000])] * 3),
+          parameter=st.sampled_from(sorted(GOVERNED)), value=st.sampled_from(["0.5", "3"]),
+          choices=st.tuples(*[st.sampled_from([None, "yes", "no", "abstain"])] * 3),
+          wait=st.sampled_from([3600, 86_399, 86_400, 90_000]))
+    def a_vote_runs_its_course(self, stakes, parameter, value, choices, wait):
+        """Agents stake, claude proposes, some vote, time passes and settle runs (twice,
+        an hour apart: the timelock), so proposals pass, fail and take effect."""
+        for agent, amount in zip(AGENTS, stakes, strict=True):
+            if amount:
+                self.stake(agent, amount)
+        self.propose("claude", parameter, value)
+        for agent, choice in zip(AGENTS, choices, strict=True):
+            if choice and self._governance()["proposals"]:
+                self.vote(agent, 0, choice)
+        for seconds in (wait, 3600):
+            self.clock.advance(seconds)
+            self.settle_governance()
+
+    @invariant()
+    def stakes_and_parameters_match_the_model(self):
+        """Each stake and unbonding account, each proposal's status and each governed
+        parameter equal the model's (doctor, in the invariant above, checks the records)."""
+        gov = self._governance()
+        unbonding = {a: sum(m for x, m, _ in gov["unbonding"] if x == a) for a in AGENTS}
+        for agent in AGENTS:
+            for name, want in ((f"stake:{agent}", gov["staked"][agent]),
+                               (f"unbonding:{agent}", unbonding[agent])):
+                found = account(self.ex, name)
+                assert (found.balance if found else 0) == want, name
+        assert [(p.id, p.status) for p in self.ex.proposals()] == [
+            (p["id"], p["status"]) for p in gov["proposals"]]
+        params = {p.name: p.value for p in self.ex.parameters()}
+        for name, default in self.GOVERNED.items():
+            assert params[name] == gov["params"].get(name, default), name
 
 
     # -- futures: escrowed price, collateral, delivery by work or confirmation, settle ------

@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol, Self, runtime_checkable
 
 from .future_api import FutureAPI
+from .governance_api import GovernanceAPI
 from .loans_api import LoanAPI
 from .service.settle_facade import SettleAPI
 
@@ -45,8 +46,10 @@ if TYPE_CHECKING:  # for annotations only: importing this module stays cheap
 
 
 @runtime_checkable
-class ExchangeAPI(FutureAPI, LoanAPI, SettleAPI, Protocol):
-    """The operations an exchange offers: reads, earning, spending, pools, checking."""
+class ExchangeAPI(FutureAPI, LoanAPI, GovernanceAPI, SettleAPI, Protocol):
+    """The operations an exchange offers: reads, earning, spending, pools, checking; and
+    the credit market: loans (``LoanAPI``), futures (``FutureAPI``), staking and
+    governance (``GovernanceAPI``), and ``settle`` (``SettleAPI``)."""
 
     @property
     def config(self) -> Config:

@@ -8,7 +8,7 @@ import sys
 import typer
 
 from ..errors import EXIT_BAD_INPUT, ExchangeError
-from . import core, keys, serve, settle, simulate
+from . import core, governance, keys, serve, settle, simulate
 from . import export_import as transfer_io
 from . import loans as loan_commands
 from . import mcp as mcp_command
@@ -40,6 +40,7 @@ transfer_io.register(app)
 app.add_typer(pool_app)
 app.add_typer(future_app)
 loan_commands.register(app)
+governance.register(app)
 for group in (hooks_app, hook_app, git_app, bd_app):
     app.add_typer(group)
 simulate.register(app)

@@ -38,6 +38,7 @@ from ..economy.records import (
 from ..errors import ExchangeError, InvalidInput, Unreachable, error_class
 from ..formats.json_codec import from_json
 from .futures import FutureClient
+from .governance import GovernanceClient
 from .loans import LoanClient
 from .settle import SettleClient
 
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
     from ..ledger import LedgerImage
 
 
-class ExchangeClient(FutureClient, LoanClient, SettleClient):
+class ExchangeClient(FutureClient, LoanClient, SettleClient, GovernanceClient):
     """The exchange at ``url``, acting with ``key`` (an agent's or an admin's)."""
 
     def __init__(

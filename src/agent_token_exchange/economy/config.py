@@ -184,6 +184,21 @@ class Git(_Strict):
     pay_merge_commits: bool = False
 
 
+Hours = Annotated[Decimal, Field(ge=0, le=87_600, decimal_places=6)]
+
+
+class Governance(_Strict):
+    """Staking and governance (service/governance.py): who may propose, how long a vote
+    runs, the share of all stake that must vote, the wait before a passed proposal takes
+    effect, and the wait before unstaked tokens come back."""
+
+    proposal_threshold: Tokens = Decimal(100)
+    voting_hours: Annotated[Decimal, Field(gt=0, le=87_600, decimal_places=6)] = Decimal(24)
+    quorum: Annotated[Decimal, Field(ge=0, le=1, decimal_places=6)] = Decimal("0.2")
+    timelock_hours: Hours = Decimal(1)
+    unbonding_hours: Hours = Decimal(24)
+
+
 class Config(_Strict, ConfigViews):
     start_balance: Tokens
     rate_limits: RateLimits
@@ -196,6 +211,7 @@ class Config(_Strict, ConfigViews):
     commit_bonuses: list[CommitBonus] = []
     issues: Issues
     git: Git = Git()
+    governance: Governance = Governance()
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Config:

@@ -430,6 +430,86 @@ MIGRATIONS: list[Migration] = [
             "CREATE INDEX futures_by_seller ON futures (seller, status)",
         ],
     ),
+    Migration(
+        10,
+        "staking and governance: stakes, unbondings, proposals, votes, parameter changes",
+        [
+            # Each agent's staked total: its stake:NAME account holds exactly this.
+            """
+            CREATE TABLE stakes (
+                agent   TEXT PRIMARY KEY,
+                staked  {bigint} NOT NULL CHECK (staked >= 0)
+            )
+            """,
+            # Unstaked tokens wait in unbonding:NAME until release_at; its balance is the
+            # sum of the agent's unreleased rows.
+            """
+            CREATE TABLE unbondings (
+                id           {id},
+                agent        TEXT NOT NULL,
+                amount       {bigint} NOT NULL CHECK (amount > 0),
+                started_at   {bigint} NOT NULL,
+                release_at   {bigint} NOT NULL,
+                released_at  {bigint},
+                unstake_seq  {bigint} REFERENCES transfers(seq),
+                release_seq  {bigint} REFERENCES transfers(seq)
+            )
+            """,
+            "CREATE INDEX unbondings_due ON unbondings (released_at, release_at)",
+            # The rules a proposal runs under are kept with it (quorum, timelock), so an
+            # edit of config.toml never changes a vote already under way.
+            """
+            CREATE TABLE proposals (
+                id              TEXT PRIMARY KEY,
+                number          {bigint} NOT NULL UNIQUE,
+                proposer        TEXT NOT NULL,
+                parameter       TEXT NOT NULL,
+                value           TEXT NOT NULL,
+                reason          TEXT NOT NULL,
+                created_at      {bigint} NOT NULL,
+                voting_ends_at  {bigint} NOT NULL,
+                timelock_us     {bigint} NOT NULL,
+                quorum          TEXT NOT NULL,
+                total_stake     {bigint} NOT NULL,
+                status          TEXT NOT NULL CHECK (status IN
+                                ('voting', 'passed', 'rejected', 'no_quorum', 'enacted')),
+                closed_at       {bigint},
+                enacted_at      {bigint}
+            )
+            """,
+            "CREATE INDEX proposals_by_status ON proposals (status, voting_ends_at)",
+            # Voting power: every staker's stake when the proposal was made.
+            """
+            CREATE TABLE proposal_stakes (
+                proposal_id  TEXT NOT NULL REFERENCES proposals(id),
+                agent        TEXT NOT NULL,
+                stake        {bigint} NOT NULL CHECK (stake > 0),
+                PRIMARY KEY (proposal_id, agent)
+            )
+            """,
+            """
+            CREATE TABLE votes (
+                proposal_id  TEXT NOT NULL REFERENCES proposals(id),
+                agent        TEXT NOT NULL,
+                choice       TEXT NOT NULL CHECK (choice IN ('yes', 'no', 'abstain')),
+                power        {bigint} NOT NULL,
+                at           {bigint} NOT NULL,
+                PRIMARY KEY (proposal_id, agent)
+            )
+            """,
+            # Append-only: the effective config is config.toml with the latest change of
+            # each parameter laid over it; MAX(id) tells a process whether it is current.
+            """
+            CREATE TABLE parameter_changes (
+                id           {id},
+                parameter    TEXT NOT NULL,
+                value        TEXT NOT NULL,
+                proposal_id  TEXT NOT NULL REFERENCES proposals(id),
+                applied_at   {bigint} NOT NULL
+            )
+            """,
+        ],
+    ),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1].number

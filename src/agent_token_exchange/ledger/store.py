@@ -12,6 +12,8 @@ migration runner, with one repository per aggregate hung off it.
     store.reservations   the gateway's metered requests and holds (ledger/reservations.py)
     store.futures        futures on work                         (ledger/futures.py)
     store.loans          loan offers and loans                   (ledger/loans.py)
+    store.governance     stakes, unbondings, proposals, votes, parameter changes
+                         (ledger/governance.py)
 
 Repositories read and write rows and decide nothing; the service (``service/``) opens
 every transaction and is the only writer. SQL is plain enough for SQLite and PostgreSQL;
@@ -37,6 +39,7 @@ from .windows import Windows
 
 if TYPE_CHECKING:
     from .futures import Futures
+    from .governance import Governance
     from .loans import Loans
     from .pools import Pools
     from .repair import Repair
@@ -103,6 +106,12 @@ class Store:
         from .reservations import Reservations
 
         return Reservations(self)
+
+    @cached_property
+    def governance(self) -> Governance:
+        from .governance import Governance
+
+        return Governance(self)
 
     # -- statements (for the repositories) -------------------------------------------------
 

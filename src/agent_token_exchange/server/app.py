@@ -39,6 +39,7 @@ from ..service.lifecycle import exchange_opener
 from . import schemas as s
 from .auth import Exchanges, FairLock
 from .future_routes import future_router
+from .governance_routes import governance_router
 from .limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
 from .loan_routes import loan_router
 from .pool_routes import pool_router
@@ -159,6 +160,7 @@ def create_app(
     app.include_router(future_router(), prefix="/v1")
     app.include_router(loan_router(), prefix="/v1")
     app.include_router(settle_router(), prefix="/v1")
+    app.include_router(governance_router(), prefix="/v1")
     app.state.gateway = add_gateway(app, exchanges, transport=upstream_transport)
     return app
 

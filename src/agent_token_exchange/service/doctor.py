@@ -18,6 +18,7 @@ from ..money import display_amount
 from .audit import verify_chain
 from .future_checks import check_futures
 from .loan_doctor import check_loans
+from .staking import check_stake_accounts
 
 if TYPE_CHECKING:
     from ..economy.config import Config
@@ -39,6 +40,7 @@ def run_doctor(store: Store, config: Config, *, fix: bool = False) -> DoctorRepo
     findings += _check_holds(store, cached)
     findings += check_futures(store, cached)
     findings += check_loans(store, cached)
+    findings += check_stake_accounts(store, cached)
     findings += _check_idempotency(store)
     findings += _check_consumption(store, config, fix)
     findings += _check_chain(store)

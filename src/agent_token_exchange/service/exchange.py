@@ -10,6 +10,7 @@ package is the only place rules meet storage, and the only writer.
                   pool_leave, pool_dissolve
     loans.py      loan_offer, loan_cancel, loan_take, loan_repay, settle (via loans_facade)
     settle.py     settle (the facade's part: settle_facade.py)
+    governance_facade.py  stake, unstake, propose, vote, proposals, parameters (a mixin)
     queries.py    every read
     provision.py  open_accounts: the accounts the config names but the ledger lacks
     doctor.py     doctor (and ``--fix``, which rebuilds derived figures)
@@ -50,6 +51,7 @@ from . import provision
 from .api_keys import KeyRing
 from .earning import Earning
 from .futures_facade import FutureMethods
+from .governance_facade import GovernanceMethods
 from .loans_facade import LoanMethods
 from .operations import Core
 from .settle_facade import SettleMethods
@@ -65,7 +67,7 @@ if TYPE_CHECKING:
     from .writer import Writer
 
 
-class Exchange(FutureMethods, LoanMethods, SettleMethods):
+class Exchange(FutureMethods, LoanMethods, SettleMethods, GovernanceMethods):
     """The token exchange over one store. Methods mirror the CLI's commands.
 
     Constructing one writes nothing: ``open_accounts()`` creates what the config names
@@ -80,10 +82,15 @@ class Exchange(FutureMethods, LoanMethods, SettleMethods):
                  write_lock: AbstractContextManager[object] | None = None,
                  writer: Writer | None = None) -> None:
         self.store = store
-        self.config = config
         self.clock: Clock = clock or SystemClock()
         self._core = Core(store, config, self.clock, write_lock=write_lock, writer=writer)
         self._earning = Earning(self._core)
+
+    @property
+    def config(self) -> Config:
+        """The rules in force: config.toml with the parameter changes governance enacted
+        (``parameters()`` shows which)."""
+        return self._core.config
 
     # The roles a quick command may not need are loaded when first used.
     @cached_property

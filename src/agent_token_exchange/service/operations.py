@@ -29,6 +29,7 @@ from ..ledger import Store
 from ..ledger.pools import PoolRow
 from ..money import tokens
 from . import idempotency
+from .parameters import EffectiveConfig
 from .writer import MAX_ATTEMPTS, Job, Writer, apply_batch
 
 if TYPE_CHECKING:
@@ -46,13 +47,19 @@ class Core:
                  write_lock: AbstractContextManager[object] | None = None,
                  writer: Writer | None = None) -> None:
         self.store = store
-        self.config = config
+        # config.toml with the parameter changes governance enacted (service/parameters.py).
+        self.parameters = EffectiveConfig(store, config)
         self.clock = clock
         # Held around each attempt of every write: a server's exchanges share one, so its
         # writers queue in arrival order before the database's own lock.
         self.write_lock: AbstractContextManager[object] = write_lock or nullcontext()
         # The process's writer, when this exchange queues its operations to one.
         self.writer = writer
+
+    @property
+    def config(self) -> Config:
+        """The effective config: config.toml with enacted parameter changes over it."""
+        return self.parameters.current()
 
     # -- the transaction around every write -------------------------------------------------
 

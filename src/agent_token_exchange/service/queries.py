@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..clock import DAY_US, HOUR_US
 from ..economy import pool_rules, rules
@@ -36,6 +36,9 @@ from . import access, idempotency
 from .audit import AuditReport, verify_chain
 from .operations import Core
 
+if TYPE_CHECKING:
+    from ..economy.config import Config
+
 
 class Queries:
     """Read-only operations over the exchange's store, config and clock."""
@@ -43,8 +46,11 @@ class Queries:
     def __init__(self, core: Core) -> None:
         self._core = core
         self.store = core.store
-        self.config = core.config
         self.clock = core.clock
+
+    @property
+    def config(self) -> Config:
+        return self._core.config
 
     def agents(self) -> list[str]:
         return list(self.config.agents)

@@ -39,8 +39,10 @@ from collections.abc import Callable
 from ..economy.settle_records import SettledItem, SettleReport
 from ..money import format_tokens
 from .futures import settle_futures
+from .governance import settle_proposals
 from .loans import settle_loans
 from .operations import Core
+from .staking import settle_unbondings
 
 SettleStep = Callable[[Core], list[SettledItem]]
 
@@ -70,6 +72,8 @@ def close_stale_reservations(core: Core) -> list[SettledItem]:
 STEPS: tuple[SettleStep, ...] = (
     settle_loans,
     settle_futures,
+    settle_unbondings,
+    settle_proposals,
     close_stale_reservations,
 )
 
