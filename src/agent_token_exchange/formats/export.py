@@ -4,10 +4,12 @@ Both formats hold the same records in the same order — accounts (every wallet,
 contract and system account with its balance, earned and spent), transfers (with their
 audit hashes), pools, pool members (with their stakes), pool credits (each spend's
 draws), refusals (with their counts), idempotency keys, pool invites and gateway
-reservations (open and closed), and the credit market's loan offers, loans and futures —
+reservations (open and closed), the credit market's loan offers, loans and futures, and
+stakes, unbondings, proposals with their stake snapshots, votes and parameter changes —
 so ``export → import → export`` gives the same bytes. Version 3 files (before the credit
-market), version 2 files (before reservations) and version 1 files (before stakes and refusal
-counts) are read too, version 1's stakes given as the ledger's migration gives them.
+market and governance), version 2 files (before reservations) and version 1 files (before
+stakes and refusal counts) are read too, version 1's stakes given as the ledger's
+migration gives them.
 Amounts are exact decimal token strings ("150", "0.000001", "-190000"); times are UTC
 ISO-8601 with microseconds.
 
@@ -15,7 +17,8 @@ JSON is one object: a header (``format``, ``version``, ``complete``, ``since``,
 ``agent``) and one array per section. CSV is one table a spreadsheet can filter: the
 first column names the record (``export`` for the header row, then ``account``,
 ``transfer``, ``pool``, ``pool_member``, ``pool_credit``, ``refusal``, ``idempotency``,
-``pool_invite``, ``reservation``, ``loan_offer``, ``loan``, ``future``);
+``pool_invite``, ``reservation``, ``loan_offer``, ``loan``, ``future``, ``stake``,
+``unbonding``, ``proposal``, ``proposal_stake``, ``vote``, ``parameter_change``);
 the other columns are the union of the records' fields, empty where a record has none.
 """
 
@@ -48,11 +51,11 @@ from ..ledger.dump import (
     ReservationRow,
 )
 from ..money import DECIMALS, MAX_MICRO, MICRO, format_amount, format_tokens, micro, tokens
-from .market_sections import MARKET_RECORD_NAMES, MARKET_SECTIONS, MARKET_SINCE
+from .market_sections import MARKET_RECORD_NAMES, MARKET_SECTIONS, MARKET_SINCE, decimal_value
 
 FORMAT = "agent-token-exchange/export"
-VERSION = 4  # 4: the credit market (market_sections.py). 3: gateway reservations. 2: pool
-# stakes, invites and open pools; refusal counts. 3, 2 and 1 are still read.
+VERSION = 4  # 4: the credit market and governance (market_sections.py). 3: gateway
+# reservations. 2: pool stakes, invites and open pools; refusal counts. 3, 2, 1 still read.
 READABLE = (4, 3, 2, 1)
 MAX_FILE_BYTES = 2 * 1024**3
 
@@ -119,7 +122,8 @@ def _text(value: Any, what: str) -> str:
 
 # Each section: the record's dataclass, and for each field how it is written and read.
 # Kinds: text, opt (text or null), int, optint, money, signed, optmoney (micro-tokens),
-# tokens, opttokens (a record's Decimal tokens), time, opttime, json, bool. Both kinds of
+# tokens, opttokens (a record's Decimal tokens), time, opttime, json, bool, decimal (a
+# number's exact text: market_sections.py). Both kinds of
 # amount are written alike, so a file reads the same whichever the image holds.
 SECTIONS: dict[str, tuple[type, dict[str, str]]] = {
     "accounts": (AccountRow, {"name": "text", "kind": "text", "created_at": "time",
@@ -212,6 +216,8 @@ def _encode(kind: str, value: Any) -> Any:
         return format_tokens(value)
     if kind in ("time", "opttime"):
         return time_text(value)
+    if kind == "decimal":
+        return str(value)
     return value
 
 
@@ -230,6 +236,8 @@ def _decode(kind: str, value: Any, what: str) -> Any:
         return _money(value, what, signed=True)
     if kind in ("time", "opttime"):
         return parse_time(value, what)
+    if kind == "decimal":
+        return decimal_value(value, what)
     if kind == "json":
         if not isinstance(value, dict):
             raise InvalidInput(f"{what} must be a JSON object")
