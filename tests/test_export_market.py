@@ -259,3 +259,26 @@ def test_a_filtered_export_keeps_the_agents_market_records(exchange, clock):
         ["future-4"], [], [])
     assert ([u.id for u in later.unbondings], later.proposals, later.votes) == ([2], [], [])
     assert len(later.stakes) == 3
+
+
+def test_the_commands_move_the_market_and_refuse_a_tampered_file_in_one_line(
+        cli, home, clock, tmp_path):
+    """`token-exchange export` then `import` into a new home carries the market (the
+    copy exports the same bytes); a file with a tampered escrow is one line on stderr, a
+    non-zero exit, and the new home is left without a ledger."""
+    with open_exchange(home, clock=clock) as ex:
+        busy_market(ex, clock)
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    assert cli("export", "--out", str(first)).code == 0
+    copy = str(tmp_path / "copy")
+    assert cli("import", str(first), "--home", copy, with_home=False).code == 0
+    assert cli("export", "--out", str(second), "--home", copy, with_home=False).code == 0
+    assert second.read_bytes() == first.read_bytes()
+    assert (tmp_path / "copy" / ".exchange" / "exchange.db").exists()
+    bad = tmp_path / "bad.json"
+    bad.write_text(_edited(first.read_text(), "futures", "future-1", price="301"))
+    refused = cli("import", str(bad), "--home", str(tmp_path / "other"), with_home=False)
+    assert refused.code != 0 and refused.out == ""
+    assert refused.err.strip().count("\n") == 0
+    assert "escrow:future-1 holds 300 but future-1 is open" in refused.err
+    assert not (tmp_path / "other" / ".exchange" / "exchange.db").exists()
