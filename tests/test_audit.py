@@ -9,7 +9,8 @@ import pytest
 from agent_token_exchange import open_exchange
 from agent_token_exchange.ledger import Kind, SQLiteStore
 from agent_token_exchange.ledger.chain import GENESIS, HASHED_FIELDS, transfer_hash
-from agent_token_exchange.ledger.schema import MIGRATIONS, statements_for
+from agent_token_exchange.ledger.migration import statements_for
+from agent_token_exchange.ledger.schema import MIGRATIONS
 from agent_token_exchange.service.audit import verify_chain
 
 from .ledger_checks import assert_invariants

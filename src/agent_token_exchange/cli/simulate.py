@@ -41,8 +41,9 @@ def simulate(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the run (runs use seed, "
                                       "seed+1, ...).")] = 1,
     scenario: Annotated[Path | None, typer.Option(
-        "--scenario", metavar="FILE", help="TOML scenario merged over the built-in seed "
-        "scenario (agents' habits, time-of-day blocks, pools, [config] rule changes).",
+        "--scenario", metavar="FILE|NAME", help="TOML scenario merged over the built-in seed "
+        "scenario (agents' habits, time-of-day blocks, pools, [config] rule changes), or a "
+        "shipped one by name: `credit` (loans, futures on beads issues, a governance vote).",
         show_default=False)] = None,
     runs: Annotated[int, typer.Option("--runs", help="Run N seeds and report the mean and "
                                       "spread of every figure.")] = 1,
@@ -63,6 +64,8 @@ def simulate(
     same figures.
 
     Example: token-exchange simulate --seed 7 --out sim-report
+
+    Example: token-exchange simulate --scenario credit
     """
     base = _home_config(opts.home) if opts.home is not None else None
     chosen = load_scenario(scenario, base)

@@ -32,8 +32,9 @@ from .accounts import Accounts
 from .chain import GENESIS
 from .credentials import Credentials
 from .idempotency import IdempotencyRecords
+from .migration import statements_for
 from .refusals import Refusals
-from .schema import MIGRATIONS, SCHEMA_VERSION, statements_for
+from .schema import MIGRATIONS, SCHEMA_VERSION
 from .transfers import Transfers
 from .windows import Windows
 

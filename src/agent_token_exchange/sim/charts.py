@@ -17,7 +17,7 @@ from typing import Any
 from ..clock import HOUR_US
 from ..money import MICRO
 from . import palette
-from .engine import RATE_LIMIT_KINDS, RunResult
+from .figures import RATE_LIMIT_KINDS, RunResult
 from .report import pooled_inference_tokens
 
 MAX_LINES = 12

@@ -14,7 +14,6 @@ import random
 import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -24,91 +23,22 @@ from ..economy import rules
 from ..economy.accounts import wallet
 from ..economy.config import Config
 from ..economy.records import LedgerTransfer
+from ..economy.settle_records import SettleReport
 from ..errors import IntegrityError, RateLimited, Refused, refusal_rule
 from ..money import format_amount, micro, to_micro
 from ..service.exchange import Exchange
 from ..service.lifecycle import scratch_exchange
+from .credit import CreditActivity
+from .figures import (
+    AgentFigures,
+    BlockFigures,
+    ModelUse,
+    RefusalLog,
+    RunResult,
+)
 from .scenario import PoolPlan, Scenario, build_config, team_names, template_of
 
-RATE_LIMIT_KINDS = ("burst", "hourly", "daily")
 Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class AgentFigures:
-    """One agent's day, in micro-tokens."""
-
-    name: str
-    template: str
-    level: int
-    strategy: str
-    start: int
-    earned: int
-    spent: int
-    final: int
-    reserve: int
-    min_balance: int
-    commits: int
-    issues: int
-    requests: int
-    refusals: dict[str, int]
-
-    @property
-    def net(self) -> int:
-        return self.final - self.start
-
-
-@dataclass(frozen=True)
-class RefusalLog:
-    """One refused operation, with the seed's log line for it."""
-
-    at: int
-    agent: str
-    kind: str  # burst | hourly | daily | reserve | funds | budget | not_allowed
-    message: str
-    log: str
-
-
-@dataclass
-class ModelUse:
-    agent: str
-    model: str
-    pooled: bool
-    requests: int = 0
-    inference_tokens: int = 0
-    spent: int = 0
-
-
-@dataclass
-class BlockFigures:
-    name: str
-    label: str
-    commits: int = 0
-    issues: int = 0
-    requests: int = 0
-    refused: int = 0
-    earned: int = 0
-    spent: int = 0
-
-
-@dataclass
-class RunResult:
-    scenario: str
-    seed: int
-    hours: int
-    start_us: int
-    config: Config
-    agents: list[AgentFigures]
-    refusals: list[RefusalLog]
-    model_usage: list[ModelUse]
-    blocks: list[BlockFigures]
-    transfers: list[LedgerTransfer]
-    balance_series: dict[str, list[tuple[int, int]]]
-    pools: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def rate_limit_events(self) -> list[RefusalLog]:
-        return [r for r in self.refusals if r.kind in RATE_LIMIT_KINDS]
 
 
 def run_simulation(
@@ -161,6 +91,10 @@ class _Run:
         # hour and does the whole ones; a random start phase spreads the agents apart.
         self.owed = [[rng.random(), rng.random(), rng.random()] for _ in self.agents]
         self._prepare_draws()
+        self.credit = [] if scenario.credit is None else [
+            CreditActivity(scenario.credit, exchange,
+                           {template_of(scenario, a): a for a in team}, self._refused)
+            for team in self.teams]
 
     def _prepare_draws(self) -> None:
         s = self.scenario
@@ -195,7 +129,7 @@ class _Run:
                 when, _, action = heapq.heappop(self.queue)
                 self.clock.set(max(self.clock.now_us(), when))
                 getattr(self, "_" + action[0])(*action[1:])
-                self.ex.settle()  # whatever fell due by now (DESIGN.md: every step)
+                self._settled(self.ex.settle())  # what fell due by now (DESIGN.md: every step)
             if progress is not None:
                 progress(hour + 1, hours)
         self.queue.clear()
@@ -223,6 +157,9 @@ class _Run:
             for _ in range(sessions):
                 when = hour_start + rng.randrange(3600) * MICROS_PER_SECOND
                 self._at(when, "request", index, None, None)
+        for k, market in enumerate(self.credit):
+            market.schedule(hour, hour_start,
+                            lambda when, *action, k=k: self._at(when, "credit", k, *action))
         for plan_pool in self.scenario.pools:
             if plan_pool.hour == hour:
                 for team in self.teams:
@@ -245,6 +182,7 @@ class _Run:
         block.commits += 1
         block.earned += micro(paid.amount)
         self.tally[agent]["commits"] += 1
+        self._moved(agent)
 
     def _issue(self, index: int) -> None:
         agent, rng, mix = self.agents[index], self.rng, self.scenario.issues
@@ -260,6 +198,7 @@ class _Run:
         block.issues += 1
         block.earned += micro(paid.amount)
         self.tally[agent]["issues"] += 1
+        self._moved(agent)
 
     # -- spending ----------------------------------------------------------------------------
 
@@ -283,6 +222,7 @@ class _Run:
         block.spent += micro(charge.amount)
         self.tally[agent]["requests"] += 1
         self._use(agent, charge.model, False, charge.inference_tokens, micro(charge.amount))
+        self._moved(agent)
         if plan.follow_up and rng.random() < plan.follow_up:
             pause = rng.randrange(1, plan.follow_up_minutes * 60 + 1) * MICROS_PER_SECOND
             self._at(self.clock.now_us() + pause, "request", index, None, None)
@@ -353,6 +293,19 @@ class _Run:
         done = self.ex.pool_dissolve(pool["id"])
         pool["refunded"] = micro(done.amount)
 
+    # -- the credit market (sim/credit.py) -----------------------------------------------
+
+    def _credit(self, team: int, method: str, *args: Any) -> None:
+        getattr(self.credit[team], method)(*args)
+
+    def _moved(self, agent: str) -> None:
+        for market in self.credit:
+            market.after_move(agent)
+
+    def _settled(self, report: SettleReport) -> None:
+        for market in self.credit:
+            market.settled(report)
+
     # -- bookkeeping -------------------------------------------------------------------------
 
     def _hour_of_day(self) -> int:
@@ -410,8 +363,10 @@ class _Run:
         pools = [{"name": p["name"], "id": p["id"], "creator": p["creator"],
                   "contributed": dict(sorted(p["contributed"].items())), "spent": p["spent"],
                   "requests": p["requests"], "refunded": p["refunded"]} for p in self.pools]
+        credit = self.credit[0].figures() if self.credit else {}
         return RunResult(self.scenario.name, seed, hours, self.scenario.start_us, self.config,
-                         figures, self.refusals, usage, self.blocks, transfers, series, pools)
+                         figures, self.refusals, usage, self.blocks, transfers, series, pools,
+                         credit)
 
 
 # -- pure helpers ---------------------------------------------------------------------------

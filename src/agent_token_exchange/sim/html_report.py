@@ -189,6 +189,26 @@ def _run_sections(run: dict[str, Any]) -> list[str]:
               ", ".join(f"{k} {amount(v)}" for k, v in p["contributed"].items()),
               amount(p["spent"]), p["requests"], amount(p["refunded"])]
              for p in run["pools"][:100]], {4, 5, 6})]
+    if run.get("credit"):
+        out += _credit_sections(run["credit"])
+    return out
+
+
+def _credit_sections(credit: dict[str, Any]) -> list[str]:
+    """The credit market's day: counts, flows (loans, futures, stakes) and the vote."""
+    out = ["<h2>Credit market</h2>", _table(
+        ["What", "How many"], [[k, v] for k, v in credit["counts"].items()], {1}),
+        _table(["Flow", "Tokens"], [[k, amount(v)] for k, v in credit["flows"].items()], {1})]
+    vote = credit.get("vote") or {}
+    if vote:
+        votes = ", ".join(f"{k} {v}" for k, v in vote["votes"].items())
+        out += [f"<h3>Vote {escape(vote['id'])}: {escape(vote['parameter'])} = "
+                f"{escape(vote['value'])}</h3>",
+                f"<p>Proposed by {escape(vote['proposer'])}; {escape(votes)}; "
+                f"outcome: {escape(vote['outcome'])}.</p>",
+                _table(["Time", "Outcome", "Detail"],
+                       [[e["time"], e["outcome"], e["detail"]]
+                        for e in vote.get("events", [])], set())]
     return out
 
 

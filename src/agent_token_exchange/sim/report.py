@@ -18,7 +18,7 @@ from rich.table import Table
 
 from ..clock import HOUR_US, iso_utc
 from ..money import MICRO, format_amount, format_tokens
-from .engine import RATE_LIMIT_KINDS, RunResult
+from .figures import RATE_LIMIT_KINDS, RunResult
 
 SHOWN_EVENTS = 12
 
@@ -69,6 +69,7 @@ def run_json(result: RunResult) -> dict[str, Any]:
             for p in result.pools
         ],
         "transactions": len(result.transfers),
+        **({"credit": result.credit} if result.credit else {}),
     }
 
 
@@ -195,6 +196,25 @@ def print_run(console: Console, result: RunResult, *, max_agents: int = 30) -> N
                       f"{whole(pool['refunded'])}")
     if len(result.pools) > 5:
         console.print(f"… and {len(result.pools) - 5} more pools")
+    if result.credit:
+        _print_credit(console, result.credit)
+
+
+def _print_credit(console: Console, credit: dict[str, Any]) -> None:
+    """The credit market's day: what happened how often, the flows, and the vote."""
+    counts = ", ".join(f"{n} {what}" for what, n in credit["counts"].items()) or "nothing"
+    console.print(f"Credit market: {counts}")
+    flows = ", ".join(f"{what} {whole(Decimal(amount) * MICRO)}"
+                      for what, amount in credit["flows"].items())
+    if flows:
+        console.print(f"  flows: {flows}")
+    vote = credit.get("vote") or {}
+    if vote:
+        tally = ", ".join(f"{agent} {choice}" for agent, choice in vote["votes"].items())
+        console.print(f"  vote {vote['id']}: {vote['parameter']} = {vote['value']} "
+                      f"(proposed by {vote['proposer']}; {tally}): {vote['outcome']}")
+        for event in vote.get("events", []):
+            console.print(f"    {event['time']} {event['detail']}", markup=False)
 
 
 def _kind_counts(result: RunResult) -> str:

@@ -23,6 +23,7 @@ from ..clock import MICROS_PER_SECOND
 from ..economy.config import Config, config_error, default_config_text
 from ..errors import ConfigError, InvalidInput
 from ..files import read_text_file
+from .credit import CreditPlan
 
 Weight = Annotated[float, Field(ge=0, le=1_000_000)]
 Rate = Annotated[float, Field(ge=0, le=100_000)]
@@ -124,6 +125,7 @@ class Scenario(_Strict):
     agents: dict[str, AgentPlan]
     pools: list[PoolPlan] = []
     population: Population = Population()
+    credit: CreditPlan | None = None
 
     @field_validator("start")
     @classmethod
@@ -170,6 +172,14 @@ def default_scenario_text() -> str:
     return resources.files(__package__).joinpath("default_scenario.toml").read_text("utf-8")
 
 
+# Scenarios shipped with the package, by the name ``--scenario`` takes.
+SHIPPED_SCENARIOS = {"credit": "credit_scenario.toml"}
+
+
+def shipped_scenario_text(name: str) -> str:
+    return resources.files(__package__).joinpath(SHIPPED_SCENARIOS[name]).read_text("utf-8")
+
+
 def _default_data() -> dict[str, Any]:
     return tomllib.loads(default_scenario_text(), parse_float=Decimal)
 
@@ -181,7 +191,10 @@ def load_scenario(path: Path | None = None, base: dict[str, Any] | None = None) 
     source = "default scenario"
     if path is not None:
         source = str(path)
-        text = read_text_file(path, MAX_SCENARIO_BYTES, "a scenario file")
+        if str(path) in SHIPPED_SCENARIOS and not path.exists():
+            text = shipped_scenario_text(str(path))
+        else:
+            text = read_text_file(path, MAX_SCENARIO_BYTES, "a scenario file")
         try:
             override = tomllib.loads(text, parse_float=Decimal)
         except tomllib.TOMLDecodeError as exc:
@@ -315,6 +328,10 @@ def _check_references(scenario: Scenario, config: Config, source: str) -> None:
         for request in pool.requests:
             if request.model not in config.models:
                 raise ConfigError(f"{where}: unknown model {request.model!r}")
+    if scenario.credit is not None:
+        for agent in sorted(scenario.credit.agents()):
+            if agent not in scenario.agents:
+                raise ConfigError(f"{source}: credit: {agent!r} is not an agent of the scenario")
     for key in scenario.issues.priorities:
         rewards = config.issues.priority_rewards
         if key not in rewards and not (key == "P0" and f"P{config.issues.p0_pays_as}" in rewards):

@@ -15,7 +15,7 @@ from rich.console import Console
 
 from ..clock import iso_utc
 from ..money import MICRO, format_amount
-from .engine import RATE_LIMIT_KINDS, RunResult
+from .figures import RATE_LIMIT_KINDS, RunResult
 from .report import _table, whole
 
 FIGURES = ("start", "earned", "spent", "final", "net")
