@@ -155,5 +155,5 @@ def test_a_version_1_export_imports_with_stakes_as_migrated(home, clock, tmp_pat
     with open_exchange(tmp_path / "copy", clock=clock) as copy:
         assert copy.pool_show(pool).balance == Decimal("400.000001")
         assert copy.pool_show(pool).open is False  # v1 pools take members by invitation
-        assert json.loads(to_json(copy.export_image()))["version"] == 3
+        assert json.loads(to_json(copy.export_image()))["version"] == 4
         assert_invariants(copy)

@@ -225,17 +225,17 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.mark.parametrize("kind", ["json", "csv"])
-def test_an_export_written_before_stakes_imports_and_exports_as_version_3(kind, tmp_path,
+def test_an_export_written_before_stakes_imports_and_exports_as_version_4(kind, tmp_path,
                                                                           clock):
-    """A version-1 export (tests/fixtures, written before records and before pool stakes)
-    and a version-2 one (before gateway reservations) still import, the first's pool
-    staked as the ledger's migration would, and each imported exchange exports the
-    version-3 fixture byte for byte, which imports and exports the same bytes again."""
-    old = (FIXTURES / f"export_v1.{kind}").read_text()
-    older = (FIXTURES / f"export_v2.{kind}").read_text()
-    new = (FIXTURES / f"export_v3.{kind}").read_text()
-    for text, home in ((old, tmp_path / "from-v1"), (older, tmp_path / "from-v2"),
-                       (new, tmp_path / "from-v3")):
+    """A version-1 export (tests/fixtures, written before records and before pool stakes),
+    a version-2 one (before gateway reservations) and a version-3 one (before the credit
+    market) still import, the first's pool staked as the ledger's migration would, and
+    each imported exchange exports the version-4 fixture byte for byte, which imports and
+    exports the same bytes again."""
+    new = (FIXTURES / f"export_v4.{kind}").read_text()
+    for version in (1, 2, 3, 4):
+        text = (FIXTURES / f"export_v{version}.{kind}").read_text()
+        home = tmp_path / f"from-v{version}"
         import_exchange(home, parse_export(text), clock=clock)
         with open_exchange(home, clock=clock) as ex:
             assert ex.audit().intact

@@ -40,8 +40,9 @@ def export(
         "--since", metavar="DATE", help="Only records at or after DATE (2026-01-31 or "
         "2026-01-31T12:00:00Z). A filtered export cannot be imported.")] = None,
     agent: Annotated[str | None, typer.Option(
-        "--agent", metavar="AGENT", help="Only that agent's wallet, transfers, pools and "
-        "refusals. A filtered export cannot be imported.")] = None,
+        "--agent", metavar="AGENT", help="Only that agent's wallet, transfers, pools, "
+        "refusals, the offers, loans and futures it is a party to, its stake, unbondings, "
+        "proposals and votes. A filtered export cannot be imported.")] = None,
     out: Annotated[Path | None, typer.Option(
         "--out", metavar="FILE", help="Write to FILE (default: standard output).")] = None,
     *, opts: ExchangeOptions,

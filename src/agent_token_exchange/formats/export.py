@@ -4,9 +4,12 @@ Both formats hold the same records in the same order — accounts (every wallet,
 contract and system account with its balance, earned and spent), transfers (with their
 audit hashes), pools, pool members (with their stakes), pool credits (each spend's
 draws), refusals (with their counts), idempotency keys, pool invites and gateway
-reservations (open and closed) — so ``export → import → export`` gives the same bytes.
-Version 2 files (before reservations) and version 1 files (before stakes and refusal
-counts) are read too, version 1's stakes given as the ledger's migration gives them.
+reservations (open and closed), the credit market's loan offers, loans and futures, and
+stakes, unbondings, proposals with their stake snapshots, votes and parameter changes —
+so ``export → import → export`` gives the same bytes. Version 3 files (before the credit
+market and governance), version 2 files (before reservations) and version 1 files (before
+stakes and refusal counts) are read too, version 1's stakes given as the ledger's
+migration gives them.
 Amounts are exact decimal token strings ("150", "0.000001", "-190000"); times are UTC
 ISO-8601 with microseconds.
 
@@ -14,7 +17,8 @@ JSON is one object: a header (``format``, ``version``, ``complete``, ``since``,
 ``agent``) and one array per section. CSV is one table a spreadsheet can filter: the
 first column names the record (``export`` for the header row, then ``account``,
 ``transfer``, ``pool``, ``pool_member``, ``pool_credit``, ``refusal``, ``idempotency``,
-``pool_invite``, ``reservation``);
+``pool_invite``, ``reservation``, ``loan_offer``, ``loan``, ``future``, ``stake``,
+``unbonding``, ``proposal``, ``proposal_stake``, ``vote``, ``parameter_change``);
 the other columns are the union of the records' fields, empty where a record has none.
 """
 
@@ -47,11 +51,12 @@ from ..ledger.dump import (
     ReservationRow,
 )
 from ..money import DECIMALS, MAX_MICRO, MICRO, format_amount, format_tokens, micro, tokens
+from .market_sections import MARKET_RECORD_NAMES, MARKET_SECTIONS, MARKET_SINCE, decimal_value
 
 FORMAT = "agent-token-exchange/export"
-VERSION = 3  # 3: gateway reservations. 2: pool stakes, invites and open pools; refusal
-# counts. 2 and 1 are still read.
-READABLE = (3, 2, 1)
+VERSION = 4  # 4: the credit market and governance (market_sections.py). 3: gateway
+# reservations. 2: pool stakes, invites and open pools; refusal counts. 3, 2, 1 still read.
+READABLE = (4, 3, 2, 1)
 MAX_FILE_BYTES = 2 * 1024**3
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -117,7 +122,8 @@ def _text(value: Any, what: str) -> str:
 
 # Each section: the record's dataclass, and for each field how it is written and read.
 # Kinds: text, opt (text or null), int, optint, money, signed, optmoney (micro-tokens),
-# tokens, opttokens (a record's Decimal tokens), time, opttime, json, bool. Both kinds of
+# tokens, opttokens (a record's Decimal tokens), time, opttime, json, bool, decimal (a
+# number's exact text: market_sections.py). Both kinds of
 # amount are written alike, so a file reads the same whichever the image holds.
 SECTIONS: dict[str, tuple[type, dict[str, str]]] = {
     "accounts": (AccountRow, {"name": "text", "kind": "text", "created_at": "time",
@@ -151,14 +157,17 @@ SECTIONS: dict[str, tuple[type, dict[str, str]]] = {
         "outcome": "opt", "charge_seq": "optint", "input_tokens": "optint",
         "output_tokens": "optint", "charged": "optmoney", "overrun": "optmoney",
         "provider_request_id": "opt", "latency_ms": "optint"}),
+    **MARKET_SECTIONS,
 }
 # The version each section first appeared in (the others are in every version).
-_SECTION_SINCE = {"pool_invites": 2, "reservations": 3}
+_SECTION_SINCE = {"pool_invites": 2, "reservations": 3,
+                  **dict.fromkeys(MARKET_SECTIONS, MARKET_SINCE)}
 # The CSV record name of each section.
 RECORD_NAMES = {"accounts": "account", "transfers": "transfer", "pools": "pool",
                 "pool_members": "pool_member", "pool_credits": "pool_credit",
                 "refusals": "refusal", "idempotency": "idempotency",
-                "pool_invites": "pool_invite", "reservations": "reservation"}
+                "pool_invites": "pool_invite", "reservations": "reservation",
+                **MARKET_RECORD_NAMES}
 
 # Version 1 (before pool stakes and refusal counts): the same records less the fields
 # version 2 added (read as these values; stakes are then given as migration 5 gives them),
@@ -207,6 +216,8 @@ def _encode(kind: str, value: Any) -> Any:
         return format_tokens(value)
     if kind in ("time", "opttime"):
         return time_text(value)
+    if kind == "decimal":
+        return str(value)
     return value
 
 
@@ -225,6 +236,8 @@ def _decode(kind: str, value: Any, what: str) -> Any:
         return _money(value, what, signed=True)
     if kind in ("time", "opttime"):
         return parse_time(value, what)
+    if kind == "decimal":
+        return decimal_value(value, what)
     if kind == "json":
         if not isinstance(value, dict):
             raise InvalidInput(f"{what} must be a JSON object")
@@ -398,7 +411,7 @@ def _version(header: dict[str, Any]) -> int:
 def _build(header: dict[str, Any], sections: dict[str, list[Any]]) -> LedgerImage:
     version = _version(header)
     specs = _sections(version)
-    built: dict[str, list[Any]] = {"pool_invites": [], "reservations": []}
+    built: dict[str, list[Any]] = {section: [] for section in SECTIONS}
     for section, rows in sections.items():
         record_type, spec = SECTIONS[section]
         out = []

@@ -2,8 +2,9 @@
 
 Transfers and refusals are the records the service returns (``LedgerTransfer``,
 ``RefusalEvent``: ``Decimal`` tokens); accounts, pools, members, credits, idempotency
-keys and gateway reservations, which no public record shows whole, are the ledger's own
-rows.
+keys, gateway reservations, the credit market's offers, loans and futures (see
+``market_image.py``) and staking and governance's records (``governance_image.py``),
+which no public record shows whole, are the ledger's own rows.
 
 ``read_image`` takes one from a store (what ``export`` writes); ``load_image`` writes
 one into an empty store (what ``import`` does: ``service/lifecycle.py`` calls it inside
@@ -16,6 +17,7 @@ balance. Every row is read and written through the store's repositories.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..economy.accounts import INFERENCE, Kind
 from ..economy.records import LedgerTransfer, RefusalEvent
@@ -23,7 +25,29 @@ from ..errors import InvalidInput
 from ..money import format_amount
 from .accounts import MAX_LEDGER_INT, AccountRow
 from .chain import GENESIS, HASHED_FIELDS, transfer_hash
+from .futures import FutureRow
+from .governance_image import (
+    GOVERNANCE_TABLES,
+    ChangeRow,
+    ProposalRow,
+    ProposalStakeRow,
+    StakeRow,
+    UnbondingRow,
+    VoteRow,
+    check_governance_references,
+    check_stake_escrows,
+    read_governance,
+    restore_governance,
+)
 from .idempotency import IdempotencyRow
+from .loans import LoanRow, OfferRow
+from .market_image import (
+    MARKET_TABLES,
+    check_market_escrows,
+    check_market_references,
+    read_market,
+    restore_market,
+)
 from .pools import PoolCreditRow, PoolInviteRow, PoolMemberRow, PoolRow
 from .refusals import refusal_event, refusal_row
 from .reservations import ReservationRow
@@ -48,6 +72,15 @@ class LedgerImage:
     idempotency: list[IdempotencyRow] = field(default_factory=list)
     pool_invites: list[PoolInviteRow] = field(default_factory=list)
     reservations: list[ReservationRow] = field(default_factory=list)
+    loan_offers: list[OfferRow] = field(default_factory=list)
+    loans: list[LoanRow] = field(default_factory=list)
+    futures: list[FutureRow] = field(default_factory=list)
+    stakes: list[StakeRow] = field(default_factory=list)
+    unbondings: list[UnbondingRow] = field(default_factory=list)
+    proposals: list[ProposalRow] = field(default_factory=list)
+    proposal_stakes: list[ProposalStakeRow] = field(default_factory=list)
+    votes: list[VoteRow] = field(default_factory=list)
+    parameter_changes: list[ChangeRow] = field(default_factory=list)
     complete: bool = True
     since: int | None = None
     agent: str | None = None
@@ -80,7 +113,9 @@ def read_image(store: Store, *, since: int | None = None, agent: str | None = No
                     if (agent is None or r.agent == agent)
                     and (since is None or r.reserved_at >= since)]
     return LedgerImage(accounts, transfers, pools, members, credits, refusals, idempotency,
-                       invites, reservations, complete=since is None and agent is None,
+                       invites, reservations, **read_market(store, since=since, agent=agent),
+                       **read_governance(store, since=since, agent=agent),
+                       complete=since is None and agent is None,
                        since=since, agent=agent)
 
 
@@ -93,6 +128,8 @@ def load_image(store: Store, image: LedgerImage) -> str:
         raise InvalidInput("this export was filtered (--since/--agent): only a full export "
                            "can be imported")
     _check_references(image)
+    check_market_references(_market(image))
+    check_governance_references(_governance(image), {t.seq for t in image.transfers})
     for account in image.accounts:
         store.accounts.create(account.name, account.kind, account.created_at)
     for pool in image.pools:
@@ -129,11 +166,23 @@ def load_image(store: Store, image: LedgerImage) -> str:
                                record.result, record.first_seq, record.created_at)
     for reservation in image.reservations:
         store.reservations.restore(reservation)
+    restore_market(store, _market(image))
+    restore_governance(store, _governance(image))
     _rebuild_windows(store, transfers, image.pool_credits)
     _check_figures(store, image.accounts)
     _check_holds(store, image.accounts)
+    check_market_escrows(_market(image), image.accounts)
+    check_stake_escrows(_governance(image), image.accounts)
     store.restart_numbering()
     return previous
+
+
+def _market(image: LedgerImage) -> dict[str, list[Any]]:
+    return {section: getattr(image, section) for section in MARKET_TABLES}
+
+
+def _governance(image: LedgerImage) -> dict[str, list[Any]]:
+    return {section: getattr(image, section) for section in GOVERNANCE_TABLES}
 
 
 def _check_references(image: LedgerImage) -> None:
@@ -228,7 +277,9 @@ def _check_holds(store: Store, accounts: list[AccountRow]) -> None:
 # The dump's vocabulary: the rows an image holds (read by formats/export.py and
 # formats/scheme.py, which turn them into files and back).
 __all__ = [
-    "MAX_LEDGER_INT", "AccountRow", "IdempotencyRow", "LedgerImage", "LedgerTransfer",
+    "MAX_LEDGER_INT", "AccountRow", "ChangeRow", "FutureRow", "IdempotencyRow",
+    "LedgerImage", "LedgerTransfer", "LoanRow", "OfferRow", "ProposalRow", "ProposalStakeRow",
+    "StakeRow", "UnbondingRow", "VoteRow",
     "PoolCreditRow", "PoolImageRow", "PoolInviteRow", "PoolMemberRow", "RefusalEvent",
     "ReservationRow", "Transfer", "load_image", "read_image", "transfer_record",
 ]

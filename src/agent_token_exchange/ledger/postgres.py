@@ -191,8 +191,8 @@ class PostgresStore(Store):
         return isinstance(exc, _RETRYABLE)
 
     def restart_numbering(self) -> None:
-        """After an import wrote refusals and gateway reservations with their own numbers,
-        continue after them."""
+        """After an import wrote refusals, gateway reservations, unbondings and parameter
+        changes with their own numbers, continue after them."""
         self.execute(
             "SELECT setval(pg_get_serial_sequence('refusals', 'seq'), MAX(seq)) FROM refusals "
             "HAVING COUNT(*) > 0"
@@ -201,6 +201,9 @@ class PostgresStore(Store):
             "SELECT setval(pg_get_serial_sequence('reservations', 'id'), MAX(id)) "
             "FROM reservations HAVING COUNT(*) > 0"
         )
+        for table in ("unbondings", "parameter_changes"):  # staking and governance
+            self.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), MAX(id)) "
+                         f"FROM {table} HAVING COUNT(*) > 0")
 
 
 def _first_line(exc: BaseException) -> str:

@@ -27,7 +27,10 @@ from ..ledger import open_store
 from ..ledger.dump import LedgerImage, load_image
 from .doctor import run_doctor
 from .exchange import Exchange
+from .governance_import import ACCOUNT_FORMS as STAKE_FORMS
+from .governance_import import GOVERNANCE_ACCOUNT_KINDS, check_governance_image
 from .home import ExchangePaths, paths_for
+from .market_import import ACCOUNT_FORMS, MARKET_ACCOUNT_KINDS, check_market_image
 from .operations import Core
 from .writer import Writer
 
@@ -124,7 +127,8 @@ def import_exchange(
 _NAME = re.compile(NAME_PATTERN)
 # A hold account names its payer: hold:agent:NAME or hold:pool:pool-N.
 _HOLD = re.compile(rf"^(agent:{NAME_PATTERN[1:-1]}|pool:{POOL_ID.pattern[1:-1]})$")
-_ACCOUNT_KINDS = {"agent": _NAME, "pool": POOL_ID, "contract": _NAME, "hold": _HOLD}
+_ACCOUNT_KINDS = {"agent": _NAME, "pool": POOL_ID, "contract": _NAME, "hold": _HOLD,
+                  **MARKET_ACCOUNT_KINDS, **GOVERNANCE_ACCOUNT_KINDS}
 
 
 def check_image_names(image: LedgerImage) -> None:
@@ -147,9 +151,9 @@ def check_image_names(image: LedgerImage) -> None:
         if pattern is None or prefix != account.kind or not pattern.match(rest):
             raise InvalidInput(
                 f"account {account.name[:40]!r} (kind {account.kind[:20]!r}) is not a valid "
-                "account name (agent:NAME, pool:pool-N, contract:NAME or hold:<one of those> "
-                "of that kind, or a "
-                "system account); nothing was imported")
+                "account name (agent:NAME, pool:pool-N, contract:NAME, hold:<one of those>, "
+                f"{ACCOUNT_FORMS}, {STAKE_FORMS} of that kind, or a system account); nothing "
+                "was imported")
     for t in image.transfers:
         check(t.pool_id, POOL_ID, f"transfer #{t.seq}: pool_id", pool)
     for p in image.pools:
@@ -169,6 +173,8 @@ def check_image_names(image: LedgerImage) -> None:
         check(r.pool_id, POOL_ID, f"{where}: pool_id", pool)
         check(r.operation, _NAME, f"{where}: operation", "operation (like pool_spend)")
         check(r.code, _NAME, f"{where}: code", "refusal code (like insufficient_funds)")
+    check_market_image(image)
+    check_governance_image(image)
 
 
 def _make_state_dir(paths: ExchangePaths) -> None:
