@@ -25,7 +25,8 @@ def mcp(
     *, opts: ExchangeOptions,
 ) -> None:
     """Serve MCP tools for one agent on stdio: balance, limits, history, quote, spend,
-    pool show and contribute, beads reward preview. Nothing else is printed on stdout.
+    pool show and contribute, beads reward preview, and the credit market's loans, futures
+    and governance tools. Nothing else is printed on stdout.
 
     Example: token-exchange mcp --agent claude
     """

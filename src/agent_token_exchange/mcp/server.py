@@ -1,6 +1,8 @@
 """An MCP server on stdio (the official ``mcp`` SDK) with the tools an agent needs to
 mind its tokens: balance, limits (with the largest request allowed now), history, quote,
-spend, pool show and contribute, and the beads reward preview.
+spend, pool show and contribute, and the beads reward preview; and the credit market's
+(market_tools.py): loan offers, take, repay, its loans, credit, the futures board, accept,
+stake, unstake, proposals, vote, parameters.
 
 It works on one agent's behalf: ``--agent NAME`` over the local exchange, or the agent
 of ``--api-key`` over ``--server``. Every tool answers with the record's JSON, the same
@@ -23,6 +25,7 @@ from ..economy import rules
 from ..errors import ExchangeError
 from ..formats.json_codec import to_json
 from ..money import format_tokens, tokens
+from .market_tools import register_market_tools
 
 INSTRUCTIONS = (
     "Agent Token Exchange: you earn tokens for real work and spend them on LLM inference "
@@ -113,6 +116,7 @@ def build_server(exchange: ExchangeAPI, agent: str,
                     "reward": format_tokens(tokens(reward.amount)), "reason": reward.reason}
         return call(preview)
 
+    register_market_tools(server, exchange, agent, call)
     return server
 
 
