@@ -19,9 +19,11 @@ HOUR_US = 3600 * 1_000_000
 
 def read_frames(svc: Service, after: str, count: int) -> list[tuple[str, str, dict]]:
     """(event id, event name, data) of the first ``count`` events after ``after``: fewer
-    if the stream has no more within 2 seconds."""
+    if the stream has no more within 10 seconds. (Every read here asks for events that
+    exist, so the wait only runs out when one is lost; 2 seconds once ran out on a loaded
+    CI machine before the server's poll answered.)"""
     text = ""
-    with httpx.Client(base_url=svc.url, timeout=2,
+    with httpx.Client(base_url=svc.url, timeout=10,
                       headers={"Authorization": f"Bearer {svc.admin}"}) as http:
         try:
             with http.stream("GET", "/v1/events",
