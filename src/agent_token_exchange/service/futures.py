@@ -133,10 +133,7 @@ class FutureOperations:
         collateral goes back to the seller."""
         core, store = self._core, self._core.store
         future_id = self.future_id(future_id)
-        actor = self._actor(future_id, agent)
-        key = client_key(idempotency_key)
-        request = {"future": future_id} if agent is None else {"future": future_id,
-                                                               "agent": actor}
+        actor, key, request = self._buyer_request(future_id, agent, idempotency_key)
 
         def confirm_future(now: int) -> Future:
             row = store.futures.get(future_id)
@@ -162,10 +159,7 @@ class FutureOperations:
         accepted: the price comes back."""
         core, store = self._core, self._core.store
         future_id = self.future_id(future_id)
-        actor = self._actor(future_id, agent)
-        key = client_key(idempotency_key)
-        request = {"future": future_id} if agent is None else {"future": future_id,
-                                                               "agent": actor}
+        actor, key, request = self._buyer_request(future_id, agent, idempotency_key)
 
         def cancel_future(now: int) -> Future:
             row = store.futures.get(future_id)
@@ -222,6 +216,15 @@ class FutureOperations:
         core.operate("future_settle", {"future": future_id}, None, settle, Future,
                      accounts=lambda: self._parties(future_id))
         return done[-1] if done else None
+
+    def _buyer_request(self, future_id: str, agent: str | None, idempotency_key: str | None
+                       ) -> tuple[str, str | None, dict[str, str]]:
+        """For a buyer's act (confirm, cancel): who acts, the idempotency key, and the
+        request an idempotency key is bound to."""
+        actor = self._actor(future_id, agent)
+        request = {"future": future_id} if agent is None else {"future": future_id,
+                                                               "agent": actor}
+        return actor, client_key(idempotency_key), request
 
     def _actor(self, future_id: str, agent: str | None) -> str:
         if agent is not None:
