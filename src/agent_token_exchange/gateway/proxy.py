@@ -41,6 +41,7 @@ from ..errors import (
     Unauthenticated,
     status_for,
 )
+from ..server.inline_writes import run_short_write
 from ..service.api_keys import Principal
 from ..service.metering import Usage
 from .dialects import DIALECTS, Dialect, StreamMeter
@@ -136,9 +137,9 @@ class Gateway:
     async def _handle(self, request: Request, dialect: Dialect) -> Response:
         body = _json_body(await request.body())
         known = request.scope.get("state", {}).get("principal")  # server/limits.py
-        route, provider_key, reservation = await to_thread.run_sync(
-            self._admit, api_key(request.headers), known, dialect, body,
-            request.headers.get(POOL_HEADER))
+        key, pool_id = api_key(request.headers), request.headers.get(POOL_HEADER)
+        route, provider_key, reservation = await run_short_write(
+            self.exchanges.local, lambda: self._admit(key, known, dialect, body, pool_id))
         stream = body.get("stream") is True
         wants_usage = dialect.prepare_stream(body) if stream else True
         body["model"] = route.spec.upstream_model or route.model
@@ -228,7 +229,7 @@ class Gateway:
                 return ex.metering.capture(reservation, usage)
 
         with anyio.CancelScope(shield=True):  # a client gone away does not stop the books
-            return await to_thread.run_sync(settle)
+            return await run_short_write(self.exchanges.local, settle)
 
     # -- before the provider ------------------------------------------------------------------
 

@@ -93,7 +93,9 @@ class Exchanges:
         self.wakeups = Wakeups()
         self._stop_listening = threading.Event()
         location = getattr(opener, "location", None)
-        if is_postgres_url(location):
+        # SQLite: a read is a lookup in a file this process has open (inline_writes.py).
+        self.local = not is_postgres_url(location)
+        if not self.local:
             listen_for_events(str(location), self.wakeups, self._stop_listening)
 
     async def authenticate(self, authorization: str | None) -> Principal:

@@ -17,6 +17,7 @@ from ..service import access
 from . import schemas as s
 from .auth import Caller, ExchangeDep, run_write
 from .events import Cursor, event_stream, latest_cursor
+from .inline_writes import run_short_write
 from .routing import (
     ERRORS,
     WRITE_ERRORS,
@@ -200,7 +201,7 @@ def api_router() -> APIRouter:
             return to_json(ex.llm(agent, body.task_type, body.token_count, body.model,
                           idempotency_key=idempotency_key))
 
-        return await run_write(request, run)
+        return await run_short_write(request.app.state.exchanges.local, run)
 
     @api.post("/commits", response_model=s.Payment, responses=WRITE_ERRORS, tags=["earning"])
     async def commit(request: Request, body: s.CommitRequest, caller: Caller, ex: ExchangeDep,

@@ -26,9 +26,10 @@ IdempotencyKey = Annotated[str | None, Header(
     "Each caller (an agent, or the admins) has keys of its own.")]
 
 
-def scoped_idempotency_key(caller: Caller, key: IdempotencyKey = None) -> str | None:
+async def scoped_idempotency_key(caller: Caller, key: IdempotencyKey = None) -> str | None:
     """The client's key, prefixed with who sent it: the ledger's keys are one namespace,
-    so without this one agent's ``job-1`` would block (and reveal) another's."""
+    so without this one agent's ``job-1`` would block (and reveal) another's. Async
+    because it does no I/O: a sync dependency would cost each write a worker thread."""
     if key is None:
         return None
     if not IDEMPOTENCY_KEY.match(key):
@@ -59,8 +60,6 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"model": s.ErrorBody, "description": "Idempotency key reused for another request"},
     429: {"model": s.ErrorBody, "description": "Refused by a rate limit"},
 }
-
-
 
 
 def known_agent(ex: Exchange, agent: str) -> str:

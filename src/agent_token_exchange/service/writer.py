@@ -26,6 +26,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -63,11 +64,22 @@ class Job:
     result: Any = None
     error: BaseException | None = None
     done: threading.Event = field(default_factory=threading.Event)
+    # Called by the writer's thread once the job is answered, for a caller that waits
+    # without blocking a thread (see ``JOB_WAITER``).
+    notify: Callable[[], None] | None = None
 
     def outcome(self) -> Any:
         if self.error is not None:
             raise self.error
         return self.result
+
+
+# How ``Writer.submit`` waits for a job's batch. Unset, it blocks the calling thread. An
+# adapter that runs writes on an event loop sets it (server/inline_writes.py) to a
+# function ``wait(job, enqueue)`` that queues the job with ``enqueue`` and returns once
+# the job is answered, letting the loop serve other requests meanwhile.
+JOB_WAITER: ContextVar[Callable[[Job, Callable[[Job], None]], None] | None] = ContextVar(
+    "JOB_WAITER", default=None)
 
 
 class _LockSetMoved(Exception):
@@ -229,13 +241,21 @@ class Writer:
         self._thread.start()
 
     def submit(self, job: Job) -> Any:
+        wait = JOB_WAITER.get()
+        if wait is None:
+            self.enqueue(job)
+            job.done.wait()
+        else:
+            wait(job, self.enqueue)
+        return job.outcome()
+
+    def enqueue(self, job: Job) -> None:
+        """Queue ``job`` for the next batch without waiting for it."""
         with self._wake:
             if self._closing:
                 raise RuntimeError("the exchange's writer is closed")
             self._queue.append(job)
             self._wake.notify()
-        job.done.wait()
-        return job.outcome()
 
     def _run(self) -> None:
         while True:
@@ -255,6 +275,8 @@ class Writer:
                     if job.error is None and job.result is None:  # never left unanswered
                         job.error = RuntimeError("the exchange's writer stopped")
                     job.done.set()
+                    if job.notify is not None:
+                        job.notify()
 
     def close(self) -> None:
         """Finish what is queued, stop the thread, close the connection."""
@@ -265,4 +287,4 @@ class Writer:
         self.store.close()
 
 
-__all__ = ["MAX_ATTEMPTS", "Job", "Writer", "apply_batch"]
+__all__ = ["JOB_WAITER", "MAX_ATTEMPTS", "Job", "Writer", "apply_batch"]
