@@ -155,13 +155,15 @@ def create_app(
             swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png",
             swagger_ui_parameters={"validatorUrl": None})  # no badge from swagger.io
 
+    # The gateway's routes first: every LLM request goes through them, and a request is
+    # matched against the routes in order (the API's ~100 come after).
+    app.state.gateway = add_gateway(app, exchanges, transport=upstream_transport)
     app.include_router(api_router(), prefix="/v1")
     app.include_router(pool_router(), prefix="/v1")
     app.include_router(future_router(), prefix="/v1")
     app.include_router(loan_router(), prefix="/v1")
     app.include_router(settle_router(), prefix="/v1")
     app.include_router(governance_router(), prefix="/v1")
-    app.state.gateway = add_gateway(app, exchanges, transport=upstream_transport)
     return app
 
 
