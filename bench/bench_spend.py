@@ -126,6 +126,18 @@ def spend_latencies(home: Path, count: int) -> list[float]:
         return samples
 
 
+def balance_latencies(home: Path, count: int) -> list[float]:
+    """A wallet read (tokens, earned, spent and its credit-market net) timed ``count``
+    times: constant whatever the history (migration 11)."""
+    with open_exchange(home) as ex:
+        samples = []
+        for _ in range(count):
+            start = time.perf_counter()
+            ex.balance("zero")
+            samples.append((time.perf_counter() - start) * 1000)
+        return samples
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spends", type=int, default=1000)
@@ -160,6 +172,15 @@ def main() -> None:
         p50_small = statistics.median(lat_small)
         p50_large = statistics.median(lat_large)
         print(f"  ratio p50 large / small:       {p50_large / p50_small:.2f}  (target ~1)")
+        reads = {label: balance_latencies(h, args.spends)
+                 for label, h in (("small", small), ("large", large))}
+        for label, samples in reads.items():
+            size = 1000 if label == "small" else args.history
+            print(f"  balance read after {size:>9,} transfers: p50 "
+                  f"{statistics.median(samples):.3f} ms")
+        print(f"  ratio p50 large / small:       "
+              f"{statistics.median(reads['large']) / statistics.median(reads['small']):.2f}"
+              "  (target ~1)")
 
 
 if __name__ == "__main__":

@@ -13,10 +13,11 @@ from typing import Any
 
 from agent_token_exchange import Exchange
 from agent_token_exchange.clock import DAY_US, HOUR_US
-from agent_token_exchange.economy.accounts import MINT
+from agent_token_exchange.economy.accounts import MARKET_KINDS, MINT, wallet
 from agent_token_exchange.ledger.accounts import Account
 from agent_token_exchange.ledger.pools import PoolCreditRow
 from agent_token_exchange.ledger.transfers import Transfer
+from agent_token_exchange.money import to_micro
 
 
 def snapshot(ex: Exchange) -> dict[str, tuple[int, int, int]]:
@@ -34,9 +35,12 @@ def assert_invariants(ex: Exchange) -> None:
             account.name, (0, 0, 0)), f"cache of {account.name}"
         if account.name != MINT:
             assert account.balance >= 0, f"{account.name} below zero"
+    market = market_nets(ex)
     for agent in ex.config.agents:
         limits = ex.config.limits_for(agent)
-        assert ex.balance(agent).tokens >= 0
+        shown = ex.balance(agent)
+        assert shown.tokens >= 0
+        assert to_micro(shown.market) == market.get(wallet(agent), 0), f"{agent}'s market"
         rows = ex.store.windows.rows(agent)
         for at, amount, _ in rows:
             assert amount <= limits.burst
@@ -46,6 +50,17 @@ def assert_invariants(ex: Exchange) -> None:
             assert daily <= limits.daily, f"{agent} daily window over its limit"
     report = ex.doctor()
     assert report.healthy, [f.message for f in report.errors]
+
+
+def market_nets(ex: Exchange) -> dict[str, int]:
+    """Each account's net of the credit market's transfers, summed from the history (the
+    wallet's ``market`` figure is derived another way: from its cached figures)."""
+    nets: dict[str, int] = {}
+    for t in ex.store.transfers.after():
+        if t.kind in MARKET_KINDS:
+            nets[t.destination] = nets.get(t.destination, 0) + t.amount
+            nets[t.source] = nets.get(t.source, 0) - t.amount
+    return nets
 
 
 # -- stored rows --------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The credit market's migrations: loans (8), futures on work (9), staking and
-governance (10). Appended to ``schema.MIGRATIONS``; the same rules apply (a shipped
-migration is never edited, a new one is appended)."""
+governance (10), a wallet's market figure in constant time (11). Appended to
+``schema.MIGRATIONS``; the same rules apply (a shipped migration is never edited, a new
+one is appended)."""
 
 from __future__ import annotations
 
@@ -168,6 +169,15 @@ MARKET_MIGRATIONS: list[Migration] = [
                 applied_at   {bigint} NOT NULL
             )
             """,
+        ],
+    ),
+    Migration(
+        11,
+        "a wallet's market figure without reading its history: its grants, indexed",
+        [
+            # tokens = grants + earned - spent + market, and the account row holds tokens,
+            # earned and spent: so market needs only the grants (one row per agent).
+            "CREATE INDEX transfers_grants ON transfers (destination) WHERE kind = 'grant'",
         ],
     ),
 ]

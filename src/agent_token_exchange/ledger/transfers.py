@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -125,17 +124,11 @@ class Transfers:
             params += (limit,)
         return [Transfer(*row) for row in self._db.all(sql, params)]
 
-    def net_of_kinds(self, account: str, kinds: Iterable[str]) -> int:
-        """What transfers of ``kinds`` moved into ``account`` less what they moved out."""
-        names = tuple(kinds)
-        marks = ", ".join("?" for _ in names)
+    def grants_to(self, account: str) -> int:
+        """The start grants minted to ``account`` (migration 11 indexes them)."""
         return self._db.number(
-            f"SELECT COALESCE(SUM(amount), 0) FROM transfers"
-            f" WHERE destination = ? AND kind IN ({marks})", (account, *names),
-        ) - self._db.number(
-            f"SELECT COALESCE(SUM(amount), 0) FROM transfers"
-            f" WHERE source = ? AND kind IN ({marks})", (account, *names),
-        )
+            "SELECT COALESCE(SUM(amount), 0) FROM transfers"
+            " WHERE destination = ? AND kind = 'grant'", (account,))
 
     def get(self, seq: int) -> Transfer | None:
         row = self._db.one(f"SELECT {_COLUMNS} FROM transfers WHERE seq = ?", (seq,))

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..clock import DAY_US, HOUR_US
 from ..economy import pool_rules, rules
-from ..economy.accounts import MARKET_KINDS, contract_account, pool_account, wallet
+from ..economy.accounts import contract_account, pool_account, wallet
 from ..economy.records import (
     AgentStatus,
     HistoryEntry,
@@ -60,7 +60,10 @@ class Queries:
         with self.store.snapshot():
             account = self.store.accounts.get(wallet(agent))
             assert account is not None
-            market = self.store.transfers.net_of_kinds(wallet(agent), sorted(MARKET_KINDS))
+            grants = self.store.transfers.grants_to(wallet(agent))
+        # Every transfer a wallet takes part in is a grant, earned, spent or the credit
+        # market's (economy/accounts.py), so the market's net is what the rest leaves.
+        market = account.balance - grants - account.earned + account.spent
         return Wallet(agent, tokens(account.balance), tokens(account.earned),
                       tokens(account.spent), tokens(market))
 
