@@ -13,7 +13,6 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ..errors import ConfigError, InvalidInput
-from ..service.home import paths_for
 from ..sim.experiment import Plan, run_plan
 from ..sim.scenario import load_scenario, parse_sweep
 from .options import ExchangeOptions, exchange_options
@@ -92,6 +91,8 @@ def simulate(
 
 
 def _home_config(home: Path) -> dict[str, Any]:
+    from ..service.home import paths_for
+
     path = paths_for(home).config
     try:
         return tomllib.loads(path.read_text("utf-8"), parse_float=Decimal)
