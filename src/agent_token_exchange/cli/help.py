@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated, Any
 
 import typer
@@ -16,6 +15,8 @@ _NOISE = {"option": "<bool>", "argument": "<str>"}
 
 
 def package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version("agent-token-exchange")
     except PackageNotFoundError:  # run from a source tree that was never installed

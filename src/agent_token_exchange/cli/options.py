@@ -15,18 +15,16 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from ..api import ExchangeAPI
-from ..clock import SystemClock
 from ..errors import InvalidInput
-from ..formats.json_codec import to_json
-from ..service.exchange import Exchange
-from ..service.home import find_home
-from ..service.lifecycle import open_exchange
 from .output import emit_json
+
+if TYPE_CHECKING:  # imported where used: a command loads the exchange only when it runs
+    from ..api import ExchangeAPI
+    from ..service.exchange import Exchange
 
 F = TypeVar("F", bound=Callable[..., Any])
 R = TypeVar("R")
@@ -176,6 +174,8 @@ def respond(opts: ExchangeOptions, call: Callable[[Any], R], show: Callable[[R],
     """What most commands do: run ``call`` on the exchange ``opts`` names and print its
     result, with --json as the record's JSON (``json_as`` shapes a list into an object),
     else through ``show``. ``opener`` is ``open_local`` for what only the owner may do."""
+    from ..formats.json_codec import to_json
+
     with opener(opts) as ex:
         result = call(ex)
     if opts.json:
@@ -191,6 +191,9 @@ def command_group(name: str, help: str) -> typer.Typer:
 
 def open_local(opts: ExchangeOptions) -> Exchange:
     """The exchange on this machine (for what only its owner may do: keys, serve)."""
+    from ..clock import SystemClock
+    from ..service.lifecycle import open_exchange
+
     ex = open_exchange(local_home(opts), clock=SystemClock(), database=opts.database)
     try:
         ex.open_accounts()  # agents the config added since: their start balances
@@ -202,6 +205,8 @@ def open_local(opts: ExchangeOptions) -> Exchange:
 
 def local_home(opts: ExchangeOptions) -> Path:
     """The local exchange's home directory, checked to exist."""
+    from ..service.home import find_home
+
     if opts.server:
         raise InvalidInput("this command works on a local exchange only; drop --server")
     paths = find_home(opts.home)

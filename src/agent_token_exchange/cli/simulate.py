@@ -10,10 +10,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ..errors import ConfigError, InvalidInput
-from ..service.home import paths_for
 from ..sim.experiment import Plan, run_plan
 from ..sim.scenario import load_scenario, parse_sweep
 from .options import ExchangeOptions, exchange_options
@@ -92,6 +90,8 @@ def simulate(
 
 
 def _home_config(home: Path) -> dict[str, Any]:
+    from ..service.home import paths_for
+
     path = paths_for(home).config
     try:
         return tomllib.loads(path.read_text("utf-8"), parse_float=Decimal)
@@ -114,20 +114,26 @@ def _prepare_out(out: Path) -> None:
 
 
 class _progress:
-    """A Rich progress bar on stderr, counting simulated hours; silent when not wanted
-    or when stderr is no terminal."""
+    """A Rich progress bar on stderr, counting simulated hours; silent (and not loaded)
+    when not wanted or when stderr is no terminal."""
 
     def __init__(self, total: int, *, enabled: bool) -> None:
         self.total = total
-        self.bar = Progress(TextColumn("simulating"), BarColumn(),
-                            TextColumn("{task.completed}/{task.total} hours"),
-                            TimeRemainingColumn(), console=stderr, transient=True,
-                            disable=not (enabled and stderr.is_terminal))
-        self.task = self.bar.add_task("simulate", total=total)
+        self.bar: Any = None
+        if enabled and stderr.is_terminal:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.bar = Progress(TextColumn("simulating"), BarColumn(),
+                                TextColumn("{task.completed}/{task.total} hours"),
+                                TimeRemainingColumn(), console=stderr, transient=True)
+            self.task = self.bar.add_task("simulate", total=total)
 
     def __enter__(self) -> Any:
+        if self.bar is None:
+            return lambda done: None
         self.bar.__enter__()
         return lambda done: self.bar.update(self.task, completed=done)
 
     def __exit__(self, *exc: object) -> None:
-        self.bar.__exit__(None, None, None)
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)

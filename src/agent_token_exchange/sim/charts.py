@@ -25,22 +25,29 @@ EXCHANGE = "exchange tokens"
 INFERENCE = "inference tokens"
 
 
-def _pyplot() -> Any:
+# The look of every chart, set on matplotlib's defaults once it is loaded.
+STYLE = {"font.size": 10, "axes.spines.top": False, "axes.spines.right": False,
+         "axes.titleweight": "bold", "axes.titlelocation": "left"}
+
+
+def _figure(**subplots: Any) -> tuple[Any, Any]:
+    """A new figure on the Agg canvas (no pyplot, no display) and its axes.
+
+    matplotlib's object-oriented API: pyplot's figure manager and state are never
+    loaded, and nothing is kept once the figure is saved."""
     import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams.update({"font.size": 10, "axes.spines.top": False,
-                         "axes.spines.right": False, "axes.titleweight": "bold",
-                         "axes.titlelocation": "left"})
-    return plt
+    matplotlib.rcParams.update(STYLE)
+    figure = Figure(figsize=subplots.pop("figsize"))
+    FigureCanvasAgg(figure)
+    return figure, figure.subplots(**subplots)
 
 
 def _save(fig: Any, path: Path) -> None:
     # No timestamp or version in the file: the same run draws the same bytes.
     fig.savefig(path, dpi=100, metadata={"Software": None}, bbox_inches="tight")
-    _pyplot().close(fig)
 
 
 def _tokens(micro: int | float) -> float:
@@ -115,8 +122,7 @@ def _groups(result: RunResult) -> tuple[dict[str, list[str]], bool]:
 def balance_chart(result: RunResult, path: Path) -> None:
     """Each agent's balance through the run against its start balance; many agents: the
     mean of each kind. The y axis spans the data, not zero, so the band is readable."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(11, 5.2))
+    fig, ax = _figure(figsize=(11, 5.2))
     groups, grouped = _groups(result)
     _shade_blocks(ax, result)
     lows, highs = [], []
@@ -173,7 +179,6 @@ def spend_by_model_chart(result: RunResult, path: Path) -> None:
     """What each agent spent on each model, in exchange tokens and in inference tokens.
     Both scales are logarithmic: llama3.2's few tokens show next to claude-opus's
     thousands."""
-    plt = _pyplot()
     groups, grouped = _groups(result)
     who_of = {m: label for label, members in groups.items() for m in members}
     order = list(groups)
@@ -186,8 +191,8 @@ def spend_by_model_chart(result: RunResult, path: Path) -> None:
         used[key] += shares.get((u.agent, u.model), 0) if u.pooled else u.inference_tokens
     rows = sorted({k for k in spent if spent[k] > 0},
                   key=lambda k: (order.index(k[0]) if k[0] in order else len(order), k[1]))
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 0.42 * max(len(rows), 4) + 1.6),
-                                      sharey=True)
+    fig, (left, right) = _figure(nrows=1, ncols=2,
+                                 figsize=(12, 0.42 * max(len(rows), 4) + 1.6), sharey=True)
     labels = [f"{who} · {model}" for who, model in rows]
     colours = [palette.agent_colour(who, order.index(who) if who in order else 0)
                for who, _ in rows]
@@ -219,7 +224,6 @@ def refusals_chart(result: RunResult, path: Path) -> None:
     """Refusals in each hour of the run: above by agent, below by kind of refusal."""
     import matplotlib.dates as mdates
 
-    plt = _pyplot()
     groups, _ = _groups(result)
     who_of = {m: label for label, members in groups.items() for m in members}
     by_who: dict[str, list[int]] = defaultdict(lambda: [0] * result.hours)
@@ -228,7 +232,7 @@ def refusals_chart(result: RunResult, path: Path) -> None:
         hour = min((r.at - result.start_us) // HOUR_US, result.hours - 1)
         by_who[who_of.get(r.agent, "pools")][hour] += 1
         by_kind[r.kind][hour] += 1
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 6.4), sharex=True)
+    fig, (top, bottom) = _figure(nrows=2, ncols=1, figsize=(11, 6.4), sharex=True)
     centres = [_when(result, result.start_us + h * HOUR_US + HOUR_US // 2)
                for h in range(result.hours)]
     width = 0.8 / 24
@@ -262,7 +266,6 @@ def refusals_chart(result: RunResult, path: Path) -> None:
 def activity_chart(result: RunResult, path: Path) -> None:
     """The day's rhythm: commits, issues closed and LLM requests per hour, and the
     exchange tokens earned and spent per hour, over the time-of-day blocks."""
-    plt = _pyplot()
     counts: dict[str, list[int]] = {k: [0] * result.hours for k in
                                     ("commit", "issue", "inference")}
     earned, spent = [0.0] * result.hours, [0.0] * result.hours
@@ -276,7 +279,7 @@ def activity_chart(result: RunResult, path: Path) -> None:
             earned[hour] += float(t.amount)
         elif t.kind in ("inference", "pool_spend"):
             spent[hour] += float(t.amount)
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 6.4), sharex=True)
+    fig, (top, bottom) = _figure(nrows=2, ncols=1, figsize=(11, 6.4), sharex=True)
     third = HOUR_US // 4
     labels = {"commit": "commits", "issue": "issues closed", "inference": "LLM requests"}
     shades = {"commit": "#4d4d4d", "issue": "#999999", "inference": palette.KIND_COLOURS[
@@ -307,10 +310,9 @@ def activity_chart(result: RunResult, path: Path) -> None:
 def runs_chart(summary: dict[str, Any], path: Path) -> None:
     """Mean earned, spent and net per agent over the runs, with ±1 standard deviation;
     a net below zero is red."""
-    plt = _pyplot()
     spread = summary["spread"][:MAX_LINES * 3]
     names = [s["name"] for s in spread]
-    fig, ax = plt.subplots(figsize=(11, 5.2))
+    fig, ax = _figure(figsize=(11, 5.2))
     width = 0.27
     looks = {"earned": "#9ecae1", "spent": "#bdbdbd"}
     for offset, figure in enumerate(("earned", "spent", "net")):
@@ -348,11 +350,10 @@ def runs_chart(summary: dict[str, Any], path: Path) -> None:
 def sweep_chart(sweep: dict[str, Any], path: Path) -> None:
     """Each agent's mean final balance (±1 standard deviation), and rate-limit refusals
     per run, for each swept value."""
-    plt = _pyplot()
     values = sweep["values"]
     labels = [v["value"] for v in values]
     xs = list(range(len(labels)))
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 8.5), sharex=True)
+    fig, (top, bottom) = _figure(nrows=2, ncols=1, figsize=(11, 8.5), sharex=True)
     names = [a["name"] for a in values[0]["agents"]][:MAX_LINES]
     for i, name in enumerate(names):
         spread = [v["spread"][i]["final"] for v in values]
