@@ -3,14 +3,16 @@
     python bench/bench_gateway.py [--runs 3] [--requests 400] [--streams 640]
                                   [--overrun-requests 1000]
 
-Three processes on this machine: the stand-in provider (tests/standin_provider.py, in
+Processes on this machine: the stand-in provider (tests/standin_provider.py, in
 place of OpenAI and Anthropic: there is no network), `token-exchange serve`'s app over a
 durable SQLite exchange (synchronous=FULL) with the stand-in as its upstreams, and this
 load generator. Every request through the gateway is authenticated, reserved, forwarded,
 settled and charged for real.
 
-- Added latency: the same plain OpenAI-format request sent to the stand-in directly and
-  through the gateway, alternating one by one; p50 and p99 of each and the difference.
+- Added latency: the same plain OpenAI-format request sent to the stand-in directly,
+  through a bare forwarder (a Starlette route passing it on with httpx: the least any
+  Python gateway adds) and through the gateway, in turn; p50 and p99 of each and the
+  differences.
 - Throughput at 64 concurrent streamed requests, through the gateway ÷ direct, in the same
   run: against a stand-in that streams as fast as it can (the worst case for the ratio)
   and one that paces its words 10 ms apart (closer to a real provider).
@@ -55,6 +57,24 @@ provider = StandinProvider()
 provider.reply_words, provider.word_delay = 100000, float(sys.argv[2])
 provider.keep_requests = False
 uvicorn.run(provider.app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning",
+            access_log=False)
+"""
+# The least any Python gateway adds: a Starlette route that forwards the request with
+# httpx and passes the answer back, with no key, no ledger and no metering.
+FORWARDER = """
+import sys, httpx, uvicorn
+from starlette.applications import Starlette
+from starlette.responses import Response
+from starlette.routing import Route
+upstream, client = sys.argv[2], httpx.AsyncClient(timeout=30)
+async def forward(request):
+    answer = await client.post(upstream + "/v1/chat/completions", content=await request.body(),
+                               headers={"authorization": request.headers["authorization"],
+                                        "content-type": "application/json"})
+    return Response(answer.content, status_code=answer.status_code,
+                    media_type="application/json")
+app = Starlette(routes=[Route("/v1/chat/completions", forward, methods=["POST"])])
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning",
             access_log=False)
 """
 SERVER = """
@@ -128,21 +148,24 @@ def percentile(values: list[float], p: float) -> float:
 # -- added latency ------------------------------------------------------------------------
 
 
-def latency(direct: str, gateway: str, key: str, count: int) -> dict[str, float]:
-    """Alternate one plain request direct, one through the gateway; times in ms."""
-    times: dict[str, list[float]] = {"direct": [], "gateway": []}
+def latency(direct: str, forwarder: str, gateway: str, key: str,
+            count: int) -> dict[str, float]:
+    """One plain request direct, one through the bare forwarder, one through the gateway,
+    in turn; times in ms."""
+    times: dict[str, list[float]] = {"direct": [], "forwarder": [], "gateway": []}
     body = {"messages": PROMPT, "max_tokens": 12}
     with httpx.Client(timeout=30) as client:
         for n in range(count + 20):
-            for route in ("direct", "gateway"):
-                if route == "direct":
-                    url, headers = f"{direct}/v1/chat/completions", {
-                        "authorization": f"Bearer {OPENAI_KEY}"}
-                    payload = {**body, "model": "standin-openai"}
-                else:
+            for route in times:
+                if route == "gateway":
                     url, headers = f"{gateway}/v1/chat/completions", {
                         "authorization": f"Bearer {key}"}
                     payload = {**body, "model": "openai-tiktoken-fast"}
+                else:
+                    base = direct if route == "direct" else forwarder
+                    url, headers = f"{base}/v1/chat/completions", {
+                        "authorization": f"Bearer {OPENAI_KEY}"}
+                    payload = {**body, "model": "standin-openai"}
                 began = time.perf_counter()
                 answer = client.post(url, json=payload, headers=headers)
                 elapsed = (time.perf_counter() - began) * 1000
@@ -154,8 +177,10 @@ def latency(direct: str, gateway: str, key: str, count: int) -> dict[str, float]
     for route, values in times.items():
         out[f"{route} p50"] = percentile(values, 50)
         out[f"{route} p99"] = percentile(values, 99)
-    out["added p50"] = out["gateway p50"] - out["direct p50"]
-    out["added p99"] = out["gateway p99"] - out["direct p99"]
+    for quantile in ("p50", "p99"):
+        out[f"added {quantile}"] = out[f"gateway {quantile}"] - out[f"direct {quantile}"]
+        out[f"forwarder added {quantile}"] = (out[f"forwarder {quantile}"]
+                                              - out[f"direct {quantile}"])
     return out
 
 
@@ -299,29 +324,34 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         _HOME.append(home)
-        ports = {name: free_port() for name in ("fast", "paced", "gateway")}
+        ports = {name: free_port() for name in ("fast", "paced", "gateway", "forwarder")}
         urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
         key = prepare(home, urls["fast"], urls["paced"])
         processes = [start(PROVIDER, str(ports["fast"]), "0", str(ROOT)),
                      start(PROVIDER, str(ports["paced"]), "0.01", str(ROOT)),
-                     start(SERVER, str(home), str(ports["gateway"]), env=env)]
+                     start(SERVER, str(home), str(ports["gateway"]), env=env),
+                     start(FORWARDER, str(ports["forwarder"]), urls["fast"])]
         try:
-            for name, process in zip(("fast", "paced", "gateway"), processes, strict=True):
+            for name, process in zip(("fast", "paced", "gateway", "forwarder"), processes,
+                                     strict=True):
                 wait_for(urls[name] + ("/health" if name == "gateway" else "/"), process)
             print(f"stand-in provider and gateway on this machine (2 cores), durable SQLite; "
                   f"{args.runs} runs, median (range)")
             runs = []
             for _ in range(0 if args.overruns_only else args.runs):
-                figures = latency(urls["fast"], urls["gateway"], key, args.requests)
+                figures = latency(urls["fast"], urls["forwarder"], urls["gateway"], key,
+                                  args.requests)
                 figures.update(throughput(urls["fast"], urls["gateway"], key, "fast",
                                           args.streams))
                 figures.update(throughput(urls["paced"], urls["gateway"], key, "paced",
                                           args.streams))
                 runs.append(figures)
             if runs:
-                print(f"\nplain requests, alternating direct/gateway, {args.requests} each")
+                print(f"\nplain requests, direct / bare forwarder / gateway in turn, "
+                      f"{args.requests} each")
                 for name in ("direct p50", "gateway p50", "added p50", "direct p99",
-                             "gateway p99", "added p99"):
+                             "gateway p99", "added p99", "forwarder added p50",
+                             "forwarder added p99"):
                     print("  " + summary(runs, name, " ms"))
                 print(f"\n64 concurrent streamed requests (20 words), {args.streams} per route")
                 for pace in ("fast", "paced"):
