@@ -304,3 +304,18 @@ def test_an_unpaid_commit_states_its_reason_once(repo, home, cli, monkeypatch):
     result = cli("hook", "post-commit", "--repo", str(repo.path), "--json")
     assert result.code == 0 and "nobody@x.dev is not a known agent" in result.json["reason"]
     assert calls == [repo.head()]
+
+
+def test_origin_names_the_project_before_remotes_that_sort_first(repo):
+    """origin's URL names the project even when another remote sorts before it; without
+    origin the first remote by name with a URL does, whatever its name holds (dots)."""
+    from agent_token_exchange.integrations.git import project_name
+
+    repo.git("remote", "add", "a-fork", "https://example.com/team/fork-name.git")
+    repo.git("remote", "add", "origin", "git@github.com:team/main-name.git")
+    repo.git("config", "remote.b.mirror.url", "/srv/with space/mirror.git")
+    assert project_name(repo.path) == "main-name"
+    repo.git("remote", "remove", "origin")
+    repo.git("remote", "remove", "a-fork")
+    assert project_name(repo.path) == "mirror"
+    assert project_name(repo.path, "explicit") == "explicit"

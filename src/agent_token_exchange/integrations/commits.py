@@ -6,20 +6,22 @@ commit it replaces, so the same work is paid once whichever way it arrives.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..economy import rules
-from ..economy.records import Payment
 from ..errors import BudgetExhausted, Busy, Conflict, IntegrityError, InvalidInput
-from ..formats.json_codec import to_json
-from ..money import micro, tokens
-from ..service.exchange import Exchange
-from ..service.home import ExchangePaths
-from .git import CommitInfo, has_commits, head_commit, project_name, repo_root, walk_history
-from .githooks import hook_problem
+from ..money import display_amount, micro, tokens
+from .git import CommitInfo, HeadReading, has_commits, project_name, repo_root, walk_history
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ..economy.records import Payment
+    from ..service.exchange import Exchange
+    from ..service.home import ExchangePaths
 
 # How long the post-commit hook waits for the ledger (a busy SQLite writer, a PostgreSQL
 # server that does not answer) before it gives up: a commit must not hang on payment.
@@ -40,17 +42,16 @@ def skip_reason(ex: Exchange, commit: CommitInfo) -> str | None:
         agent=commit_agent(ex, commit), author_email=commit.author_email)
 
 
-def pay_head(ex: Exchange, repo: Path,
-             project: str | None) -> tuple[CommitInfo, Payment | None, str | None]:
-    """What the post-commit hook does: read HEAD and pay it. Returns the commit, the
+def pay_head(ex: Exchange,
+             head: HeadReading) -> tuple[CommitInfo, Payment | None, str | None]:
+    """What the post-commit hook does: pay HEAD as git read it. Returns the commit, the
     payment, and, when it earns nothing by rule, why (the payment is then None)."""
-    root = repo_root(repo)
-    commit = head_commit(root)
+    _, commit, project = head.result()
     reason = skip_reason(ex, commit)
     if reason is not None:
         return commit, None, reason
-    paid = ex.commit(commit.author_email, project_name(root, project), commit.message,
-                     commit.sha, patch_id=commit.patch_id, replaces=commit.replaces)
+    paid = ex.commit(commit.author_email, project, commit.message, commit.sha,
+                     patch_id=commit.patch_id, replaces=commit.replaces)
     return commit, paid, None
 
 
@@ -163,16 +164,18 @@ def post_commit_hook(home: Path | str | None, repo: Path | str | None,
     """The post-commit hook's whole job. Never raises: a commit must not break because
     paying for it did. Returns (paid-or-settled, one line to print, JSON payload). Waits
     at most ``HOOK_WAIT_SECONDS`` for the ledger; an unpaid commit is paid later."""
-    from ..money import display_amount
-    from ..service.home import find_home
-
     try:
+        # git reads HEAD while the exchange is loaded and opened.
+        head = HeadReading(Path(repo or Path.cwd()), project)
+        from ..formats.json_codec import to_json
+        from ..service.home import find_home
+
         paths = find_home(home)
         if not paths.exists():
             raise InvalidInput(f"no exchange at {paths.state}")
         with _open_for_hook(paths) as ex:
             ex.open_accounts()  # an agent added to the config since: its start balance
-            commit, paid, reason = pay_head(ex, Path(repo or Path.cwd()), project)
+            commit, paid, reason = pay_head(ex, head)
             if paid is None:
                 line = f"token-exchange: {commit.sha[:12]} not paid: {reason}"
                 return False, line, {"sha": commit.sha, "paid": None, "reason": reason}
@@ -194,6 +197,8 @@ def post_commit_hook(home: Path | str | None, repo: Path | str | None,
 
 
 def _not_paid_now(exc: BaseException) -> tuple[bool, str, dict[str, object]]:
+    from .githooks import hook_problem
+
     line, error = hook_problem(exc, "commit")
     return False, line, {"error": error}
 
