@@ -14,8 +14,6 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from ..economy.governance import overlay
-
 if TYPE_CHECKING:
     from ..economy.config import Config
     from ..ledger import Store
@@ -43,6 +41,8 @@ class EffectiveConfig:
         store = self._store
         version = store.governance.changes_version()
         if version != self._version:
+            from ..economy.governance import overlay  # only once a change was enacted
+
             changes = {c.parameter: c.value for c in store.governance.changes()}
             self._config = overlay(self.base, changes) if changes else self.base
             self._version = version
