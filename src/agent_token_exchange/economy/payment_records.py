@@ -1,5 +1,5 @@
-"""Tokens earned and spent: a payment, a charge, what a commit would earn, what is left of a
-contract's budget. Part of ``records.py``'s catalogue (see its docstring)."""
+"""Tokens earned and spent: a payment, a charge. Part of ``records.py``'s catalogue (see
+its docstring)."""
 
 from __future__ import annotations
 
@@ -39,28 +39,4 @@ class Charge:
     replayed: bool = False  # see the module docstring
 
 
-@dataclass(frozen=True)
-class RewardPreview:
-    """What a commit would earn now, without paying it."""
-
-    agent: str
-    project: str
-    contract: str
-    base_rate: Decimal
-    project_multiplier: str
-    bonus_multiplier: str
-    bonus_class: str | None
-    reward: Decimal  # before the contract's budget cap
-    budget_left: Decimal
-    amount: Decimal  # what it would pay: the reward, capped at the budget left
-
-
-@dataclass(frozen=True)
-class BudgetLeft:
-    """What is left of a contract's budget."""
-
-    contract: str
-    budget_left: Decimal
-
-
-__all__ = ["Payment", "Charge", "RewardPreview", "BudgetLeft"]
+__all__ = ["Charge", "Payment"]

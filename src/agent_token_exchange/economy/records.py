@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from .event_records import LedgerTransfer, RefusalEvent
     from .key_records import ApiKey, IssuedKey
     from .metering_records import MeteredRequest, Quote, Reservation
-    from .payment_records import BudgetLeft, Charge, Payment, RewardPreview
+    from .payment_records import Charge, Payment
     from .pool_records import (
         Credit,
         PoolContribution,
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         PoolView,
         Refund,
     )
+    from .reward_records import BudgetLeft, RewardPreview
     from .wallet_records import AgentStatus, HistoryEntry, Limits, Wallet
 
 # Where each record lives: one module per concept, each loaded when one of its records is
@@ -58,8 +59,8 @@ _HOMES = {
     "AgentStatus": ".wallet_records",
     "Payment": ".payment_records",
     "Charge": ".payment_records",
-    "RewardPreview": ".payment_records",
-    "BudgetLeft": ".payment_records",
+    "RewardPreview": ".reward_records",
+    "BudgetLeft": ".reward_records",
     "PoolMember": ".pool_records",
     "PoolView": ".pool_records",
     "PoolContribution": ".pool_records",
