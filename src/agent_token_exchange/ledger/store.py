@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from .futures import Futures
     from .governance import Governance
     from .loans import Loans
+    from .parameter_changes import ParameterChanges
     from .pools import Pools
     from .refusals import Refusals
     from .repair import Repair
@@ -111,6 +112,12 @@ class Repositories:
         from .governance import Governance
 
         return Governance(self)
+
+    @cached_property
+    def parameter_changes(self) -> ParameterChanges:
+        from .parameter_changes import ParameterChanges
+
+        return ParameterChanges(self)
 
 
 class Store(Repositories):
