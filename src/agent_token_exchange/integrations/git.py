@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,9 +146,10 @@ class HeadReading:
     project's name (``explicit``, else from the remotes, else the folder's).
 
     Its git processes start when it is made, side by side, and run while the caller does
-    other work (the hook opens the exchange); ``result()`` waits for them. Three at once,
-    then ``git patch-id`` on the diff: the top folder with the reflog's path, HEAD with
-    its diff (one ``diff-tree``: the fields, a NUL, the patch), and the remotes' URLs."""
+    other work (the hook opens the exchange); ``result()`` waits for them. Three at once:
+    the top folder with the reflog's path, HEAD with its diff (one ``diff-tree``: the
+    fields, a NUL, the patch), and the remotes' URLs; a thread of its own hands the diff
+    to ``git patch-id`` as soon as it is in."""
 
     def __init__(self, path: Path, explicit: str | None = None) -> None:
         self.start = Path(path).expanduser()
@@ -161,6 +163,21 @@ class HeadReading:
                                 "--no-color", "--no-ext-diff", f"--format={_COMMIT_FORMAT}%x00",
                                 "HEAD")
         self._remotes = None if explicit else GitProcess(self.start, *_REMOTE_URLS)
+        self._read: tuple[list[str], str | None, bool] | BaseException | None = None
+        self._reader = threading.Thread(target=self._read_head, name="atx-git-head",
+                                        daemon=True)
+        self._reader.start()
+
+    def _read_head(self) -> None:
+        """HEAD's fields, patch id and emptiness (on the reader thread); a failure is kept
+        for ``result()`` to raise."""
+        try:
+            head, _, diff = self._head.output().partition("\0")
+            fields = head.split(_FIELD, 4)
+            merge = len(fields) > 2 and len(fields[2].split()) > 1
+            self._read = (fields, *((None, False) if merge else patch_of(self.start, diff)))
+        except BaseException as exc:  # noqa: BLE001 - raised by result(), on the caller's side
+            self._read = exc
 
     def result(self) -> tuple[Path, CommitInfo, str]:
         """(the work tree's top folder, HEAD, the project's name)."""
@@ -171,10 +188,13 @@ class HeadReading:
         except InvalidInput:
             raise InvalidInput(f"{self.start} is not inside a git repository") from None
         root = Path(top).resolve()
-        head, _, diff = self._head.output().partition("\0")
-        sha, email, parents, when, message = head.split(_FIELD, 4)
+        self._reader.join()
+        if isinstance(self._read, BaseException):
+            raise self._read
+        assert self._read is not None
+        fields, patch, empty = self._read
+        sha, email, parents, when, message = fields
         parent_list = tuple(parents.split())
-        patch, empty = (None, False) if len(parent_list) > 1 else patch_of(self.start, diff)
         commit = CommitInfo(sha, email.strip(), clean_message(message), parent_list,
                             int(when or 0), patch, rewritten_commit(Path(reflog), sha), empty)
         name = self.explicit or (_name_from_remotes(_remote_urls(self._remotes), root)
