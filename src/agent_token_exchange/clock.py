@@ -6,6 +6,7 @@ Times are integer microseconds since the Unix epoch (UTC), so window arithmetic 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Protocol
 
 MICROS_PER_SECOND = 1_000_000
@@ -52,6 +53,4 @@ class SimulatedClock:
 
 def iso_utc(us: int) -> str:
     """An ISO-8601 UTC timestamp with second precision: 2026-01-01T00:00:00Z."""
-    from datetime import UTC, datetime  # loaded at the first timestamp shown, not at start
-
     return datetime.fromtimestamp(us // MICROS_PER_SECOND, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

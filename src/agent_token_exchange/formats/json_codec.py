@@ -19,6 +19,7 @@ import dataclasses
 import types
 import typing
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
 from typing import Any, TypeVar
@@ -168,8 +169,6 @@ def _amount_from_text(text: Any) -> Decimal:
 
 
 def _moment_from_iso(text: Any) -> int:
-    from datetime import UTC, datetime  # only a moment read back needs it (not the hook)
-
     moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
