@@ -14,6 +14,8 @@ migration runner, with one repository per aggregate hung off it.
     store.loans          loan offers and loans                   (ledger/loans.py)
     store.governance     stakes, unbondings, proposals, votes, parameter changes
                          (ledger/governance.py)
+    store.parameter_changes  the parameter changes alone, which every operation reads
+                         (ledger/parameter_changes.py)
 
 Repositories read and write rows and decide nothing; the service (``service/``) opens
 every transaction and is the only writer. SQL is plain enough for SQLite and PostgreSQL;
