@@ -145,54 +145,59 @@ class HeadReading:
     folder, the commit (its patch id, whether it is empty, what it replaces) and the
     project's name (``explicit``, else from the remotes, else the folder's).
 
-    Its git processes start when it is made, side by side, and run while the caller does
-    other work (the hook opens the exchange); ``result()`` waits for them. Three at once:
-    the top folder with the reflog's path, HEAD with its diff (one ``diff-tree``: the
-    fields, a NUL, the patch), and the remotes' URLs; a thread of its own hands the diff
-    to ``git patch-id`` as soon as it is in."""
+    Its git processes start when it is made, on a thread of its own (starting a process
+    holds up its starter until the process runs, so the caller goes on at once), and run
+    while the caller does other work (the hook opens the exchange); ``result()`` waits for
+    them. Three side by side: the top folder with the reflog's path, HEAD with its diff
+    (one ``diff-tree``: the fields, a NUL, the patch), and the remotes' URLs; then
+    ``git patch-id`` on the diff, as soon as it is in."""
 
     def __init__(self, path: Path, explicit: str | None = None) -> None:
         self.start = Path(path).expanduser()
         self.explicit = explicit
         self._missing = not self.start.exists()
-        if self._missing:
-            return
-        self._where = GitProcess(self.start, "rev-parse", "--show-toplevel",
-                                 "--path-format=absolute", "--git-path", "logs/HEAD")
-        self._head = GitProcess(self.start, "diff-tree", "--always", "--root", "-p",
-                                "--no-color", "--no-ext-diff", f"--format={_COMMIT_FORMAT}%x00",
-                                "HEAD")
-        self._remotes = None if explicit else GitProcess(self.start, *_REMOTE_URLS)
-        self._read: tuple[list[str], str | None, bool] | BaseException | None = None
-        self._reader = threading.Thread(target=self._read_head, name="atx-git-head",
-                                        daemon=True)
-        self._reader.start()
+        self._where: GitProcess | None = None
+        self._remotes: GitProcess | None = None
+        self._head: tuple[list[str], str | None, bool] | BaseException | None = None
+        self._reader = threading.Thread(target=self._read, name="atx-git-head", daemon=True)
+        if not self._missing:
+            self._reader.start()
 
-    def _read_head(self) -> None:
-        """HEAD's fields, patch id and emptiness (on the reader thread); a failure is kept
-        for ``result()`` to raise."""
+    def _read(self) -> None:
+        """On the reader thread: start the processes, then read HEAD's fields and patch
+        id; a failure is kept for ``result()`` to raise on the caller's side."""
         try:
-            head, _, diff = self._head.output().partition("\0")
-            fields = head.split(_FIELD, 4)
+            self._where = GitProcess(self.start, "rev-parse", "--show-toplevel",
+                                     "--path-format=absolute", "--git-path", "logs/HEAD")
+            head = GitProcess(self.start, "diff-tree", "--always", "--root", "-p",
+                              "--no-color", "--no-ext-diff",
+                              f"--format={_COMMIT_FORMAT}%x00", "HEAD")
+            if not self.explicit:
+                self._remotes = GitProcess(self.start, *_REMOTE_URLS)
+            text, _, diff = head.output().partition("\0")
+            fields = text.split(_FIELD, 4)
             merge = len(fields) > 2 and len(fields[2].split()) > 1
-            self._read = (fields, *((None, False) if merge else patch_of(self.start, diff)))
-        except BaseException as exc:  # noqa: BLE001 - raised by result(), on the caller's side
-            self._read = exc
+            self._head = (fields, *((None, False) if merge else patch_of(self.start, diff)))
+        except BaseException as exc:  # noqa: BLE001 - result() raises it
+            self._head = exc
 
     def result(self) -> tuple[Path, CommitInfo, str]:
         """(the work tree's top folder, HEAD, the project's name)."""
         if self._missing:
             raise InvalidInput(f"{self.start} does not exist")
+        self._reader.join()
+        if self._where is None:  # the reader failed before git could start
+            assert isinstance(self._head, BaseException)
+            raise self._head
         try:
             top, _, reflog = self._where.output().rstrip("\n").rpartition("\n")
         except InvalidInput:
             raise InvalidInput(f"{self.start} is not inside a git repository") from None
         root = Path(top).resolve()
-        self._reader.join()
-        if isinstance(self._read, BaseException):
-            raise self._read
-        assert self._read is not None
-        fields, patch, empty = self._read
+        if isinstance(self._head, BaseException):
+            raise self._head
+        assert self._head is not None
+        fields, patch, empty = self._head
         sha, email, parents, when, message = fields
         parent_list = tuple(parents.split())
         commit = CommitInfo(sha, email.strip(), clean_message(message), parent_list,
