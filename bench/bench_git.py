@@ -23,7 +23,7 @@ from pathlib import Path
 
 from agent_token_exchange import init_exchange, open_exchange
 from agent_token_exchange.economy.config import default_config_text
-from agent_token_exchange.integrations.commits import backfill
+from agent_token_exchange.integrations.backfill import backfill
 from agent_token_exchange.integrations.git import history_changes, run_git
 
 ENV = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",

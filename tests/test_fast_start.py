@@ -23,16 +23,40 @@ HEAVY = ("pydantic", "typer", "rich", "matplotlib", "fastapi", "httpx")
 SRC = str(Path(agent_token_exchange.__file__).resolve().parents[1])
 
 
-def _loaded_after(code: str) -> list[str]:
-    """The heavy top-level packages a fresh interpreter holds after running ``code``."""
-    probe = (f"{code}\nimport sys, json\n"
-             "loaded = {m.split('.')[0] for m in sys.modules}\n"
-             f"print(json.dumps(sorted(loaded & {set(HEAVY)!r})))")
+# What a commit does not use, so the hook must not load it (each module costs import time on
+# every commit): the dump, the other repositories and services, other concepts' records and
+# rules, backfill and the hook-file editor.
+NOT_FOR_A_COMMIT = tuple(f"agent_token_exchange.{name}" for name in (
+    "ledger.dump", "ledger.pools", "ledger.loans", "ledger.governance", "ledger.reservations",
+    "ledger.refusals", "ledger.credentials", "ledger.windows",
+    "service.queries", "service.api_keys", "service.pools", "service.loans",
+    "service.governance", "service.spending", "service.metering",
+    "economy.pool_records", "economy.wallet_records", "economy.check_records",
+    "economy.event_records", "economy.reward_records", "economy.issue_rules",
+    "economy.governance", "economy.config", "integrations.backfill", "integrations.githooks",
+))
+
+
+def _modules_after(code: str) -> set[str]:
+    """Every module a fresh interpreter holds after running ``code``."""
+    probe = f"{code}\nimport sys, json\nprint(json.dumps(sorted(sys.modules)))"
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          env={**GIT_ENV, "PYTHONPATH": SRC, "PATH": "/usr/bin:/bin"},
                          timeout=60)
     assert run.returncode == 0, run.stderr
-    return json.loads(run.stdout.splitlines()[-1])
+    return set(json.loads(run.stdout.splitlines()[-1]))
+
+
+def _loaded_after(code: str) -> list[str]:
+    """The heavy top-level packages a fresh interpreter holds after running ``code``."""
+    return sorted({m.split(".")[0] for m in _modules_after(code)} & set(HEAVY))
+
+
+def _hook_code(repo: Repo, home: Path) -> str:
+    """Python that runs the hook as git would (``__main__``'s fast path) in ``repo``."""
+    return (f"from agent_token_exchange.__main__ import run\n"
+            f"import os; os.chdir({str(repo.path)!r})\n"
+            f"assert run(['hook', 'post-commit', '--home', {str(home)!r}]) == 0")
 
 
 def test_importing_the_package_loads_nothing_heavy():
@@ -46,10 +70,21 @@ def test_the_hook_path_loads_nothing_heavy_even_while_it_pays(home, tmp_path):
     matplotlib when the config's cache is current."""
     repo = Repo(tmp_path / "repo")
     repo.commit("feat: a parser")
-    code = (f"from agent_token_exchange.__main__ import run\n"
-            f"import os; os.chdir({str(repo.path)!r})\n"
-            f"assert run(['hook', 'post-commit', '--home', {str(home)!r}]) == 0")
-    assert _loaded_after(code) == []
+    assert _loaded_after(_hook_code(repo, home)) == []
+    with open_exchange(home) as ex:
+        assert ex.commit_paid(repo.head())
+
+
+def test_paying_a_commit_loads_only_what_a_commit_uses(home, tmp_path):
+    """The hook pays a real commit (futures delivery and governance's parameters looked
+    at on the way) without loading the dump, the other repositories, services, records
+    and rules, or backfill: lazy imports keep each commit's start short."""
+    repo = Repo(tmp_path / "repo")
+    repo.commit("feat: a parser")
+    loaded = _modules_after(_hook_code(repo, home))
+    assert sorted(loaded & set(NOT_FOR_A_COMMIT)) == []
+    assert {"agent_token_exchange.service.future_delivery", "agent_token_exchange.ledger.futures",
+            "agent_token_exchange.ledger.parameter_changes"} <= loaded
     with open_exchange(home) as ex:
         assert ex.commit_paid(repo.head())
 

@@ -304,3 +304,51 @@ def test_an_unpaid_commit_states_its_reason_once(repo, home, cli, monkeypatch):
     result = cli("hook", "post-commit", "--repo", str(repo.path), "--json")
     assert result.code == 0 and "nobody@x.dev is not a known agent" in result.json["reason"]
     assert calls == [repo.head()]
+
+
+def test_origin_names_the_project_before_remotes_that_sort_first(repo):
+    """origin's URL names the project even when another remote sorts before it; without
+    origin the first remote by name with a URL does, whatever its name holds (dots)."""
+    from agent_token_exchange.integrations.git import project_name
+
+    repo.git("remote", "add", "a-fork", "https://example.com/team/fork-name.git")
+    repo.git("remote", "add", "origin", "git@github.com:team/main-name.git")
+    repo.git("config", "remote.b.mirror.url", "/srv/with space/mirror.git")
+    assert project_name(repo.path) == "main-name"
+    repo.git("remote", "remove", "origin")
+    repo.git("remote", "remove", "a-fork")
+    assert project_name(repo.path) == "mirror"
+    assert project_name(repo.path, "explicit") == "explicit"
+
+
+def test_reading_head_where_there_is_none_says_why(repo, tmp_path):
+    """HEAD read from a missing folder, a folder outside git, or a repository with no
+    commit yet is one InvalidInput naming the reason, raised when the result is asked."""
+    from agent_token_exchange.errors import InvalidInput
+    from agent_token_exchange.integrations.git import HeadReading
+
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    for where, reason in ((tmp_path / "missing", "does not exist"),
+                          (plain, "is not inside a git repository"),
+                          (repo.path, "git diff-tree in")):
+        reading = HeadReading(where)
+        with pytest.raises(InvalidInput, match=reason):
+            reading.result()
+
+
+def test_the_hooks_patch_id_is_the_one_backfill_computes(repo):
+    """HEAD's patch id read in one diff-tree equals what the history walk computes for
+    the same commit, so the hook and backfill recognise the same work; an empty commit
+    has none and says so."""
+    from agent_token_exchange.integrations.git import HeadReading, history_changes
+
+    repo.commit("feat: a change")
+    root, commit, project = HeadReading(repo.path).result()
+    ids, changed = history_changes(root, [])
+    assert commit.patch_id == ids[commit.sha] and commit.sha in changed and not commit.empty
+    assert (root, project) == (repo.path.resolve(), "app")
+    repo.git("commit", "-q", "--allow-empty", "-m", "chore: nothing",
+             env={"GIT_AUTHOR_EMAIL": repo.author, "GIT_AUTHOR_NAME": "A"})
+    _, empty, _ = HeadReading(repo.path).result()
+    assert empty.empty and empty.patch_id is None

@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ..errors import InvalidInput
 from ..formats.json_codec import to_json
 from ..integrations import githooks
-from ..integrations.commits import backfill as run_backfill
+from ..integrations.backfill import backfill as run_backfill
 from ..integrations.git import hooks_dir, repo_root
 from .hooks import HOOK, Project, Repo
 from .options import ExchangeOptions, command_group, exchange_options, open_from

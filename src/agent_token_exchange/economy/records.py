@@ -14,9 +14,8 @@ but its balances (``tokens``, ``pool_balance``, a pool's figures) are read now.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from decimal import Decimal
-from typing import Annotated
+from importlib import import_module
+from typing import TYPE_CHECKING, Annotated
 
 
 class _MomentMark:
@@ -29,389 +28,76 @@ class _MomentMark:
 MOMENT = _MomentMark()
 Moment = Annotated[int, MOMENT]
 
-
-@dataclass(frozen=True)
-class Wallet:
-    agent: str
-    tokens: Decimal
-    earned: Decimal
-    spent: Decimal
-    # The credit market's net flows (loans taken less repaid and lent, futures, stakes):
-    # neither earned nor spent, so tokens = start grant + earned - spent + market.
-    market: Decimal = Decimal(0)
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    seq: int
-    at: Moment
-    type: str
-    amount: Decimal  # signed from the agent's side: + in, - out
-    description: str
-    project: str | None
-    model: str | None
-    counterparty: str
-    # A request metered by the gateway: what the provider reported, and how long it took.
-    pool_id: str | None = None
-    input_tokens: int | None = None
-    output_tokens: int | None = None
-    provider_request_id: str | None = None
-    latency_ms: int | None = None
-
-
-@dataclass(frozen=True)
-class Payment:
-    """Tokens paid into an agent's wallet: a commit, an award or a closed issue."""
-
-    operation: str
-    agent: str
-    amount: Decimal
-    tokens: Decimal
-    seq: int
-    source: str
-    description: str
-    project: str | None = None
-    reward: Decimal | None = None  # before a contract budget cap
-    note: str = ""
-    replayed: bool = False  # see the module docstring
-
-
-@dataclass(frozen=True)
-class Charge:
-    """Tokens an agent burnt on one LLM request."""
-
-    agent: str
-    task_type: str
-    model: str
-    inference_tokens: int
-    amount: Decimal
-    tokens: Decimal
-    seq: int | None
-    note: str = ""  # why this model, when the task type named none
-    replayed: bool = False  # see the module docstring
-
-
-@dataclass(frozen=True)
-class PoolMember:
-    """A member: ``contributed`` is all it ever put in, ``stake`` what of the pool's
-    balance is its own (what leaving returns), ``share_percent`` its stake's share, which
-    is its share of the next spend."""
-
-    agent: str
-    contributed: Decimal
-    stake: Decimal
-    share_percent: str
-
-
-@dataclass(frozen=True)
-class PoolView:
-    """A pool: ``open`` when anyone may join (else its creator invites, and ``invited``
-    names who may join); ``balance`` is the sum of the members' stakes."""
-
-    id: str
-    name: str
-    creator: str
-    min_contribution: Decimal
-    balance: Decimal
-    total_contributed: Decimal
-    total_spent: Decimal
-    created_at: Moment
-    dissolved_at: Moment | None
-    members: tuple[PoolMember, ...]
-    open: bool = False
-    invited: tuple[str, ...] = ()
-    replayed: bool = False  # from pool create/invite/join; reads are never replays
-
-
-@dataclass(frozen=True)
-class PoolContribution:
-    pool_id: str
-    agent: str
-    amount: Decimal
-    tokens: Decimal
-    pool_balance: Decimal
-    seq: int
-    replayed: bool = False  # see the module docstring
-
-
-@dataclass(frozen=True)
-class Credit:
-    """One member's draw on a pool spend: ``stake`` before the spend, ``credited`` what
-    the spend drew from it (its own consumption), ``share_percent`` its share of it."""
-
-    agent: str
-    stake: Decimal
-    credited: Decimal
-    share_percent: str
-
-
-@dataclass(frozen=True)
-class PoolSpend:
-    pool_id: str
-    model: str
-    inference_tokens: int
-    amount: Decimal
-    pool_balance: Decimal
-    description: str
-    seq: int
-    credits: tuple[Credit, ...]
-    replayed: bool = False  # see the module docstring
-
-
-@dataclass(frozen=True)
-class Refund:
-    agent: str
-    amount: Decimal
-    tokens: Decimal
-
-
-@dataclass(frozen=True)
-class PoolLeave:
-    """A member left a pool and took its stake back (``seq`` None when it held none)."""
-
-    pool_id: str
-    agent: str
-    amount: Decimal
-    tokens: Decimal
-    pool_balance: Decimal
-    seq: int | None
-    replayed: bool = False  # see the module docstring
-
-
-@dataclass(frozen=True)
-class PoolDissolution:
-    pool_id: str
-    amount: Decimal
-    refunds: tuple[Refund, ...]
-    replayed: bool = False  # see the module docstring
-
-
-@dataclass(frozen=True)
-class RefusalEvent:
-    """A refusal, or ``count`` identical ones (same agent, operation, code and pool) from
-    ``first_at`` to ``at``: repeats within a minute are one event with a count."""
-
-    seq: int
-    at: Moment
-    agent: str | None
-    pool_id: str | None
-    operation: str
-    code: str
-    message: str
-    amount: Decimal | None
-    count: int = 1
-    first_at: Moment | None = None
-
-
-@dataclass(frozen=True)
-class Limits:
-    """An agent's rate-limit position now."""
-
-    agent: str
-    tokens: Decimal
-    hourly_used: Decimal
-    hourly_limit: Decimal
-    daily_used: Decimal
-    daily_limit: Decimal
-    burst_limit: Decimal
-    reserve: Decimal
-    headroom: Decimal  # the largest inference spend that would pass right now
-    refusals_last_hour: int
-    refusals_last_day: int
-    recent_refusals: tuple[RefusalEvent, ...]
-
-
-@dataclass(frozen=True)
-class AgentStatus:
-    agent: str
-    level: int
-    tokens: Decimal
-    earned: Decimal
-    spent: Decimal
-    hourly_used: Decimal
-    hourly_limit: Decimal
-    daily_used: Decimal
-    daily_limit: Decimal
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One doctor check: ``ok`` False with severity error means an invariant is broken."""
-
-    check: str
-    ok: bool
-    severity: str
-    message: str
-    fixed: bool = False
-
-
-@dataclass(frozen=True)
-class DoctorReport:
-    """Every check doctor ran; ``healthy`` when no error is left unfixed."""
-
-    healthy: bool = field(init=False)
-    findings: tuple[Finding, ...]
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "healthy", not self.errors)
-
-    @property
-    def errors(self) -> list[Finding]:
-        return [f for f in self.findings if not f.ok and f.severity == "error" and not f.fixed]
-
-
-@dataclass(frozen=True)
-class AuditReport:
-    """``intact`` is False when a transfer no longer matches the chain; ``first_bad_seq``
-    names the first such transfer and ``problem`` says what is wrong with it."""
-
-    intact: bool
-    transfers: int
-    head_seq: int
-    head_hash: str
-    first_bad_seq: int | None = None
-    problem: str = ""
-
-
-@dataclass(frozen=True)
-class ImportSummary:
-    """What an import wrote; ``unconfigured`` names wallets whose agent config.toml lacks
-    (their history is kept, but the agent cannot act until it is configured)."""
-
-    home: str
-    transfers: int
-    accounts: int
-    pools: int
-    refusals: int
-    idempotency_keys: int
-    head_hash: str
-    unconfigured: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class LedgerTransfer:
-    """One transfer of the ledger, as the live event stream, the dashboard and the export
-    see it: with the idempotency key it was applied under and its audit-chain hash."""
-
-    seq: int
-    at: Moment
-    kind: str
-    source: str
-    destination: str
-    amount: Decimal
-    description: str
-    project: str | None
-    model: str | None
-    inference_tokens: int | None
-    pool_id: str | None
-    idempotency_key: str | None = None
-    hash: str | None = None
-    # A request metered by the gateway: what the provider reported, and how long it took.
-    input_tokens: int | None = None
-    output_tokens: int | None = None
-    provider_request_id: str | None = None
-    latency_ms: int | None = None
-
-
-@dataclass(frozen=True)
-class Reservation:
-    """A gateway request's worst case, held before the provider is called."""
-
-    id: int
-    agent: str
-    model: str
-    pool_id: str | None
-    amount: Decimal
-    input_estimate: int
-    max_output_tokens: int
-    estimator: str
-    reserved_at: Moment
-
-
-@dataclass(frozen=True)
-class MeteredRequest:
-    """How a gateway request settled: ``captured`` at the provider's reported usage,
-    ``released`` (the provider failed: nothing charged) or ``expired`` (left open past
-    the timeout: charged the reserved amount). ``overrun`` is what the charge exceeded
-    the reservation by; ``seq`` the charge's transfer (None when nothing was charged)."""
-
-    reservation_id: int
-    agent: str
-    model: str
-    pool_id: str | None
-    outcome: str
-    reserved: Decimal
-    charged: Decimal
-    overrun: Decimal
-    input_tokens: int | None
-    output_tokens: int | None
-    provider_request_id: str | None
-    latency_ms: int | None
-    seq: int | None
-
-
-@dataclass(frozen=True)
-class Quote:
-    """What a request to a model would reserve now, and whether it would pass."""
-
-    agent: str
-    model: str
-    input_tokens: int
-    max_output_tokens: int
-    cost: Decimal  # the worst case the gateway would reserve
-    allowed: bool
-    code: str | None
-    message: str
-    largest_max_tokens: int | None  # the most output that fits now (None: output is free)
-    headroom: Decimal
-
-
-@dataclass(frozen=True)
-class RewardPreview:
-    """What a commit would earn now, without paying it."""
-
-    agent: str
-    project: str
-    contract: str
-    base_rate: Decimal
-    project_multiplier: str
-    bonus_multiplier: str
-    bonus_class: str | None
-    reward: Decimal  # before the contract's budget cap
-    budget_left: Decimal
-    amount: Decimal  # what it would pay: the reward, capped at the budget left
-
-
-@dataclass(frozen=True)
-class BudgetLeft:
-    """What is left of a contract's budget."""
-
-    contract: str
-    budget_left: Decimal
-
-
-@dataclass(frozen=True)
-class ApiKey:
-    """A key as ``keys list`` shows it: never the secret."""
-
-    key_id: str
-    agent: str | None
-    admin: bool
-    label: str
-    created_at: Moment
-    revoked_at: Moment | None
-    replayed: bool = False  # revoke: the key was revoked already; nothing changed
-
-    @property
-    def active(self) -> bool:
-        return self.revoked_at is None
-
-
-@dataclass(frozen=True)
-class IssuedKey:
-    """A new key with its secret, shown exactly once."""
-
-    key_id: str
-    key: str
-    agent: str | None
-    admin: bool
+if TYPE_CHECKING:
+    from .check_records import AuditReport, DoctorReport, Finding, ImportSummary
+    from .event_records import LedgerTransfer, RefusalEvent
+    from .key_records import ApiKey, IssuedKey
+    from .metering_records import MeteredRequest, Quote, Reservation
+    from .payment_records import Charge, Payment
+    from .pool_records import (
+        Credit,
+        PoolContribution,
+        PoolDissolution,
+        PoolLeave,
+        PoolMember,
+        PoolSpend,
+        PoolView,
+        Refund,
+    )
+    from .reward_records import BudgetLeft, RewardPreview
+    from .wallet_records import AgentStatus, HistoryEntry, Limits, Wallet
+
+# Where each record lives: one module per concept, each loaded when one of its records is
+# first used (PEP 562), so a quick command (the post-commit hook) defines only the records
+# it returns.
+_HOMES = {
+    "LedgerTransfer": ".event_records",
+    "RefusalEvent": ".event_records",
+    "Wallet": ".wallet_records",
+    "HistoryEntry": ".wallet_records",
+    "Limits": ".wallet_records",
+    "AgentStatus": ".wallet_records",
+    "Payment": ".payment_records",
+    "Charge": ".payment_records",
+    "RewardPreview": ".reward_records",
+    "BudgetLeft": ".reward_records",
+    "PoolMember": ".pool_records",
+    "PoolView": ".pool_records",
+    "PoolContribution": ".pool_records",
+    "Credit": ".pool_records",
+    "PoolSpend": ".pool_records",
+    "Refund": ".pool_records",
+    "PoolLeave": ".pool_records",
+    "PoolDissolution": ".pool_records",
+    "Finding": ".check_records",
+    "DoctorReport": ".check_records",
+    "AuditReport": ".check_records",
+    "ImportSummary": ".check_records",
+    "Reservation": ".metering_records",
+    "MeteredRequest": ".metering_records",
+    "Quote": ".metering_records",
+    "ApiKey": ".key_records",
+    "IssuedKey": ".key_records",
+}
+
+
+def __getattr__(name: str) -> object:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(home, __package__), name)
+    globals()[name] = value  # the next lookup is a plain one
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+__all__ = [
+    "MOMENT", "Moment", "LedgerTransfer", "RefusalEvent", "Wallet", "HistoryEntry", "Limits",
+    "AgentStatus", "Payment", "Charge", "RewardPreview", "BudgetLeft", "PoolMember",
+    "PoolView", "PoolContribution", "Credit", "PoolSpend", "Refund", "PoolLeave",
+    "PoolDissolution", "Finding", "DoctorReport", "AuditReport", "ImportSummary",
+    "Reservation", "MeteredRequest", "Quote", "ApiKey", "IssuedKey",
+]

@@ -1,4 +1,5 @@
-"""Paying git commits: the one a post-commit hook just made, and a repository's history.
+"""Paying git commits: the one a post-commit hook just made (a repository's history is
+``backfill.py``'s).
 
 Both go through ``Exchange.commit`` with the SHA, the patch id and (for an amend) the
 commit it replaces, so the same work is paid once whichever way it arrives.
@@ -6,20 +7,18 @@ commit it replaces, so the same work is paid once whichever way it arrives.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..economy import rules
-from ..economy.records import Payment
-from ..errors import BudgetExhausted, Busy, Conflict, IntegrityError, InvalidInput
-from ..formats.json_codec import to_json
-from ..money import micro, tokens
-from ..service.exchange import Exchange
-from ..service.home import ExchangePaths
-from .git import CommitInfo, has_commits, head_commit, project_name, repo_root, walk_history
-from .githooks import hook_problem
+from ..errors import Busy, IntegrityError, InvalidInput
+from ..money import display_amount, micro
+from .git import CommitInfo, HeadReading
+
+if TYPE_CHECKING:
+    from ..economy.records import Payment
+    from ..service.exchange import Exchange
+    from ..service.home import ExchangePaths
 
 # How long the post-commit hook waits for the ledger (a busy SQLite writer, a PostgreSQL
 # server that does not answer) before it gives up: a commit must not hang on payment.
@@ -40,122 +39,17 @@ def skip_reason(ex: Exchange, commit: CommitInfo) -> str | None:
         agent=commit_agent(ex, commit), author_email=commit.author_email)
 
 
-def pay_head(ex: Exchange, repo: Path,
-             project: str | None) -> tuple[CommitInfo, Payment | None, str | None]:
-    """What the post-commit hook does: read HEAD and pay it. Returns the commit, the
+def pay_head(ex: Exchange,
+             head: HeadReading) -> tuple[CommitInfo, Payment | None, str | None]:
+    """What the post-commit hook does: pay HEAD as git read it. Returns the commit, the
     payment, and, when it earns nothing by rule, why (the payment is then None)."""
-    root = repo_root(repo)
-    commit = head_commit(root)
+    _, commit, project = head.result()
     reason = skip_reason(ex, commit)
     if reason is not None:
         return commit, None, reason
-    paid = ex.commit(commit.author_email, project_name(root, project), commit.message,
-                     commit.sha, patch_id=commit.patch_id, replaces=commit.replaces)
+    paid = ex.commit(commit.author_email, project, commit.message, commit.sha,
+                     patch_id=commit.patch_id, replaces=commit.replaces)
     return commit, paid, None
-
-
-@dataclass
-class AgentTotal:
-    agent: str
-    commits: int = 0
-    amount: Decimal = tokens(0)
-
-
-@dataclass
-class BackfillReport:
-    """What a backfill paid (or, dry, would pay), per agent, and what it passed over."""
-
-    repo: str
-    project: str
-    dry_run: bool
-    commits: int = 0
-    paid: int = 0
-    already_paid: int = 0
-    merges: int = 0
-    empty: int = 0
-    unknown_authors: int = 0
-    refused: int = 0
-    total: Decimal = tokens(0)
-    agents: list[AgentTotal] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-
-    def add(self, agent: str, amount: Decimal) -> None:
-        for row in self.agents:
-            if row.agent == agent:
-                row.commits += 1
-                row.amount += amount
-                break
-        else:
-            self.agents.append(AgentTotal(agent, 1, amount))
-        self.paid += 1
-        self.total += amount
-
-
-def backfill(
-    ex: Exchange, repo: Path | None, *, since: str | None = None, dry_run: bool = False,
-    project: str | None = None, progress: Callable[[int, int], None] | None = None,
-) -> BackfillReport:
-    """Pay every past commit of a known agent, oldest first, once.
-
-    A dry run computes the same figures from the rules (budgets capped as they would be)
-    and writes nothing."""
-    root = repo_root(repo)
-    name = project_name(root, project)
-    commits = list(walk_history(root, since)) if has_commits(root) else []
-    report = BackfillReport(str(root), name, dry_run, commits=len(commits))
-    budgets: dict[str, int] = {}  # dry run: what each contract would have left
-    seen: set[tuple[str, str]] = set()  # dry run: (patch id, agent) counted already
-    for done, commit in enumerate(commits, 1):
-        if progress is not None:
-            progress(done, len(commits))
-        agent = commit_agent(ex, commit)
-        if agent is None or skip_reason(ex, commit) is not None:
-            if commit.is_merge and not ex.config.git.pay_merge_commits:
-                report.merges += 1
-            elif commit.empty:
-                report.empty += 1
-            else:
-                report.unknown_authors += 1
-            continue
-        if ex.commit_paid(commit.sha, patch_id=commit.patch_id,
-                          author_email=commit.author_email) or (
-                dry_run and commit.patch_id and (commit.patch_id, agent) in seen):
-            report.already_paid += 1
-            continue
-        if dry_run:
-            _dry_pay(ex, commit, agent, name, budgets, report)
-            if commit.patch_id:
-                seen.add((commit.patch_id, agent))
-            continue
-        try:
-            paid = ex.commit(commit.author_email, name, commit.message, commit.sha,
-                             patch_id=commit.patch_id)
-        except BudgetExhausted:
-            report.refused += 1
-            continue
-        except (Conflict, InvalidInput) as exc:
-            report.refused += 1
-            report.problems.append(f"{commit.sha[:12]}: {exc.message}")
-            continue
-        if paid.amount == 0 or paid.replayed:
-            report.already_paid += 1
-        else:
-            report.add(agent, paid.amount)
-    report.agents.sort(key=lambda row: row.agent)
-    return report
-
-
-def _dry_pay(ex: Exchange, commit: CommitInfo, agent: str, project: str,
-             budgets: dict[str, int], report: BackfillReport) -> None:
-    reward = rules.commit_reward(ex.config, agent, project, commit.message)
-    left = budgets.setdefault(reward.contract, micro(ex.budget_left(reward.contract)))
-    payable = rules.capped_commit_reward(reward, left)
-    if not payable.allowed:
-        report.refused += 1
-        return
-    amount = payable.amount
-    budgets[reward.contract] = left - amount
-    report.add(agent, tokens(amount))
 
 
 def post_commit_hook(home: Path | str | None, repo: Path | str | None,
@@ -163,16 +57,18 @@ def post_commit_hook(home: Path | str | None, repo: Path | str | None,
     """The post-commit hook's whole job. Never raises: a commit must not break because
     paying for it did. Returns (paid-or-settled, one line to print, JSON payload). Waits
     at most ``HOOK_WAIT_SECONDS`` for the ledger; an unpaid commit is paid later."""
-    from ..money import display_amount
-    from ..service.home import find_home
-
     try:
+        # git reads HEAD while the exchange is loaded and opened.
+        head = HeadReading(Path(repo or Path.cwd()), project)
+        from ..formats.json_codec import to_json
+        from ..service.home import find_home
+
         paths = find_home(home)
         if not paths.exists():
             raise InvalidInput(f"no exchange at {paths.state}")
         with _open_for_hook(paths) as ex:
             ex.open_accounts()  # an agent added to the config since: its start balance
-            commit, paid, reason = pay_head(ex, Path(repo or Path.cwd()), project)
+            commit, paid, reason = pay_head(ex, head)
             if paid is None:
                 line = f"token-exchange: {commit.sha[:12]} not paid: {reason}"
                 return False, line, {"sha": commit.sha, "paid": None, "reason": reason}
@@ -194,6 +90,8 @@ def post_commit_hook(home: Path | str | None, repo: Path | str | None,
 
 
 def _not_paid_now(exc: BaseException) -> tuple[bool, str, dict[str, object]]:
+    from .githooks import hook_problem
+
     line, error = hook_problem(exc, "commit")
     return False, line, {"error": error}
 

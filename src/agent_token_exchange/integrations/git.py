@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,20 +41,41 @@ class CommitInfo:
 
 def run_git(repo: Path, *args: str, stdin: str | None = None) -> str:
     """Run git in ``repo``; a failure is one InvalidInput line with git's own words."""
-    env = {**os.environ, "LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0"}
-    try:
-        done = subprocess.run(
-            ["git", *args], cwd=repo, input=stdin, capture_output=True, text=True,
-            encoding="utf-8", errors="replace", env=env, check=False,
-        )
-    except FileNotFoundError:
-        raise InvalidInput("git is not installed or not on PATH") from None
-    except NotADirectoryError:
-        raise InvalidInput(f"{repo} is not a directory") from None
-    if done.returncode != 0:
-        reason = (done.stderr.strip().splitlines() or ["failed"])[-1]
-        raise InvalidInput(f"git {args[0]} in {repo}: {reason}")
-    return done.stdout
+    return GitProcess(repo, *args, stdin=stdin).output()
+
+
+class GitProcess:
+    """One git process, started now and read by ``output()``: several started one after
+    the other run side by side (and beside whatever the caller does meanwhile). A failure
+    to start is kept and raised by ``output()``, so the caller decides when it counts."""
+
+    def __init__(self, repo: Path, *args: str, stdin: str | None = None) -> None:
+        self.repo, self.args, self._stdin = repo, args, stdin
+        self._error: InvalidInput | None = None
+        env = {**os.environ, "LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0"}
+        try:
+            self._process: subprocess.Popen[str] | None = subprocess.Popen(
+                ["git", *args], cwd=repo, stdin=None if stdin is None else subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
+                errors="replace", env=env,
+            )
+        except FileNotFoundError:
+            self._process = None
+            self._error = InvalidInput("git is not installed or not on PATH")
+        except NotADirectoryError:
+            self._process = None
+            self._error = InvalidInput(f"{repo} is not a directory")
+
+    def output(self) -> str:
+        """What git wrote to stdout, once it has finished; InvalidInput if it failed."""
+        if self._process is None:
+            assert self._error is not None
+            raise self._error
+        out, err = self._process.communicate(self._stdin)
+        if self._process.returncode != 0:
+            reason = (err.strip().splitlines() or ["failed"])[-1]
+            raise InvalidInput(f"git {self.args[0]} in {self.repo}: {reason}")
+        return out
 
 
 def repo_root(path: Path | None) -> Path:
@@ -74,20 +96,36 @@ def hooks_dir(repo: Path) -> Path:
     return Path(found)
 
 
-def git_path(repo: Path, name: str) -> Path:
-    return Path(run_git(repo, "rev-parse", "--path-format=absolute", "--git-path", name).strip())
+# Every remote's URL, in one git process (``git remote`` and a ``config --get`` per remote
+# would be one each): NUL ends each entry, a newline parts its key from its value.
+_REMOTE_URLS = ("config", "-z", "--get-regexp", r"^remote\..*\.url$")
 
 
 def project_name(repo: Path, explicit: str | None = None) -> str:
     """--project, else the name in the remote's URL (origin first), else the folder name."""
     if explicit:
         return explicit
-    remotes = run_git(repo, "remote").split()
-    for remote in sorted(remotes, key=lambda r: r != "origin"):
-        try:
-            url = run_git(repo, "config", "--get", f"remote.{remote}.url").strip()
-        except InvalidInput:  # a remote with only a pushurl has no url: try the next
-            continue
+    return _name_from_remotes(_remote_urls(GitProcess(repo, *_REMOTE_URLS)), repo)
+
+
+def _remote_urls(process: GitProcess) -> str:
+    try:
+        return process.output()
+    except InvalidInput:  # git config finds no remote with a url: exit status 1
+        return ""
+
+
+def _name_from_remotes(urls: str, repo: Path) -> str:
+    """The project's name in its remotes' URLs (``_REMOTE_URLS``' output): origin's, else
+    the first remote's by name (as ``git remote`` sorts them) with a name in its URL; a
+    remote with only a push URL has no url and is passed over. Else the folder's name."""
+    found: dict[str, str] = {}
+    for entry in urls.split("\0"):
+        key, _, url = entry.partition("\n")
+        if key.startswith("remote.") and key.endswith(".url"):
+            found[key[len("remote."):-len(".url")]] = url.strip()  # the last value wins
+    for remote in sorted(found, key=lambda r: (r != "origin", r)):
+        url = found[remote]
         name = re.sub(r"\.git$", "", url.rstrip("/").replace(":", "/").rsplit("/", 1)[-1])
         if name:
             return name
@@ -99,38 +137,95 @@ def clean_message(message: str) -> str:
     return text[:MAX_MESSAGE] or "(no commit message)"
 
 
-def head_commit(repo: Path) -> CommitInfo:
-    """HEAD as the post-commit hook sees it, with its patch id and what it replaces."""
-    out = run_git(repo, "log", "-1", f"--format=%H{_FIELD}%ae{_FIELD}%P{_FIELD}%ct{_FIELD}%B",
-                  "HEAD")
-    sha, email, parents, when, message = out.split(_FIELD, 4)
-    parent_list = tuple(parents.split())
-    patch, empty = (None, False) if len(parent_list) > 1 else change_of(repo, sha)
-    return CommitInfo(sha, email.strip(), clean_message(message), parent_list, int(when or 0),
-                      patch, rewritten_commit(repo, sha), empty)
+_COMMIT_FORMAT = f"%H{_FIELD}%ae{_FIELD}%P{_FIELD}%ct{_FIELD}%B"
 
 
-def change_of(repo: Path, sha: str) -> tuple[str | None, bool]:
-    """A commit's ``git patch-id --stable`` and whether it changes nothing at all (its
-    diff against its parent is empty; a binary or mode-only change is not empty)."""
-    diff = run_git(repo, "diff-tree", "-p", "--root", "--no-color", "--no-ext-diff", sha)
+class HeadReading:
+    """HEAD of the work tree holding ``path``, as the post-commit hook pays it: the top
+    folder, the commit (its patch id, whether it is empty, what it replaces) and the
+    project's name (``explicit``, else from the remotes, else the folder's).
+
+    Its git processes start when it is made, on a thread of its own (starting a process
+    holds up its starter until the process runs, so the caller goes on at once), and run
+    while the caller does other work (the hook opens the exchange); ``result()`` waits for
+    them. Three side by side: the top folder with the reflog's path, HEAD with its diff
+    (one ``diff-tree``: the fields, a NUL, the patch), and the remotes' URLs; then
+    ``git patch-id`` on the diff, as soon as it is in."""
+
+    def __init__(self, path: Path, explicit: str | None = None) -> None:
+        self.start = Path(path).expanduser()
+        self.explicit = explicit
+        self._missing = not self.start.exists()
+        self._where: GitProcess | None = None
+        self._remotes: GitProcess | None = None
+        self._head: tuple[list[str], str | None, bool] | BaseException | None = None
+        self._reader = threading.Thread(target=self._read, name="atx-git-head", daemon=True)
+        if not self._missing:
+            self._reader.start()
+
+    def _read(self) -> None:
+        """On the reader thread: start the processes, then read HEAD's fields and patch
+        id; a failure is kept for ``result()`` to raise on the caller's side."""
+        try:
+            self._where = GitProcess(self.start, "rev-parse", "--show-toplevel",
+                                     "--path-format=absolute", "--git-path", "logs/HEAD")
+            head = GitProcess(self.start, "diff-tree", "--always", "--root", "-p",
+                              "--no-color", "--no-ext-diff",
+                              f"--format={_COMMIT_FORMAT}%x00", "HEAD")
+            if not self.explicit:
+                self._remotes = GitProcess(self.start, *_REMOTE_URLS)
+            text, _, diff = head.output().partition("\0")
+            fields = text.split(_FIELD, 4)
+            merge = len(fields) > 2 and len(fields[2].split()) > 1
+            self._head = (fields, *((None, False) if merge else patch_of(self.start, diff)))
+        except BaseException as exc:  # noqa: BLE001 - result() raises it
+            self._head = exc
+
+    def result(self) -> tuple[Path, CommitInfo, str]:
+        """(the work tree's top folder, HEAD, the project's name)."""
+        if self._missing:
+            raise InvalidInput(f"{self.start} does not exist")
+        self._reader.join()
+        if self._where is None:  # the reader failed before git could start
+            assert isinstance(self._head, BaseException)
+            raise self._head
+        try:
+            top, _, reflog = self._where.output().rstrip("\n").rpartition("\n")
+        except InvalidInput:
+            raise InvalidInput(f"{self.start} is not inside a git repository") from None
+        root = Path(top).resolve()
+        if isinstance(self._head, BaseException):
+            raise self._head
+        assert self._head is not None
+        fields, patch, empty = self._head
+        sha, email, parents, when, message = fields
+        parent_list = tuple(parents.split())
+        commit = CommitInfo(sha, email.strip(), clean_message(message), parent_list,
+                            int(when or 0), patch, rewritten_commit(Path(reflog), sha), empty)
+        name = self.explicit or (_name_from_remotes(_remote_urls(self._remotes), root)
+                                 if self._remotes is not None else root.name)
+        return root, commit, name
+
+
+def patch_of(repo: Path, diff: str) -> tuple[str | None, bool]:
+    """A commit's ``git patch-id --stable`` from its diff against its parent, and whether
+    it changes nothing at all (a binary or mode-only change is not empty)."""
     if not diff.strip():
         return None, True
     out = run_git(repo, "patch-id", "--stable", stdin=diff).split()
     return (out[0] if out else None), False
 
 
-def rewritten_commit(repo: Path, sha: str) -> str | None:
-    """The commit HEAD's newest reflog entry says this one rewrote: an amend, or a
-    rebase's fixup/squash folding into the commit before it. Read from the reflog file
-    itself (one line), which is cheaper than another git process."""
+def rewritten_commit(log: Path, sha: str) -> str | None:
+    """The commit HEAD's newest reflog entry (the last line of ``log``, the reflog file
+    itself: cheaper than another git process) says ``sha`` rewrote: an amend, or a
+    rebase's fixup/squash folding into the commit before it."""
     try:
-        log = git_path(repo, "logs/HEAD")
         with open(log, "rb") as handle:
             handle.seek(0, os.SEEK_END)
             handle.seek(max(0, handle.tell() - 8192))
             last = handle.read().decode("utf-8", "replace").rstrip("\n").rsplit("\n", 1)[-1]
-    except (OSError, InvalidInput):
+    except OSError:
         return None
     head, _, action = last.partition("\t")
     fields = head.split(" ")

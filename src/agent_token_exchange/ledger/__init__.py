@@ -1,19 +1,47 @@
 """Storage for the ledger: the schema and its one migration runner, the shared
 connection (``Store``) with one repository per aggregate, the hash chain, and the dump.
-Rows stay inside this package; the service turns them into records."""
+Rows stay inside this package; the service turns them into records.
+
+Each name below is imported when it is first used (PEP 562, as the package's own
+``__init__`` does), so a quick command (the post-commit hook) that needs the SQLite store
+does not load the dump, the credit market's images or PostgreSQL's driver.
+"""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
+from importlib import import_module
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..economy.accounts import Kind
-from .dump import LedgerImage
-from .schema import SCHEMA_VERSION
-from .sqlite import SQLiteStore
-from .store import Store
 from .urls import is_postgres_url, redact
+
+if TYPE_CHECKING:
+    import threading
+    from collections.abc import Callable
+
+    from ..economy.accounts import Kind
+    from .dump import LedgerImage
+    from .schema import SCHEMA_VERSION
+    from .sqlite import SQLiteStore
+    from .store import Store
+
+# Where each lazily imported name lives.
+_HOMES = {
+    "Kind": "..economy.accounts",
+    "LedgerImage": ".dump",
+    "SCHEMA_VERSION": ".schema",
+    "SQLiteStore": ".sqlite",
+    "Store": ".store",
+}
+
+
+def __getattr__(name: str) -> object:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(home, __name__), name)
+    globals()[name] = value  # the next lookup is a plain one
+    return value
 
 
 def open_store(location: str | Path, *, durable: bool = True, create: bool = False,
@@ -28,6 +56,8 @@ def open_store(location: str | Path, *, durable: bool = True, create: bool = Fal
 
         return PostgresStore(str(location), create=create,
                              connect_timeout=wait_seconds or PostgresStore.CONNECT_TIMEOUT)
+    from .sqlite import SQLiteStore
+
     return SQLiteStore(Path(location), durable=durable, create=create,
                        busy_timeout=wait_seconds or SQLiteStore.BUSY_TIMEOUT)
 
@@ -40,6 +70,10 @@ def listen_for_commits(url: str, on_commit: Callable[[], None],
     from .postgres import listen_for_commits as listen
 
     return listen(url, on_commit, stop)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 
 __all__ = [

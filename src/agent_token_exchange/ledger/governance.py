@@ -6,10 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from .store import Store
+from .parameter_changes import ChangeRow, ParameterChanges
 
 
 @dataclass(frozen=True)
@@ -46,15 +44,6 @@ class ProposalRow:
         return self.voting_ends_at + self.timelock_us
 
 
-@dataclass(frozen=True)
-class ChangeRow:
-    id: int
-    parameter: str
-    value: Decimal
-    proposal_id: str
-    applied_at: int
-
-
 _UNBONDING = ("id, agent, amount, started_at, release_at, released_at, unstake_seq, "
               "release_seq")
 _PROPOSAL = ("id, number, proposer, parameter, value, reason, created_at, voting_ends_at, "
@@ -75,12 +64,9 @@ def _proposal(row: tuple) -> ProposalRow:
                        None if enacted is None else int(enacted))
 
 
-class Governance:
-    """The ``stakes``, ``unbondings``, ``proposals``, ``proposal_stakes``, ``votes`` and
-    ``parameter_changes`` tables."""
-
-    def __init__(self, db: Store) -> None:
-        self._db = db
+class Governance(ParameterChanges):
+    """The ``stakes``, ``unbondings``, ``proposals``, ``proposal_stakes`` and ``votes``
+    tables, with the ``parameter_changes`` enacted proposals made (``ParameterChanges``)."""
 
     # -- stakes ---------------------------------------------------------------------------
 
@@ -209,24 +195,6 @@ class Governance:
         return [(a, c, int(p), int(at)) for a, c, p, at in self._db.all(
             "SELECT agent, choice, power, at FROM votes WHERE proposal_id = ? ORDER BY agent",
             (proposal_id,))]
-
-    # -- parameter changes ----------------------------------------------------------------
-
-    def record_change(self, parameter: str, value: Decimal, proposal_id: str, at: int) -> None:
-        self._db.execute(
-            "INSERT INTO parameter_changes (parameter, value, proposal_id, applied_at) "
-            "VALUES (?, ?, ?, ?)", (parameter, str(value), proposal_id, at))
-
-    def changes_version(self) -> int:
-        """The newest change's id: what a process compares to know its overrides are
-        current (one primary-key lookup)."""
-        return self._db.number("SELECT COALESCE(MAX(id), 0) FROM parameter_changes")
-
-    def changes(self) -> list[ChangeRow]:
-        """Every enacted change, oldest first (a later change of a parameter wins)."""
-        return [ChangeRow(int(i), p, Decimal(v), prop, int(at)) for i, p, v, prop, at in
-                self._db.all("SELECT id, parameter, value, proposal_id, applied_at "
-                             "FROM parameter_changes ORDER BY id")]
 
 
 __all__ = ["ChangeRow", "Governance", "ProposalRow", "UnbondingRow"]

@@ -14,6 +14,8 @@ migration runner, with one repository per aggregate hung off it.
     store.loans          loan offers and loans                   (ledger/loans.py)
     store.governance     stakes, unbondings, proposals, votes, parameter changes
                          (ledger/governance.py)
+    store.parameter_changes  the parameter changes alone, which every operation reads
+                         (ledger/parameter_changes.py)
 
 Repositories read and write rows and decide nothing; the service (``service/``) opens
 every transaction and is the only writer. SQL is plain enough for SQLite and PostgreSQL;
@@ -30,54 +32,53 @@ from typing import TYPE_CHECKING, Any
 from ..errors import IntegrityError
 from .accounts import Accounts
 from .chain import GENESIS
-from .credentials import Credentials
 from .idempotency import IdempotencyRecords
 from .migration import statements_for
-from .refusals import Refusals
 from .schema import MIGRATIONS, SCHEMA_VERSION
 from .transfers import Transfers
-from .windows import Windows
 
 if TYPE_CHECKING:
+    from .credentials import Credentials
     from .futures import Futures
     from .governance import Governance
     from .loans import Loans
+    from .parameter_changes import ParameterChanges
     from .pools import Pools
+    from .refusals import Refusals
     from .repair import Repair
     from .reservations import Reservations
+    from .windows import Windows
 
 
-class Store:
-    """SQL shared by every backend. Subclasses provide the connection, the dialect's
-    transactions and how the schema's version is kept."""
-
-    dialect = "sqlite"
-    where = ""  # how messages name the database (a path, a redacted URL)
-
-    # Each backend names how it begins a write (serialised against other writers) and a
-    # read (one consistent view), and how it rolls back.
-    BEGIN_WRITE = "BEGIN"
-    BEGIN_READ = "BEGIN"
-    conn: Any  # the driver's connection, opened by the dialect
-    _in_transaction = False
-    # The chain's head is kept in the ``ledger_head`` row, read once per transaction and
-    # written once, at its end: its lock orders appends across processes on a server
-    # database, and everywhere it remembers the newest transfer, so an audit notices one
-    # deleted from the end. (A dialect without the row would read the newest transfer.)
-    HEAD_ROW = True
-    LOCK_ROW = ""  # how a read locks the row it reads until commit (SQLite: it need not)
-    _txn: _TransactionState | None = None
+class Repositories:
+    """The repositories hung off a store: the ones every write uses made with it, the rest
+    when first used."""
 
     def _attach_repositories(self) -> None:
         self.accounts = Accounts(self)
         self.transfers = Transfers(self)
-        self.windows = Windows(self)
         self.idempotency = IdempotencyRecords(self)
-        self.refusals = Refusals(self)
-        self.credentials = Credentials(self)
 
     # Repositories few operations need are loaded when first used (a quick command, the
     # post-commit hook, never pays for them).
+    @cached_property
+    def windows(self) -> Windows:
+        from .windows import Windows
+
+        return Windows(self)
+
+    @cached_property
+    def refusals(self) -> Refusals:
+        from .refusals import Refusals
+
+        return Refusals(self)
+
+    @cached_property
+    def credentials(self) -> Credentials:
+        from .credentials import Credentials
+
+        return Credentials(self)
+
     @cached_property
     def pools(self) -> Pools:
         from .pools import Pools
@@ -113,6 +114,34 @@ class Store:
         from .governance import Governance
 
         return Governance(self)
+
+    @cached_property
+    def parameter_changes(self) -> ParameterChanges:
+        from .parameter_changes import ParameterChanges
+
+        return ParameterChanges(self)
+
+
+class Store(Repositories):
+    """SQL shared by every backend. Subclasses provide the connection, the dialect's
+    transactions and how the schema's version is kept."""
+
+    dialect = "sqlite"
+    where = ""  # how messages name the database (a path, a redacted URL)
+
+    # Each backend names how it begins a write (serialised against other writers) and a
+    # read (one consistent view), and how it rolls back.
+    BEGIN_WRITE = "BEGIN"
+    BEGIN_READ = "BEGIN"
+    conn: Any  # the driver's connection, opened by the dialect
+    _in_transaction = False
+    # The chain's head is kept in the ``ledger_head`` row, read once per transaction and
+    # written once, at its end: its lock orders appends across processes on a server
+    # database, and everywhere it remembers the newest transfer, so an audit notices one
+    # deleted from the end. (A dialect without the row would read the newest transfer.)
+    HEAD_ROW = True
+    LOCK_ROW = ""  # how a read locks the row it reads until commit (SQLite: it need not)
+    _txn: _TransactionState | None = None
 
     # -- statements (for the repositories) -------------------------------------------------
 

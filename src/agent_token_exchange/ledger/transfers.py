@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..economy.accounts import Kind
-from ..economy.records import LedgerTransfer
 from ..money import micro, tokens
 from .chain import GENESIS, HASHED_FIELDS, transfer_hash
 
 if TYPE_CHECKING:
+    from ..economy.records import LedgerTransfer
     from .store import Store
 
 
@@ -167,6 +167,8 @@ class Transfers:
 
 def transfer_record(row: Transfer) -> LedgerTransfer:
     """A stored transfer as the record the service returns and the export writes."""
+    from ..economy.records import LedgerTransfer  # reads only: the write path needs none
+
     return LedgerTransfer(row.seq, row.at, row.kind, row.source, row.destination,
                           tokens(row.amount), row.description, row.project, row.model,
                           row.inference_tokens, row.pool_id, row.idempotency_key, row.hash)

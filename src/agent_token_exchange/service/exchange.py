@@ -28,27 +28,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Self
 
 from ..clock import Clock, SystemClock
-from ..economy.records import (
-    AgentStatus,
-    Charge,
-    DoctorReport,
-    HistoryEntry,
-    LedgerTransfer,
-    Limits,
-    Payment,
-    PoolContribution,
-    PoolDissolution,
-    PoolLeave,
-    PoolSpend,
-    PoolView,
-    Quote,
-    RefusalEvent,
-    RewardPreview,
-    Wallet,
-)
-from ..ledger import Store
 from . import provision
-from .api_keys import KeyRing
 from .earning import Earning
 from .futures_facade import FutureMethods
 from .governance_facade import GovernanceMethods
@@ -59,7 +39,27 @@ from .settle_facade import SettleMethods
 
 if TYPE_CHECKING:
     from ..economy.config import Config
+    from ..economy.records import (
+        AgentStatus,
+        Charge,
+        DoctorReport,
+        HistoryEntry,
+        LedgerTransfer,
+        Limits,
+        Payment,
+        PoolContribution,
+        PoolDissolution,
+        PoolLeave,
+        PoolSpend,
+        PoolView,
+        Quote,
+        RefusalEvent,
+        RewardPreview,
+        Wallet,
+    )
+    from ..ledger import Store
     from ..ledger.dump import LedgerImage
+    from .api_keys import KeyRing
     from .audit import AuditReport
     from .metering import Metering
     from .pools import PoolOperations
@@ -114,6 +114,8 @@ class Exchange(FutureMethods, LoanMethods, SettleMethods, GovernanceMethods, Mar
 
     @cached_property
     def _keys(self) -> KeyRing:
+        from .api_keys import KeyRing
+
         return KeyRing(self._core)
 
     @cached_property

@@ -9,7 +9,6 @@ facade over them.
 
 from __future__ import annotations
 
-import random
 import re
 import time
 from collections.abc import Callable, Iterable
@@ -25,8 +24,6 @@ from ..errors import (
     NotAllowed,
     refusal,
 )
-from ..ledger import Store
-from ..ledger.pools import PoolRow
 from ..money import tokens
 from . import idempotency
 from .parameters import EffectiveConfig
@@ -34,6 +31,7 @@ from .writer import MAX_ATTEMPTS, Job, Writer, apply_batch
 
 if TYPE_CHECKING:
     from ..economy.config import Config
+    from ..ledger import Store
     from ..ledger.pools import PoolRow
 
 R = TypeVar("R")
@@ -127,6 +125,8 @@ class Core:
             except Exception as exc:
                 if attempt == MAX_ATTEMPTS or not self.store.should_retry(exc):
                     raise
+                import random
+
                 time.sleep(random.uniform(0, 0.001 * attempt))  # de-synchronise the racers
         raise AssertionError("unreachable: the last attempt returns or raises")
 

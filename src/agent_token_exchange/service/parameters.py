@@ -14,8 +14,6 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from ..economy.governance import overlay
-
 if TYPE_CHECKING:
     from ..economy.config import Config
     from ..ledger import Store
@@ -41,9 +39,11 @@ class EffectiveConfig:
     def refresh(self) -> Config:
         """Look at the newest change now, and lay the changes over again if it moved."""
         store = self._store
-        version = store.governance.changes_version()
+        version = store.parameter_changes.changes_version()
         if version != self._version:
-            changes = {c.parameter: c.value for c in store.governance.changes()}
+            from ..economy.governance import overlay  # only once a change was enacted
+
+            changes = {c.parameter: c.value for c in store.parameter_changes.changes()}
             self._config = overlay(self.base, changes) if changes else self.base
             self._version = version
         self._checked = time.monotonic()

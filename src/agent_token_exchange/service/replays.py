@@ -11,7 +11,6 @@ import dataclasses
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..economy.accounts import pool_account, wallet
-from ..economy.records import PoolView
 from ..money import tokens
 
 if TYPE_CHECKING:
@@ -32,10 +31,12 @@ def as_replay(core: Core, result: R) -> R:
 def _current(core: Core, record: Any) -> Any:
     """``record`` with its balance figures read now: an agent's ``tokens``, a pool's
     ``pool_balance``, a whole pool view, and the same in nested records (refunds)."""
-    from .queries import pool_view  # queries imports operations, which imports this
+    from ..economy.records import PoolView  # pools' records: loaded when one is replayed
 
     names = _names(record)
     if isinstance(record, PoolView):  # pool create/join: the pool as it stands now
+        from .queries import pool_view  # queries imports operations, which imports this
+
         return dataclasses.replace(pool_view(core, record.id), replayed=record.replayed)
     changes: dict[str, Any] = {}
     if {"agent", "tokens"} <= names and isinstance(record.agent, str):

@@ -21,7 +21,6 @@ first append and written once, at commit (ledger/store.py).
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from collections import deque
@@ -110,6 +109,8 @@ def apply_batch(store: Store, jobs: list[Job],
             return
         except Exception as exc:  # noqa: BLE001 - every job must be answered
             if store.should_retry(exc) and attempt < MAX_ATTEMPTS:
+                import random
+
                 time.sleep(random.uniform(0, 0.001 * attempt))  # de-synchronise the racers
                 continue
             for job in jobs:
