@@ -443,7 +443,7 @@ class PostgresGatewayMachine(GatewayMachine):
 
 
 # Each step is a few transactions and a doctor run: under a minute a store in the suite.
-EXAMPLES = {"sqlite": 100, "postgresql": 30}
+EXAMPLES = {"sqlite": 100, "postgresql": 25}
 
 
 def test_gateway_reservations_keep_every_invariant(store_kind: str,
