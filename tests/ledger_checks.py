@@ -13,9 +13,10 @@ from typing import Any
 
 from agent_token_exchange import Exchange
 from agent_token_exchange.clock import DAY_US, HOUR_US
-from agent_token_exchange.economy.accounts import MARKET_KINDS, MINT, wallet
+from agent_token_exchange.economy.accounts import MARKET_KINDS, MINT, hold_account, wallet
 from agent_token_exchange.ledger.accounts import Account
 from agent_token_exchange.ledger.pools import PoolCreditRow
+from agent_token_exchange.ledger.reservations import ReservationRow
 from agent_token_exchange.ledger.transfers import Transfer
 from agent_token_exchange.money import to_micro
 
@@ -99,6 +100,18 @@ def pool_draws(ex: Exchange) -> list[PoolCreditRow]:
     """Every member's part of every pool spend as stored (its stake before the spend, what
     was drawn, whether the draw counted as the member's consumption)."""
     return ex.store.pools.all_credits()
+
+
+def reservation_rows(ex: Exchange) -> list[ReservationRow]:
+    """Every gateway reservation as stored, open and closed, by id."""
+    return sorted(ex.store.reservations.all(), key=lambda row: row.id)
+
+
+def held_for(ex: Exchange, agent: str) -> int:
+    """What an agent's open gateway reservations hold: its own hold account plus its
+    draws on open pool-paid ones (what every window check counts as consumed)."""
+    own = ex.store.accounts.get(hold_account(wallet(agent)))
+    return (own.balance if own else 0) + ex.store.reservations.pool_draws_held(agent)
 
 
 def refusal_rows(ex: Exchange) -> int:
