@@ -34,9 +34,9 @@ from rounds import ROUNDS, summary, verdict  # noqa: E402
 
 SERVER = """
 import sys, uvicorn
-from agent_token_exchange.server import create_app
+from agent_token_exchange.server.app import KEEP_ALIVE_SECONDS, create_app
 uvicorn.run(create_app(sys.argv[1]), host="127.0.0.1", port=int(sys.argv[2]),
-            log_level="warning", access_log=False)
+            log_level="warning", access_log=False, timeout_keep_alive=KEEP_ALIVE_SECONDS)
 """
 AGENTS = ["claude", "builder", "lambda", "spark", "observer", "zero"]
 

@@ -79,9 +79,9 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning",
 """
 SERVER = """
 import sys, uvicorn
-from agent_token_exchange.server import create_app
+from agent_token_exchange.server.app import KEEP_ALIVE_SECONDS, create_app
 uvicorn.run(create_app(sys.argv[1]), host="127.0.0.1", port=int(sys.argv[2]),
-            log_level="warning", access_log=False)
+            log_level="warning", access_log=False, timeout_keep_alive=KEEP_ALIVE_SECONDS)
 """
 ESTIMATORS = ("tiktoken", "chars", "bytes")
 PROMPT = [{"role": "user", "content": "Say something short about ledgers."}]

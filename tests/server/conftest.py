@@ -15,6 +15,7 @@ import uvicorn
 
 from agent_token_exchange import init_exchange, open_exchange
 from agent_token_exchange.server import create_app
+from agent_token_exchange.server.app import KEEP_ALIVE_SECONDS
 
 from ..ledger_checks import ledger_state
 
@@ -32,7 +33,8 @@ class RunningServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(create_app(home), host="127.0.0.1", port=self.port,
-                                log_level="warning", timeout_graceful_shutdown=1)
+                                log_level="warning", timeout_keep_alive=KEEP_ALIVE_SECONDS,
+                                timeout_graceful_shutdown=1)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()

@@ -118,3 +118,34 @@ def test_serve_prints_the_dashboard_url_and_warns_without_keys(tmp_path):
         ex.keys.create(admin=True)
     err = _serve_stderr(tmp_path, port)
     assert f"http://127.0.0.1:{port}/#key=" in err and "No API keys yet" not in err
+
+
+def test_serve_keeps_an_idle_connection_longer_than_clients_keep_theirs(tmp_path):
+    """A connection left idle for 6 s (httpx, under the openai and anthropic SDKs, reuses
+    one idle up to 5 s) still answers the next request on it: the server does not close it
+    first, which would reset the client's next request."""
+    init_exchange(tmp_path)
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-c", ENTRY, "serve", "--port", str(port), "--home", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    request = f"GET /health HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                connection = socket.create_connection(("127.0.0.1", port), timeout=5)
+                break
+            except OSError:
+                assert process.poll() is None, process.stderr.read()
+                assert time.monotonic() < deadline, "serve did not start"
+                time.sleep(0.1)
+        with connection:
+            for wait in (0, 6):
+                time.sleep(wait)
+                connection.sendall(request)
+                answer = connection.recv(4096)
+                assert answer.startswith(b"HTTP/1.1 200"), (wait, answer[:80])
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=10)

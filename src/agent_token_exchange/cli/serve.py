@@ -41,7 +41,7 @@ def serve(
     """
     import uvicorn
 
-    from ..server.app import create_app
+    from ..server.app import KEEP_ALIVE_SECONDS, create_app
 
     home_dir = local_home(opts)
     app = create_app(home_dir, database=opts.database, max_body_bytes=max_body,
@@ -62,6 +62,7 @@ def serve(
                      "terminal): token-exchange keys create --admin", markup=False,
                      style="yellow")
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
+                                           timeout_keep_alive=KEEP_ALIVE_SECONDS,
                                            timeout_graceful_shutdown=2))
     try:
         server.run(sockets=[listener])

@@ -169,4 +169,10 @@ def create_app(
 
 DOCS_ASSETS = "/docs-assets"
 
+# How long the server keeps an idle connection open. Longer than clients keep theirs
+# (httpx, under the openai and anthropic SDKs, reuses one idle up to 5 s; uvicorn's own
+# default is also 5 s): a server that closes first races the client's next request on
+# that connection, which then fails with "connection reset" though nothing was wrong.
+KEEP_ALIVE_SECONDS = 75
+
 
