@@ -7,9 +7,11 @@ Three estimators (``[upstreams.NAME] estimator``):
   publishes, checked against its published SHA-256); tiktoken itself would download it on
   first use, so it is read here directly and nothing is ever fetched. Exact for
   cl100k_base models, close for o200k_base ones (which mostly count fewer). Without the
-  package this estimator falls back to ``chars``.
-- ``chars``: a character count over three, plus framing (economy/metering.py).
-- ``bytes``: UTF-8 bytes plus framing: never low for a byte-level BPE tokenizer.
+  package this estimator falls back to ``bytes``. The default for OpenAI's protocol.
+- ``chars``: a character count over three, plus framing (economy/metering.py). Often low
+  for CJK, emoji and code: only where a close estimate matters more than a safe one.
+- ``bytes``: UTF-8 bytes plus framing: never low for a byte-level BPE tokenizer. The
+  default for every other protocol (Anthropic's, whose tokenizer is not public).
 
 The prompt is every string the provider will read: messages (text parts), the system
 prompt, tool definitions and tool calls. Pictures count a fixed amount each.
@@ -70,18 +72,19 @@ def _load_cl100k() -> Any | None:
 
 
 def effective_estimator(name: str) -> str:
-    """The estimator that will run: ``tiktoken`` only when its encoding is installed."""
-    return "chars" if name == "tiktoken" and cl100k() is None else name
+    """The estimator that will run: ``tiktoken`` only when its encoding is installed,
+    else the conservative one."""
+    return "bytes" if name == "tiktoken" and cl100k() is None else name
 
 
 def estimate_prompt(body: dict[str, Any], estimator: str) -> int:
     """The prompt's tokens by ``estimator``, framing included."""
     texts, messages, images = prompt_parts(body)
-    if estimator == "bytes":
-        return metering.estimate_bytes(texts, messages, images)
-    encoding = cl100k() if estimator == "tiktoken" else None
-    if encoding is None:
+    if estimator == "chars":
         return metering.estimate_chars(texts, messages, images)
+    encoding = cl100k() if estimator == "tiktoken" else None
+    if encoding is None:  # bytes, or tiktoken without its encoding: the conservative one
+        return metering.estimate_bytes(texts, messages, images)
     count = sum(len(encoding.encode_ordinary(text)) for text in texts)
     # OpenAI's chat framing: 3 tokens a message, 3 to prime the reply (its cookbook).
     return count + 3 * messages + 3 + metering.IMAGE_TOKENS * images
