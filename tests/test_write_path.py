@@ -9,9 +9,11 @@ from dataclasses import replace
 
 import pytest
 
-from agent_token_exchange import RateLimited, open_exchange
+from agent_token_exchange import InvalidInput, RateLimited, open_exchange
 from agent_token_exchange.economy.records import Charge
 from agent_token_exchange.service.writer import Job, apply_batch
+
+from .ledger_checks import assert_invariants
 
 
 def _statements(ex, action) -> list[str]:
@@ -119,3 +121,28 @@ def test_the_writer_answers_each_caller_only_after_its_batch_committed(home, clo
             ex.close()
         opener.close()
     assert problems == []
+
+
+def test_a_database_error_in_a_batch_fails_its_own_job_only(exchange):
+    """An award the database itself rejects (a balance past 64 bits), between two that fit
+    in one batch: it alone fails, with the ledger's one-line error, and the others are
+    charged. On PostgreSQL the batch is pipelined, so the error comes back after later
+    statements were sent: it must still land on its own job, and the transaction go on."""
+    ex = exchange
+    for _ in range(9):  # 9e18 micro-tokens: the next trillion overflows
+        ex.award("zero", "1000000000000", "test", "huge")
+    before = {agent: ex.balance(agent).tokens for agent in ("claude", "zero", "builder")}
+    jobs = _queued(ex, [
+        lambda: ex.award("claude", "5", "test", "fits", idempotency_key="a"),
+        lambda: ex.award("zero", "1000000000000", "test", "overflows", idempotency_key="b"),
+        lambda: ex.award("builder", "7", "test", "fits", idempotency_key="c"),
+    ])
+    apply_batch(ex.store, jobs)
+    first, overflow, last = jobs
+    with pytest.raises(InvalidInput, match="largest balance the ledger can hold"):
+        overflow.outcome()
+    assert (first.outcome().amount, last.outcome().amount) == (5, 7)
+    after = {agent: ex.balance(agent).tokens for agent in before}
+    assert after == {"claude": before["claude"] + 5, "zero": before["zero"],
+                     "builder": before["builder"] + 7}
+    assert_invariants(ex)
