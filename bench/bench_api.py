@@ -30,7 +30,7 @@ import httpx
 from agent_token_exchange import init_exchange, open_exchange
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from rounds import ROUNDS, summary, verdict  # noqa: E402
+from rounds import ROUNDS, summary, uvicorn_stack, verdict  # noqa: E402
 
 SERVER = """
 import sys, uvicorn
@@ -128,7 +128,8 @@ def main() -> None:
                         raise SystemExit("the server did not start") from None
                     time.sleep(0.1)
             print(f"wrk, {args.seconds:g} s per run, {ROUNDS} rounds (median [range]); server: "
-                  "uvicorn (1 process), durable SQLite (WAL, synchronous=FULL)")
+                  f"uvicorn (1 process, {uvicorn_stack()}), durable SQLite (WAL, "
+                  "synchronous=FULL)")
             for connections in (16, 64):
                 ratios, rps, p50, p99, tails = [], [], [], [], []
                 for _ in range(ROUNDS):

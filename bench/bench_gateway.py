@@ -49,6 +49,9 @@ from tests.standin_provider import ANTHROPIC_KEY, OPENAI_KEY  # noqa: E402
 
 from agent_token_exchange import init_exchange, open_exchange  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "bench"))
+from rounds import uvicorn_stack  # noqa: E402
+
 PROVIDER = """
 import sys, uvicorn
 sys.path.insert(0, sys.argv[3])
@@ -335,7 +338,8 @@ def main() -> None:
             for name, process in zip(("fast", "paced", "gateway", "forwarder"), processes,
                                      strict=True):
                 wait_for(urls[name] + ("/health" if name == "gateway" else "/"), process)
-            print(f"stand-in provider and gateway on this machine (2 cores), durable SQLite; "
+            print(f"stand-in provider and gateway on this machine (2 cores; uvicorn on "
+                  f"{uvicorn_stack()}), durable SQLite; "
                   f"{args.runs} runs, median (range)")
             runs = []
             for _ in range(0 if args.overruns_only else args.runs):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
+from importlib.util import find_spec
 
 ROUNDS = 3
 
@@ -20,3 +21,10 @@ def verdict(values: Sequence[float], target: float, *, at_most: bool = False) ->
     median = statistics.median(values)
     met = median <= target if at_most else median >= target
     return f"(target {'<=' if at_most else '>='} {target:g}: {'met' if met else 'MISSED'})"
+
+
+def uvicorn_stack() -> str:
+    """The event loop and HTTP parser uvicorn picks here (its fast ones when installed)."""
+    loop = "uvloop" if find_spec("uvloop") else "asyncio"
+    parser = "httptools" if find_spec("httptools") else "h11"
+    return f"{loop} + {parser}"

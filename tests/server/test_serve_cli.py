@@ -144,8 +144,28 @@ def test_serve_keeps_an_idle_connection_longer_than_clients_keep_theirs(tmp_path
             for wait in (0, 6):
                 time.sleep(wait)
                 connection.sendall(request)
-                answer = connection.recv(4096)
+                answer = _one_response(connection)
                 assert answer.startswith(b"HTTP/1.1 200"), (wait, answer[:80])
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=10)
+
+
+def _one_response(connection: socket.socket) -> bytes:
+    """One whole HTTP/1.1 response (head and Content-Length body) read off ``connection``;
+    b"" when the server closed it."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = connection.recv(4096)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                  if line.lower().startswith(b"content-length:"))
+    while len(body) < length:
+        chunk = connection.recv(4096)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
