@@ -13,7 +13,7 @@ agent_token_exchange`` costs next to nothing and a quick command (the post-commi
 loads only what it needs.
 """
 
-from importlib import import_module as _import_module
+from .lazy import lazy_names as _lazy_names
 
 # Where each public name lives.
 _HOMES = {
@@ -63,14 +63,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(_import_module(home, __name__), name)
-    globals()[name] = value  # the next lookup is a plain one
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = _lazy_names(__name__, _HOMES, globals())

@@ -14,8 +14,9 @@ but its balances (``tokens``, ``pool_balance``, a pool's figures) are read now.
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING, Annotated
+
+from ..lazy import lazy_names
 
 
 class _MomentMark:
@@ -81,17 +82,7 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> object:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(home, __package__), name)
-    globals()[name] = value  # the next lookup is a plain one
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_names(__package__, _HOMES, globals())
 
 
 __all__ = [

@@ -9,10 +9,10 @@ does not load the dump, the credit market's images or PostgreSQL's driver.
 
 from __future__ import annotations
 
-from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..lazy import lazy_names
 from .urls import is_postgres_url, redact
 
 if TYPE_CHECKING:
@@ -35,13 +35,7 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> object:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(home, __name__), name)
-    globals()[name] = value  # the next lookup is a plain one
-    return value
+__getattr__, __dir__ = lazy_names(__name__, _HOMES, globals())
 
 
 def open_store(location: str | Path, *, durable: bool = True, create: bool = False,
@@ -70,10 +64,6 @@ def listen_for_commits(url: str, on_commit: Callable[[], None],
     from .postgres import listen_for_commits as listen
 
     return listen(url, on_commit, stop)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
 
 
 __all__ = [
