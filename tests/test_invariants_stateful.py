@@ -543,7 +543,9 @@ class ExchangeMachine(RuleBasedStateMachine):
                 quorate = sum(votes) > 0 and sum(votes) * 5 >= total
                 p["status"] = ("passed" if yes > no else "rejected") if quorate else "no_quorum"
                 expected.append((p["id"], p["status"]))
-        for p in sorted(gov["proposals"], key=lambda p: (p["effective"], p["id"])):
+        # Enacted in the order they fall due, then by number (prop-8 before prop-10).
+        for p in sorted(gov["proposals"],
+                        key=lambda p: (p["effective"], int(p["id"].removeprefix("prop-")))):
             if p["status"] == "passed" and p["effective"] <= now:
                 p["status"] = "enacted"
                 gov["params"][p["parameter"]] = p["value"]
