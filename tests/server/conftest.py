@@ -13,7 +13,7 @@ import httpx
 import pytest
 import uvicorn
 
-from agent_token_exchange import init_exchange, open_exchange
+from agent_token_exchange import Clock, init_exchange, open_exchange
 from agent_token_exchange.server import create_app
 from agent_token_exchange.server.app import KEEP_ALIVE_SECONDS
 
@@ -27,12 +27,13 @@ def free_port() -> int:
 
 
 class RunningServer:
-    """uvicorn in a thread; ``stop()`` asks it to exit and waits."""
+    """uvicorn in a thread (over ``clock`` when a test moves time); ``stop()`` asks it to
+    exit and waits."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, clock: Clock | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(create_app(home), host="127.0.0.1", port=self.port,
+        config = uvicorn.Config(create_app(home, clock=clock), host="127.0.0.1", port=self.port,
                                 log_level="warning", timeout_keep_alive=KEEP_ALIVE_SECONDS,
                                 timeout_graceful_shutdown=1)
         self.server = uvicorn.Server(config)

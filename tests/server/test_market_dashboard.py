@@ -6,7 +6,6 @@ reload; an agent's key shows what that agent may read; text with markup stays te
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -14,14 +13,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from playwright.sync_api import Page, expect
 
 from agent_token_exchange import SimulatedClock, init_exchange, open_exchange
-from agent_token_exchange.server import create_app
 
 from . import test_dashboard as dashboard
-from .conftest import Service, free_port
+from .conftest import RunningServer, Service
 from .test_dashboard import ARTIFACTS, HOSTILE, open_dashboard
 
 # The dashboard tests' chromium and page (one that fails the test on any page error).
@@ -29,28 +26,6 @@ browser = dashboard.browser
 page = dashboard.page
 
 HOUR = 3600
-
-
-class ClockedServer:
-    """uvicorn in a thread over an exchange whose clock the test moves."""
-
-    def __init__(self, home: Path, clock: SimulatedClock) -> None:
-        self.url = f"http://127.0.0.1:{free_port()}"
-        config = uvicorn.Config(create_app(home, clock=clock), host="127.0.0.1",
-                                port=int(self.url.rsplit(":", 1)[1]), log_level="warning",
-                                timeout_graceful_shutdown=1)
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.02)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @pytest.fixture
@@ -66,7 +41,7 @@ def clocked_service(tmp_path: Path, clock: SimulatedClock) -> Iterator[Service]:
     with open_exchange(tmp_path, clock=clock) as ex:
         admin = ex.keys.create(admin=True).key
         keys = {agent: ex.keys.create(agent=agent).key for agent in ex.agents()}
-    server = ClockedServer(tmp_path, clock)
+    server = RunningServer(tmp_path, clock)
     yield Service(tmp_path, server.url, admin, keys)
     server.stop()
 
